@@ -1,0 +1,1 @@
+"""Figment's bot: chat front-ends, the platform-neutral game core and the command line."""

@@ -1,0 +1,39 @@
+"""The core, assembled: database, face source, and the services every front-end calls."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.boards import BoardService
+from bot.database import Database
+from bot.faces import FaceService
+from bot.quiz import QuizService
+from bot.settings import Settings
+from generator.interface import FaceSource
+
+
+@dataclass
+class Figment:
+    settings: Settings
+    db: Database
+    source: FaceSource
+    faces: FaceService
+    quiz: QuizService
+    boards: BoardService
+
+    @classmethod
+    async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True) -> "Figment":
+        db = Database(settings.db_url)
+        await db.ensure_schema(upgrade=upgrade)
+        boards = BoardService(db, settings)
+        return cls(
+            settings=settings,
+            db=db,
+            source=source,
+            faces=FaceService(source, size=settings.posted_size, per_minute=settings.face_per_minute),
+            quiz=QuizService(db, source, settings, boards),
+            boards=boards,
+        )
+
+    async def close(self) -> None:
+        await self.quiz.shutdown()
+        await self.db.close()

@@ -1,0 +1,107 @@
+"""Boards and stats: who spots fakes best, and how often the generator fools people."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot import texts
+from bot.database import Database
+from bot.errors import UserError
+from bot.refs import ChatRef, PlayerRef
+from bot.settings import Settings
+from db import queries as q
+from db.models import utcnow
+
+PNAS_ACCURACY = 0.482  # people judging StyleGAN2 faces, PNAS 2022
+BOARD_USAGE = "Use /leaderboard, /leaderboard week, /leaderboard all global or /leaderboard week global."
+
+
+def parse_board_args(args: list[str]) -> tuple[str, str]:
+    """('week'|'all', 'chat'|'global') from what follows /leaderboard, in any order."""
+    period, scope = "all", "chat"
+    for word in (a.lower() for a in args):
+        if word in ("week", "weekly", "this-week"):
+            period = "week"
+        elif word in ("all", "alltime", "all-time", "ever"):
+            period = "all"
+        elif word in ("global", "overall", "everywhere"):
+            scope = "global"
+        elif word in ("chat", "here", "server", "group", "local"):
+            scope = "chat"
+        else:
+            raise UserError(BOARD_USAGE)
+    return period, scope
+
+
+class BoardService:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+
+    async def leaderboard_text(self, chat: ChatRef, period: str = "all", scope: str = "chat",
+                               escape: texts.Escape = texts._plain, now: datetime | None = None) -> str:
+        async with self.db.transaction() as session:
+            chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            return await self._board(session, chat_row.id, period, scope, escape, now)
+
+    async def chat_board_text(self, chat_id: int, escape: texts.Escape = texts._plain) -> str:
+        async with self.db.transaction() as session:
+            return await self._board(session, chat_id, "all", "chat", escape, None)
+
+    async def _board(self, session, chat_id: int, period: str, scope: str,  # type: ignore[no-untyped-def]
+                     escape: texts.Escape, now: datetime | None) -> str:
+        minimum = self.settings.board_min_answers
+        period_key = q.week_period(now or utcnow()) if period == "week" else q.ALL_TIME
+        scope_key = q.GLOBAL_SCOPE if scope == "global" else q.chat_scope(chat_id)
+        rows = await q.leaderboard(session, scope=scope_key, period=period_key, min_answers=minimum,
+                                   limit=self.settings.board_size)
+        title = ("Global" if scope == "global" else "This chat's") + (" board this week" if period == "week"
+                                                                       else " board, all time")
+        if not rows:
+            return f"{title}: nobody is ranked yet (players need {minimum} answers)."
+        lines = [f"{title} (ranked by the lower 95% bound of accuracy, min {minimum} answers):"]
+        for row in rows:
+            lines.append(f"{row.rank}. {escape(row.name)}: {texts.percent(row.accuracy)} of {row.answers} "
+                         f"answers, best streak {row.best_streak}")
+        return "\n".join(lines)
+
+    async def stats_text(self, chat: ChatRef, player: PlayerRef, escape: texts.Escape = texts._plain) -> str:
+        minimum = self.settings.board_min_answers
+        async with self.db.transaction() as session:
+            chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            player_row = await q.find_player(session, player.platform, player.user_id)
+            lines = [f"Stats for {escape(player.name)}:"]
+            if player_row is None:
+                lines.append("No answers yet: play a /quiz!")
+            else:
+                week = q.week_period(utcnow())
+                keys = [(q.chat_scope(chat_row.id), q.ALL_TIME), (q.GLOBAL_SCOPE, q.ALL_TIME), (q.GLOBAL_SCOPE, week)]
+                scores = await q.player_scores(session, player_row.id, keys, minimum)
+                labels = ["In this chat", "Everywhere", "This week"]
+                if not scores:
+                    lines.append("No answers yet: play a /quiz!")
+                for key, label in zip(keys, labels):
+                    score = scores.get(key)
+                    if score is None:
+                        continue
+                    rank = f", rank {score.rank}" if score.rank else f" (ranked after {minimum} answers)"
+                    lines.append(f"{label}: {score.correct}/{score.answers} right ({texts.percent(score.accuracy)})"
+                                 f", best streak {score.best_streak}{rank}")
+            overall = await q.overall_accuracy(session)
+            rates = await q.fool_rates(session)
+        lines.append("")
+        if overall.answers:
+            lines.append(f"Everyone: {texts.percent(overall.share_right)} right over {overall.answers} answers "
+                         f"(people judged StyleGAN2 faces at {texts.percent(PNAS_ACCURACY)} in PNAS 2022).")
+        if rates:
+            lines.append("How often our generator fools people (answers on fakes that said 'real', 95% CI):")
+            for rate in rates:
+                lines.append(f"model {rate.model_version}, psi {rate.truncation:g}: {texts.percent(rate.rate)} "
+                             f"[{texts.percent(rate.low)}-{texts.percent(rate.high)}] of {rate.answers}")
+        return "\n".join(lines)
+
+    async def forget(self, player: PlayerRef) -> str:
+        async with self.db.transaction() as session:
+            row = await q.find_player(session, player.platform, player.user_id)
+            if row is None:
+                return texts.FORGOTTEN_NOTHING
+            return texts.forgotten(await q.forget_player(session, row.id))

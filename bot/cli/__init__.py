@@ -1,0 +1,18 @@
+"""`figment`: the one door for operators. Each command group lives in its own module."""
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from bot.cli import db_commands, bench_commands
+
+app = typer.Typer(help="Figment: faces of people who do not exist, and a real-or-fake quiz.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(bench_commands.app, name="bench")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app()

@@ -1,0 +1,45 @@
+"""The /face use case: check the request, get a face from the shared generator, make the post."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot import texts
+from bot.errors import UserError
+from bot.imaging import PostedImage, face_png
+from bot.parsing import parse_psi, parse_seed
+from bot.ratelimit import RateLimiter
+from bot.refs import PlayerRef
+from generator.interface import FaceSource, GeneratorBusy, GeneratorError, InvalidRequest
+
+
+@dataclass(frozen=True)
+class FacePost:
+    image: PostedImage
+    caption: str
+    seed: int
+    psi: float
+    model_version: str
+
+
+class FaceService:
+    def __init__(self, source: FaceSource, *, size: int, per_minute: int) -> None:
+        self.source = source
+        self.size = size
+        self.limiter = RateLimiter(per_minute)
+
+    async def face(self, player: PlayerRef, seed: str | int | None = None,
+                   psi: str | float | None = None) -> FacePost:
+        """Raises UserError with a message for the chat on bad input, rate limit or generator trouble."""
+        seed_value = parse_seed(seed)
+        psi_value = parse_psi(psi)
+        self.limiter.check((player.platform, player.user_id))
+        try:
+            face = await self.source.face(seed_value, psi_value)
+        except GeneratorBusy:
+            raise UserError(texts.GENERATOR_BUSY) from None
+        except InvalidRequest as error:
+            raise UserError(str(error)) from None
+        except GeneratorError:
+            raise UserError(texts.GENERATOR_UNAVAILABLE) from None
+        caption = texts.face_caption(face.seed, face.psi, face.model_version)
+        return FacePost(face_png(face.image, self.size, caption), caption, face.seed, face.psi, face.model_version)

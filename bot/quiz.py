@@ -1,0 +1,434 @@
+"""The real-or-fake game, platform-neutral.
+
+A game is a run of rounds in one chat. For each round the core picks the truth at random, makes
+the image through the one quiz pipeline, asks the chat's front-end (a QuizPresenter) to post it,
+waits until the round's time is up or every expected player has answered, closes it, and asks
+the front-end to reveal. Answers arrive from front-ends through QuizService.answer at any time.
+All state that matters lives in the database, so a restart can reveal or resume any round.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+from PIL import Image
+
+from bot import texts
+from bot.database import Database
+from bot.errors import UserError
+from bot.imaging import PostedImage, quiz_image
+from bot.parsing import parse_count
+from bot.ratelimit import RateLimiter
+from bot.refs import ChatRef, PlayerRef
+from bot.settings import Settings
+from db import queries as q
+from db.models import Chat, Game, GeneratedFace, RealPhoto, Round, utcnow
+from generator.interface import FaceSource
+
+log = logging.getLogger(__name__)
+
+
+# --- what the core hands to front-ends ----------------------------------------------------
+
+@dataclass(frozen=True)
+class RoundPost:
+    round_id: int
+    number: int
+    total: int
+    seconds: int
+    image: PostedImage
+
+    @property
+    def caption(self) -> str:
+        return texts.round_caption(self.number, self.total, self.seconds)
+
+
+@dataclass(frozen=True)
+class Reveal:
+    round_id: int
+    number: int
+    total: int
+    is_real: bool
+    answers: int
+    correct: int
+    attribution: str
+
+    def text(self) -> str:
+        truth = "REAL photo" if self.is_real else "AI FAKE (this person does not exist)"
+        if self.answers:
+            share = f"{self.correct} of {self.answers} got it right ({texts.percent(self.correct / self.answers)})."
+        else:
+            share = "Nobody answered."
+        return f"Round {self.number}/{self.total}: it was a {truth}.\n{share}\n{self.attribution}"
+
+
+@dataclass(frozen=True)
+class PlayerResult:
+    name: str
+    answers: int
+    correct: int
+
+
+@dataclass(frozen=True)
+class GameSummary:
+    game_id: int
+    rounds_played: int
+    players: list[PlayerResult]
+    board_text: str
+    stopped: bool = False
+
+    def text(self, escape: texts.Escape = texts._plain) -> str:
+        head = "Game stopped." if self.stopped else "Game over!"
+        lines = [f"{head} {self.rounds_played} rounds played."]
+        if not self.players:
+            lines.append("Nobody answered this time.")
+        for place, player in enumerate(self.players, 1):
+            lines.append(f"{place}. {escape(player.name)}: {player.correct}/{player.answers} right")
+        return "\n".join(lines) + "\n\n" + self.board_text
+
+
+@dataclass(frozen=True)
+class AnswerReply:
+    status: q.AnswerStatus
+    text: str
+
+
+class QuizPresenter(Protocol):
+    """What a front-end does for the game. message_ref is the front-end's own, opaque to the core."""
+
+    async def post_round(self, chat: ChatRef, post: RoundPost) -> str: ...
+
+    async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None: ...
+
+    async def end_game(self, chat: ChatRef, summary: GameSummary) -> None: ...
+
+
+@dataclass
+class _RunningGame:
+    game_id: int
+    chat: ChatRef
+    task: asyncio.Task[None] | None = None
+    stop_requested: bool = False
+    round_id: int | None = None
+    round_done: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+# --- the service ----------------------------------------------------------------------------
+
+class QuizService:
+    def __init__(self, db: Database, source: FaceSource, settings: Settings, boards: "BoardTexts") -> None:
+        self.db = db
+        self.source = source
+        self.settings = settings
+        self.boards = boards
+        self.presenters: dict[str, QuizPresenter] = {}
+        self._games: dict[int, _RunningGame] = {}  # by game id
+        self._limiter = RateLimiter(settings.quiz_per_minute)
+
+    def register(self, platform: str, presenter: QuizPresenter) -> None:
+        self.presenters[platform] = presenter
+
+    # -- settings per chat --
+    async def chat_settings(self, chat: ChatRef) -> tuple[int, int]:
+        async with self.db.transaction() as session:
+            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            return self._round_seconds(row), self._rounds_per_game(row)
+
+    async def update_settings(self, chat: ChatRef, *, is_admin: bool, key: str | None,
+                              value: str | None) -> str:
+        """/settings [seconds|rounds] [N]: show or change this chat's settings (admins only change)."""
+        async with self.db.transaction() as session:
+            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            if key is None:
+                return texts.settings_now(self._round_seconds(row), self._rounds_per_game(row))
+            if not is_admin:
+                raise UserError(texts.NOT_ADMIN)
+            key = key.lower()
+            if key in ("seconds", "round", "round_seconds", "time"):
+                name, low, high, what = "round_seconds", 5, 600, "round length in seconds"
+            elif key in ("rounds", "rounds_per_game", "games"):
+                name, low, high, what = "rounds_per_game", 1, self.settings.max_rounds_per_game, "rounds per game"
+            else:
+                raise UserError("Unknown setting. Use /settings seconds N or /settings rounds N.")
+            number = parse_count(value, default=-1, low=low, high=high, error=texts.settings_bad(low, high, what))
+            if number == -1:
+                raise UserError(texts.settings_bad(low, high, what))
+            row.settings = {**(row.settings or {}), name: number}
+            return texts.settings_now(self._round_seconds(row), self._rounds_per_game(row))
+
+    def _round_seconds(self, chat: Chat) -> int:
+        return int((chat.settings or {}).get("round_seconds", self.settings.round_seconds))
+
+    def _rounds_per_game(self, chat: Chat) -> int:
+        return int((chat.settings or {}).get("rounds_per_game", self.settings.rounds_per_game))
+
+    # -- starting and stopping --
+    async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None) -> int:
+        """Start a game in chat; returns its id. Raises UserError for bad input or a running game."""
+        maximum = self.settings.max_rounds_per_game
+        async with self.db.transaction() as session:
+            chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            total = parse_count(rounds, default=self._rounds_per_game(chat_row), low=1, high=maximum,
+                                error=texts.bad_rounds(maximum))
+            if await q.active_game(session, chat_row.id) is not None:
+                raise UserError(texts.GAME_RUNNING)
+            if await q.count_quiz_photos(session, self.settings.photo_packs) == 0:
+                raise UserError(texts.NO_PHOTOS)
+            self._limiter.check((by.platform, by.user_id))
+            player = await q.get_or_create_player(session, by.platform, by.user_id, by.name)
+            try:
+                game = await q.start_game(session, chat_row.id, player.id, total, self._round_seconds(chat_row))
+            except q.GameAlreadyRunning:
+                raise UserError(texts.GAME_RUNNING) from None
+        self._launch(game.id, chat, first_number=1)
+        return game.id
+
+    async def stop(self, chat: ChatRef) -> None:
+        """End the chat's game now: the open round is revealed and the summary posted."""
+        async with self.db.transaction() as session:
+            chat_row = await q.find_chat(session, chat.platform, chat.chat_id)
+            game = await q.active_game(session, chat_row.id) if chat_row else None
+        if game is None:
+            raise UserError(texts.NO_GAME)
+        running = self._games.get(game.id)
+        if running is not None and running.task is not None and not running.task.done():
+            running.stop_requested = True
+            running.round_done.set()
+            await asyncio.shield(running.task)
+        else:  # a game with no loop in this process (e.g. after a crash): finish it here
+            await self._finish(game.id, chat, stopped=True)
+
+    def _launch(self, game_id: int, chat: ChatRef, first_number: int, resume: Round | None = None) -> None:
+        running = _RunningGame(game_id, chat)
+        self._games[game_id] = running
+        running.task = asyncio.create_task(self._run(running, first_number, resume), name=f"quiz-game-{game_id}")
+
+    async def shutdown(self) -> None:
+        """Stop the loops without closing rounds: a restart's recover() picks them up."""
+        tasks = [g.task for g in self._games.values() if g.task is not None and not g.task.done()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._games.clear()
+
+    # -- the game loop --
+    async def _run(self, running: _RunningGame, first_number: int, resume: Round | None) -> None:
+        presenter = self.presenters[running.chat.platform]
+        stopped = False
+        try:
+            async with self.db.transaction() as session:
+                game = await session.get(Game, running.game_id)
+                assert game is not None
+                total, seconds = game.rounds_total, game.round_seconds
+            number = first_number
+            if resume is not None:
+                await self._wait_and_reveal(running, resume.id, resume.closes_at, resume.message_ref, presenter)
+                number = resume.number + 1
+            while number <= total and not running.stop_requested:
+                if number > first_number or resume is not None:
+                    await self._pause(running)
+                    if running.stop_requested:
+                        break
+                round_id, closes_at, post = await self._open_round(running.game_id, number, total, seconds)
+                running.round_id, running.round_done = round_id, asyncio.Event()
+                try:
+                    message_ref = await presenter.post_round(running.chat, post)
+                except Exception:
+                    log.exception("could not post round %s; ending the game", round_id)
+                    async with self.db.transaction() as session:
+                        await q.close_round(session, round_id)
+                    break
+                async with self.db.transaction() as session:
+                    await q.set_message_ref(session, round_id, message_ref)
+                await self._wait_and_reveal(running, round_id, closes_at, message_ref, presenter)
+                number += 1
+            stopped = running.stop_requested or number <= total
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("quiz game %s failed", running.game_id)
+            stopped = True
+        finally:
+            self._games.pop(running.game_id, None)
+        await self._finish(running.game_id, running.chat, stopped=stopped)
+
+    async def _pause(self, running: _RunningGame) -> None:
+        running.round_done = asyncio.Event()
+        try:
+            await asyncio.wait_for(running.round_done.wait(), timeout=self.settings.round_gap_seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _wait_and_reveal(self, running: _RunningGame, round_id: int, closes_at: datetime,
+                               message_ref: str | None, presenter: QuizPresenter) -> None:
+        running.round_id = round_id
+        remaining = (q.as_utc(closes_at) - utcnow()).total_seconds()
+        if remaining > 0 and not running.stop_requested:
+            try:
+                await asyncio.wait_for(running.round_done.wait(), timeout=remaining)
+            except asyncio.TimeoutError:
+                pass
+        await self._close_and_reveal(round_id, running.chat, message_ref, presenter)
+
+    async def _close_and_reveal(self, round_id: int, chat: ChatRef, message_ref: str | None,
+                                presenter: QuizPresenter) -> None:
+        async with self.db.transaction() as session:
+            closed_now = await q.close_round(session, round_id)
+            round_ = await session.get(Round, round_id)
+            assert round_ is not None
+            game = await session.get(Game, round_.game_id)
+            tally = await q.round_tally(session, round_id)
+            attribution = await self._attribution(session, round_)
+            reveal = Reveal(round_id, round_.number, game.rounds_total if game else round_.number,
+                            round_.is_real, tally.answers, tally.correct, attribution)
+            message_ref = message_ref or round_.message_ref
+        if closed_now and message_ref:
+            try:
+                await presenter.reveal_round(chat, message_ref, reveal)
+            except Exception:
+                log.exception("could not reveal round %s", round_id)
+
+    async def _attribution(self, session, round_: Round) -> str:  # type: ignore[no-untyped-def]
+        if round_.is_real:
+            photo = await session.get(RealPhoto, round_.real_photo_id) if round_.real_photo_id else None
+            if photo is None:
+                return "Real photo (its record has since been removed)."
+            parts = [f"Real photo from the '{photo.pack}' pack"]
+            if photo.source:
+                parts.append(f"source: {photo.source}")
+            if photo.licence:
+                parts.append(f"licence: {photo.licence}")
+            return "; ".join(parts) + "."
+        face = await session.get(GeneratedFace, round_.generated_face_id)
+        return f"Generated by model {face.model_version}, seed {face.seed}, psi {face.truncation:g}."
+
+    async def _open_round(self, game_id: int, number: int, total: int, seconds: int
+                          ) -> tuple[int, datetime, RoundPost]:
+        is_real = secrets.randbelow(2) == 1
+        image, face, photo_id = await self._round_image(is_real)
+        posted = await asyncio.to_thread(quiz_image, image, self.settings.posted_size)
+        async with self.db.transaction() as session:
+            game = await session.get(Game, game_id)
+            assert game is not None
+            face_id = None
+            if face is not None:
+                face_id = (await q.add_generated_face(session, face.seed, face.psi, face.model_version)).id
+            opened = utcnow()
+            round_ = await q.add_round(session, game, number, is_real=is_real, closes_at=opened + timedelta(
+                seconds=seconds), generated_face_id=face_id, real_photo_id=photo_id, opened_at=opened)
+            return round_.id, round_.closes_at, RoundPost(round_.id, number, total, seconds, posted)
+
+    async def _round_image(self, is_real: bool):  # type: ignore[no-untyped-def]
+        if is_real:
+            photo = await self._random_photo()
+            if photo is not None:
+                path = Path(photo.stored_path)
+                path = path if path.is_absolute() else self.settings.data_dir / path
+                image = await asyncio.to_thread(_load_rgb, path)
+                return image, None, photo.id
+            log.warning("no real photo could be read; showing a generated face instead")
+        psi = self.settings.quiz_psis[secrets.randbelow(len(self.settings.quiz_psis))]
+        face = await self.source.face(None, psi)
+        return face.image, face, None
+
+    async def _random_photo(self):  # type: ignore[no-untyped-def]
+        packs = self.settings.photo_packs
+        for _ in range(3):  # a photo file may have gone missing: try another
+            async with self.db.transaction() as session:
+                count = await q.count_quiz_photos(session, packs)
+                if count == 0:
+                    return None
+                photo = await q.quiz_photo_at(session, packs, secrets.randbelow(count))
+            if photo is not None:
+                path = Path(photo.stored_path)
+                if (path if path.is_absolute() else self.settings.data_dir / path).exists():
+                    return photo
+        return None
+
+    async def _finish(self, game_id: int, chat: ChatRef, *, stopped: bool) -> None:
+        presenter = self.presenters.get(chat.platform)
+        async with self.db.transaction() as session:
+            open_ids = [r.id for r in await q.open_rounds(session) if r.game_id == game_id]
+        for round_id in open_ids:  # a stopped game reveals its open round
+            if presenter is not None:
+                await self._close_and_reveal(round_id, chat, None, presenter)
+        async with self.db.transaction() as session:
+            game = await session.get(Game, game_id)
+            if game is None or game.ended_at is not None:
+                return
+            await q.end_game(session, game_id)
+            played = await q.rounds_played(session, game_id)
+            results = [PlayerResult(name, answers, correct)
+                       for _, name, answers, correct in await q.game_tallies(session, game_id)]
+            chat_id = game.chat_id
+        board = await self.boards.chat_board_text(chat_id)
+        summary = GameSummary(game_id, played, results, board, stopped)
+        if presenter is not None:
+            try:
+                await presenter.end_game(chat, summary)
+            except Exception:
+                log.exception("could not post the summary of game %s", game_id)
+
+    # -- answers --
+    async def answer(self, round_id: int, player: PlayerRef, guess_real: bool) -> AnswerReply:
+        async with self.db.transaction() as session:
+            player_row = await q.get_or_create_player(session, player.platform, player.user_id, player.name)
+            outcome = await q.record_answer(session, round_id, player_row.id, guess_real)
+        if outcome.status is q.AnswerStatus.RECORDED:
+            self._maybe_close_early(round_id, outcome.answers_so_far)
+        text = {
+            q.AnswerStatus.RECORDED: texts.ANSWER_RECORDED,
+            q.AnswerStatus.ALREADY: texts.ANSWER_ALREADY,
+            q.AnswerStatus.CLOSED: texts.ANSWER_CLOSED,
+            q.AnswerStatus.NO_ROUND: texts.ANSWER_UNKNOWN,
+        }[outcome.status]
+        return AnswerReply(outcome.status, text)
+
+    def _maybe_close_early(self, round_id: int, answers: int) -> None:
+        for running in self._games.values():
+            expected = running.chat.expected_players
+            if running.round_id == round_id and expected and answers >= expected:
+                running.round_done.set()
+
+    # -- restart --
+    async def recover(self, platform: str) -> int:
+        """After a restart: reveal overdue rounds and resume unfinished games. Returns games resumed."""
+        async with self.db.transaction() as session:
+            games = await q.unfinished_games(session, platform)
+            plans = []
+            for game in games:
+                chat_row = await session.get(Chat, game.chat_id)
+                assert chat_row is not None
+                last = await q.last_round(session, game.id)
+                plans.append((game.id, ChatRef(platform, chat_row.platform_chat_id, chat_row.title), last))
+        for game_id, chat, last in plans:
+            if game_id in self._games:
+                continue
+            if last is None:
+                self._launch(game_id, chat, first_number=1)
+            elif last.closed_at is None:
+                self._launch(game_id, chat, first_number=last.number + 1, resume=last)
+            else:
+                self._launch(game_id, chat, first_number=last.number + 1)
+        return len(plans)
+
+    async def wait_idle(self) -> None:
+        """Wait until every running game has ended (for tests and clean shutdowns)."""
+        while self._games:
+            tasks = [g.task for g in list(self._games.values()) if g.task is not None]
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _load_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")
+
+
+class BoardTexts(Protocol):
+    async def chat_board_text(self, chat_id: int) -> str: ...
+

@@ -1,0 +1,62 @@
+"""Configuration, read from the environment (prefix FIGMENT_) and an optional .env file.
+
+Tokens are SecretStr: printing or logging the settings shows '**********', never the value.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FIGMENT_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data"), description="Where the database, photos and runs live.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file in the data directory.")
+
+    telegram_token: SecretStr | None = None
+    discord_token: SecretStr | None = None
+    discord_test_guild: int | None = Field(None, description="Sync slash commands to this guild only (fast, for testing).")
+
+    round_seconds: int = Field(20, ge=1, le=600, description="How long a quiz round stays open.")
+    round_gap_seconds: float = Field(2.0, ge=0, le=60, description="Pause between a reveal and the next round.")
+    rounds_per_game: int = Field(5, ge=1, le=50, description="Rounds in a /quiz without a number.")
+    max_rounds_per_game: int = Field(20, ge=1, le=100)
+    board_min_answers: int = Field(10, ge=1, description="Answers a player needs to be ranked.")
+    board_size: int = Field(10, ge=1, le=50)
+
+    face_per_minute: int = Field(6, ge=1, description="/face requests per user per minute.")
+    quiz_per_minute: int = Field(2, ge=1, description="/quiz starts per user per minute.")
+
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    weights: Path | None = Field(None, description="Generator weights; default the shipped ones.")
+    generator_url: str | None = Field(None, description="Use a shared `figment generator serve` at this URL.")
+    generator_token: SecretStr | None = None
+    quiz_psis: tuple[float, ...] = (0.5, 0.7, 0.9)
+
+    photo_packs: list[str] = Field(default_factory=list, description="Packs the quiz draws real photos from; empty: all.")
+    posted_size: int = Field(512, ge=64, le=2048, description="Side of every posted image, in pixels.")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'figment.db').resolve()}"
+
+    @property
+    def photos_dir(self) -> Path:
+        return self.data_dir / "photos"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

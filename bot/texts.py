@@ -1,0 +1,88 @@
+"""Every text the bot says, in one place, so each front-end says the same thing.
+
+Texts are plain (no markup). Functions that insert a user's name take `escape`, which the
+front-end sets to its platform's escaping (identity where messages are sent as plain text).
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
+
+Escape = Callable[[str], str]
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+BOT_NAME = "Figment"
+AI_NOTICE = "AI-generated: this person does not exist."
+
+HELP = (
+    "Figment shows faces of people who do not exist, and a game: real photo or AI fake?\n"
+    "/face [seed] [psi] - a face of someone who does not exist\n"
+    "/quiz [rounds] - play real or fake\n"
+    "/stop - end the game in this chat\n"
+    "/leaderboard [week|all] [global] - who spots fakes best\n"
+    "/stats - your record, and how often the generator fools people\n"
+    "/forgetme - delete everything Figment stores about you\n"
+    "/settings - round length and rounds per game (admins)"
+)
+START = "Hi! I am Figment. " + HELP
+
+BAD_SEED = f"The seed must be a whole number from 0 to {MAX_SEED}, for example /face 42."
+BAD_PSI = f"The truncation (psi) must be a number from {MIN_PSI} to {MAX_PSI}, for example /face 42 0.7."
+GENERATOR_UNAVAILABLE = "The face generator is unavailable right now. Please try again in a minute."
+GENERATOR_BUSY = "The face generator is busy. Please try again in a few seconds."
+NO_PHOTOS = (
+    "The quiz needs real photos to mix with generated faces, and none are imported yet. "
+    "An operator can add some with: figment photos import DIR --pack NAME"
+)
+GAME_RUNNING = "A game is already running in this chat. Answer its rounds, or end it with /stop."
+NO_GAME = "No game is running in this chat. Start one with /quiz."
+NOT_ADMIN = "Only chat admins can change the settings."
+FORGOTTEN_NOTHING = "Figment has nothing stored about you."
+ERROR = "Something went wrong on our side. Please try again."
+
+ANSWER_RECORDED = "Answer recorded."
+ANSWER_ALREADY = "You already answered this round."
+ANSWER_CLOSED = "This round is closed."
+ANSWER_UNKNOWN = "This round no longer exists."
+
+BUTTON_REAL = "Real"
+BUTTON_FAKE = "Fake"
+BUTTON_ANOTHER = "Another face"
+
+
+def bad_rounds(maximum: int) -> str:
+    return f"The number of rounds must be a whole number from 1 to {maximum}, for example /quiz 5."
+
+
+def slow_down(seconds: int) -> str:
+    return f"Easy there! You can ask again in {seconds} s."
+
+
+def face_caption(seed: int, psi: float, model_version: str) -> str:
+    return f"{AI_NOTICE}\nseed {seed} · psi {psi:g} · model {model_version}"
+
+
+def round_caption(number: int, total: int, seconds: int) -> str:
+    return f"Round {number}/{total}: real photo or AI fake? You have {seconds} s."
+
+
+def forgotten(answers: int) -> str:
+    return f"Done: your profile and {answers} answers are deleted."
+
+
+def settings_now(round_seconds: int, rounds_per_game: int) -> str:
+    return (f"Settings: rounds last {round_seconds} s, a game has {rounds_per_game} rounds.\n"
+            "Change with /settings seconds N or /settings rounds N.")
+
+
+def settings_bad(low: int, high: int, what: str) -> str:
+    return f"The {what} must be a whole number from {low} to {high}."
+
+
+def percent(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.0f}%"

@@ -1,0 +1,175 @@
+"""Typed SQLAlchemy models. Nothing here is SQLite-specific: a PostgreSQL URL works too."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+# Timestamps are stored as aware UTC datetimes.
+Stamp = DateTime(timezone=True)
+
+
+class Player(Base):
+    __tablename__ = "players"
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_user_id: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class Chat(Base):
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("platform", "platform_chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    platform_chat_id: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(256), default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class GeneratedFace(Base):
+    __tablename__ = "generated_faces"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seed: Mapped[int] = mapped_column(BigInteger)
+    truncation: Mapped[float] = mapped_column(Float)
+    model_version: Mapped[str] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class RealPhoto(Base):
+    __tablename__ = "real_photos"
+    __table_args__ = (
+        UniqueConstraint("pack", "content_hash"),
+        Index("ix_real_photos_pack_split", "pack", "split"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pack: Mapped[str] = mapped_column(String(64))
+    source_path: Mapped[str] = mapped_column(String(1024))
+    source: Mapped[str] = mapped_column(String(512), default="")
+    licence: Mapped[str] = mapped_column(String(256), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
+    perceptual_hash: Mapped[int] = mapped_column(BigInteger, default=0)
+    stored_path: Mapped[str] = mapped_column(String(1024))
+    identity: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # 'train' or 'heldout': held-out photos are never trained on; the quiz shows them.
+    split: Mapped[str] = mapped_column(String(16), default="heldout")
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class Game(Base):
+    __tablename__ = "games"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    # Equals chat_id while the game runs, NULL after: a unique column keeps one game per chat.
+    active_chat_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+    started_by: Mapped[int | None] = mapped_column(ForeignKey("players.id", ondelete="SET NULL"), nullable=True)
+    rounds_total: Mapped[int] = mapped_column(Integer)
+    round_seconds: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
+
+    rounds: Mapped[list[Round]] = relationship(back_populates="game", order_by="Round.number")
+
+
+class Round(Base):
+    __tablename__ = "rounds"
+    __table_args__ = (
+        UniqueConstraint("game_id", "number"),
+        Index("ix_rounds_open", "closed_at", "closes_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    is_real: Mapped[bool] = mapped_column(Boolean)
+    generated_face_id: Mapped[int | None] = mapped_column(ForeignKey("generated_faces.id"), nullable=True)
+    real_photo_id: Mapped[int | None] = mapped_column(
+        ForeignKey("real_photos.id", ondelete="SET NULL"), nullable=True
+    )
+    opened_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    closes_at: Mapped[datetime] = mapped_column(Stamp)
+    closed_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
+    message_ref: Mapped[str | None] = mapped_column(String(256), nullable=True)
+
+    game: Mapped[Game] = relationship(back_populates="rounds")
+    generated_face: Mapped[GeneratedFace | None] = relationship()
+    real_photo: Mapped[RealPhoto | None] = relationship()
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    # One answer per player per round, enforced by the database.
+    __table_args__ = (UniqueConstraint("round_id", "player_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    player_id: Mapped[int] = mapped_column(ForeignKey("players.id", ondelete="CASCADE"), index=True)
+    guess_real: Mapped[bool] = mapped_column(Boolean)
+    correct: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    reaction_ms: Mapped[int] = mapped_column(Integer)
+
+
+class Score(Base):
+    """Running totals per player, scope and period, kept in the answer's transaction.
+
+    scope: 'all' or 'chat:<id>'; period: 'all' or an ISO week such as '2026-W48'.
+    The leaderboard reads these rows through one index instead of scanning answers.
+    """
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint("scope", "period", "player_id"),
+        Index("ix_scores_board", "scope", "period", "wilson"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))
+    player_id: Mapped[int] = mapped_column(ForeignKey("players.id", ondelete="CASCADE"), index=True)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    streak: Mapped[int] = mapped_column(Integer, default=0)
+    best_streak: Mapped[int] = mapped_column(Integer, default=0)
+    # Wilson lower bound of accuracy (95%), kept up to date so ranking is an index scan.
+    wilson: Mapped[float] = mapped_column(Float, default=0.0)

@@ -1,0 +1,414 @@
+"""Queries the game needs. Each function takes an AsyncSession and leaves commit to the caller
+unless it says otherwise. Hot paths (answers, boards) use Core statements and indexed reads.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import Integer, cast, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Answer, Chat, Game, GeneratedFace, Player, RealPhoto, Round, Score, utcnow
+from db.stats import wilson_interval, wilson_lower
+
+GLOBAL_SCOPE = "all"
+ALL_TIME = "all"
+
+
+def chat_scope(chat_id: int) -> str:
+    return f"chat:{chat_id}"
+
+
+def week_period(when: datetime) -> str:
+    year, week, _ = when.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def as_utc(when: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stamp here is UTC."""
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+# --- players and chats -------------------------------------------------------------------
+
+async def get_or_create_player(session: AsyncSession, platform: str, user_id: str, name: str) -> Player:
+    query = select(Player).where(Player.platform == platform, Player.platform_user_id == user_id)
+    player = (await session.execute(query)).scalar_one_or_none()
+    if player is None:
+        player = Player(platform=platform, platform_user_id=user_id, display_name=name[:128])
+        session.add(player)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:  # created by a concurrent request
+            player = (await session.execute(query)).scalar_one()
+    elif name and player.display_name != name[:128]:
+        player.display_name = name[:128]
+    return player
+
+
+async def get_or_create_chat(session: AsyncSession, platform: str, chat_id: str, title: str = "") -> Chat:
+    query = select(Chat).where(Chat.platform == platform, Chat.platform_chat_id == chat_id)
+    chat = (await session.execute(query)).scalar_one_or_none()
+    if chat is None:
+        chat = Chat(platform=platform, platform_chat_id=chat_id, title=title[:256], settings={})
+        session.add(chat)
+        try:
+            async with session.begin_nested():
+                await session.flush()
+        except IntegrityError:
+            chat = (await session.execute(query)).scalar_one()
+    return chat
+
+
+async def find_player(session: AsyncSession, platform: str, user_id: str) -> Player | None:
+    query = select(Player).where(Player.platform == platform, Player.platform_user_id == user_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def find_chat(session: AsyncSession, platform: str, chat_id: str) -> Chat | None:
+    query = select(Chat).where(Chat.platform == platform, Chat.platform_chat_id == chat_id)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def forget_player(session: AsyncSession, player_id: int) -> int:
+    """Delete a player with their answers and scores. Returns the number of answers removed."""
+    answers = (await session.execute(select(func.count()).where(Answer.player_id == player_id))).scalar_one()
+    await session.execute(delete(Answer).where(Answer.player_id == player_id))
+    await session.execute(delete(Score).where(Score.player_id == player_id))
+    await session.execute(update(Game).where(Game.started_by == player_id).values(started_by=None))
+    await session.execute(delete(Player).where(Player.id == player_id))
+    return int(answers)
+
+
+# --- games and rounds --------------------------------------------------------------------
+
+class GameAlreadyRunning(Exception):
+    pass
+
+
+async def start_game(session: AsyncSession, chat_id: int, player_id: int | None, rounds: int,
+                     round_seconds: int) -> Game:
+    game = Game(chat_id=chat_id, active_chat_id=chat_id, started_by=player_id, rounds_total=rounds,
+                round_seconds=round_seconds)
+    session.add(game)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as error:
+        raise GameAlreadyRunning() from error
+    return game
+
+
+async def active_game(session: AsyncSession, chat_id: int) -> Game | None:
+    return (await session.execute(select(Game).where(Game.active_chat_id == chat_id))).scalar_one_or_none()
+
+
+async def end_game(session: AsyncSession, game_id: int, now: datetime | None = None) -> None:
+    await session.execute(
+        update(Game).where(Game.id == game_id).values(ended_at=now or utcnow(), active_chat_id=None)
+    )
+
+
+async def add_generated_face(session: AsyncSession, seed: int, psi: float, model_version: str) -> GeneratedFace:
+    face = GeneratedFace(seed=seed, truncation=psi, model_version=model_version)
+    session.add(face)
+    await session.flush()
+    return face
+
+
+async def add_round(session: AsyncSession, game: Game, number: int, *, is_real: bool, closes_at: datetime,
+                    generated_face_id: int | None = None, real_photo_id: int | None = None,
+                    opened_at: datetime | None = None) -> Round:
+    round_ = Round(game_id=game.id, chat_id=game.chat_id, number=number, is_real=is_real,
+                   generated_face_id=generated_face_id, real_photo_id=real_photo_id,
+                   opened_at=opened_at or utcnow(), closes_at=closes_at)
+    session.add(round_)
+    await session.flush()
+    return round_
+
+
+async def set_message_ref(session: AsyncSession, round_id: int, message_ref: str) -> None:
+    await session.execute(update(Round).where(Round.id == round_id).values(message_ref=message_ref))
+
+
+async def close_round(session: AsyncSession, round_id: int, now: datetime | None = None) -> bool:
+    """Close a round once. True if this call closed it (False: already closed)."""
+    result = await session.execute(
+        update(Round).where(Round.id == round_id, Round.closed_at.is_(None)).values(closed_at=now or utcnow())
+    )
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True)
+class Tally:
+    answers: int
+    correct: int
+
+    @property
+    def share_right(self) -> float | None:
+        return self.correct / self.answers if self.answers else None
+
+
+async def round_tally(session: AsyncSession, round_id: int) -> Tally:
+    query = select(func.count(Answer.id), func.coalesce(func.sum(cast(Answer.correct, Integer)), 0)).where(
+        Answer.round_id == round_id
+    )
+    answers, correct = (await session.execute(query)).one()
+    return Tally(int(answers), int(correct))
+
+
+async def game_tallies(session: AsyncSession, game_id: int) -> list[tuple[int, str, int, int]]:
+    """Per player in a game: (player id, name, answers, correct), best first."""
+    correct = func.sum(cast(Answer.correct, Integer))
+    query = (
+        select(Player.id, Player.display_name, func.count(Answer.id), correct)
+        .join(Answer, Answer.player_id == Player.id)
+        .join(Round, Round.id == Answer.round_id)
+        .where(Round.game_id == game_id)
+        .group_by(Player.id, Player.display_name)
+        .order_by(correct.desc(), func.count(Answer.id).desc(), Player.display_name)
+    )
+    return [(int(a), str(b), int(c), int(d or 0)) for a, b, c, d in (await session.execute(query)).all()]
+
+
+async def rounds_played(session: AsyncSession, game_id: int) -> int:
+    return int((await session.execute(select(func.count()).where(Round.game_id == game_id))).scalar_one())
+
+
+async def last_round(session: AsyncSession, game_id: int) -> Round | None:
+    query = select(Round).where(Round.game_id == game_id).order_by(Round.number.desc()).limit(1)
+    return (await session.execute(query)).scalar_one_or_none()
+
+
+async def open_rounds(session: AsyncSession, platform: str | None = None) -> list[Round]:
+    query = select(Round).where(Round.closed_at.is_(None)).order_by(Round.id)
+    if platform is not None:
+        query = query.join(Chat, Chat.id == Round.chat_id).where(Chat.platform == platform)
+    return list((await session.execute(query)).scalars())
+
+
+async def unfinished_games(session: AsyncSession, platform: str | None = None) -> list[Game]:
+    query = select(Game).where(Game.active_chat_id.is_not(None)).order_by(Game.id)
+    if platform is not None:
+        query = query.join(Chat, Chat.id == Game.chat_id).where(Chat.platform == platform)
+    return list((await session.execute(query)).scalars())
+
+
+# --- answers -----------------------------------------------------------------------------
+
+class AnswerStatus(enum.Enum):
+    RECORDED = "recorded"
+    ALREADY = "already"
+    CLOSED = "closed"
+    NO_ROUND = "no_round"
+
+
+@dataclass(frozen=True)
+class AnswerOutcome:
+    status: AnswerStatus
+    correct: bool | None = None
+    answers_so_far: int = 0
+
+
+async def record_answer(session: AsyncSession, round_id: int, player_id: int, guess_real: bool,
+                        now: datetime | None = None) -> AnswerOutcome:
+    """Record one answer and update the running scores, in the caller's transaction.
+
+    The round row is locked (FOR UPDATE; on SQLite the write lock taken at BEGIN) so a close and
+    an answer cannot interleave: the answer counts before the close or is refused after it.
+    """
+    now = now or utcnow()
+    row = (
+        await session.execute(
+            select(Round.is_real, Round.closed_at, Round.closes_at, Round.opened_at, Round.chat_id)
+            .where(Round.id == round_id)
+            .with_for_update()
+        )
+    ).one_or_none()
+    if row is None:
+        return AnswerOutcome(AnswerStatus.NO_ROUND)
+    is_real, closed_at, closes_at, opened_at, chat_id = row
+    if closed_at is not None or now >= as_utc(closes_at):
+        return AnswerOutcome(AnswerStatus.CLOSED)
+    existing = await session.execute(
+        select(Answer.id).where(Answer.round_id == round_id, Answer.player_id == player_id)
+    )
+    if existing.first() is not None:
+        return AnswerOutcome(AnswerStatus.ALREADY)
+
+    correct = guess_real == is_real
+    reaction_ms = max(0, int((now - as_utc(opened_at)).total_seconds() * 1000))
+    try:
+        async with session.begin_nested():
+            session.add(Answer(round_id=round_id, player_id=player_id, guess_real=guess_real, correct=correct,
+                               answered_at=now, reaction_ms=reaction_ms))
+            await session.flush()
+    except IntegrityError:  # the unique constraint is the real guard
+        return AnswerOutcome(AnswerStatus.ALREADY)
+    await _add_to_scores(session, player_id, chat_id, correct, now)
+    count = (await session.execute(select(func.count()).where(Answer.round_id == round_id))).scalar_one()
+    return AnswerOutcome(AnswerStatus.RECORDED, correct, int(count))
+
+
+async def _add_to_scores(session: AsyncSession, player_id: int, chat_id: int, correct: bool,
+                         now: datetime) -> None:
+    week = week_period(now)
+    keys = [(s, p) for s in (chat_scope(chat_id), GLOBAL_SCOPE) for p in (ALL_TIME, week)]
+    rows = (
+        await session.execute(
+            select(Score).where(
+                Score.player_id == player_id,
+                Score.scope.in_([k[0] for k in keys]),
+                Score.period.in_([k[1] for k in keys]),
+            ).with_for_update()
+        )
+    ).scalars()
+    found = {(score.scope, score.period): score for score in rows}
+    for key in keys:
+        score = found.get(key)
+        if score is None:
+            score = Score(scope=key[0], period=key[1], player_id=player_id, answers=0, correct=0, streak=0,
+                          best_streak=0, wilson=0.0)
+            session.add(score)
+        score.answers += 1
+        score.correct += int(correct)
+        score.streak = score.streak + 1 if correct else 0
+        score.best_streak = max(score.best_streak, score.streak)
+        score.wilson = wilson_lower(score.correct, score.answers)
+    await session.flush()
+
+
+# --- boards and stats --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BoardRow:
+    rank: int
+    player_id: int
+    name: str
+    answers: int
+    correct: int
+    best_streak: int
+    wilson: float
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answers if self.answers else 0.0
+
+
+async def leaderboard(session: AsyncSession, *, scope: str, period: str, min_answers: int,
+                      limit: int = 10) -> list[BoardRow]:
+    query = (
+        select(Score.player_id, Player.display_name, Score.answers, Score.correct, Score.best_streak, Score.wilson)
+        .join(Player, Player.id == Score.player_id)
+        .where(Score.scope == scope, Score.period == period, Score.answers >= min_answers)
+        .order_by(Score.wilson.desc(), Score.answers.desc(), Score.player_id)
+        .limit(limit)
+    )
+    rows = (await session.execute(query)).all()
+    return [BoardRow(i + 1, *row) for i, row in enumerate(rows)]
+
+
+@dataclass(frozen=True)
+class PlayerScore:
+    scope: str
+    period: str
+    answers: int
+    correct: int
+    best_streak: int
+    streak: int
+    wilson: float
+    rank: int | None  # None until the player has enough answers
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answers if self.answers else 0.0
+
+
+async def player_scores(session: AsyncSession, player_id: int, scopes: list[tuple[str, str]],
+                        min_answers: int) -> dict[tuple[str, str], PlayerScore]:
+    result: dict[tuple[str, str], PlayerScore] = {}
+    for scope, period in scopes:
+        score = (
+            await session.execute(
+                select(Score).where(Score.player_id == player_id, Score.scope == scope, Score.period == period)
+            )
+        ).scalar_one_or_none()
+        if score is None:
+            continue
+        rank = None
+        if score.answers >= min_answers:
+            ahead = await session.execute(
+                select(func.count()).where(
+                    Score.scope == scope, Score.period == period, Score.answers >= min_answers,
+                    Score.wilson > score.wilson,
+                )
+            )
+            rank = int(ahead.scalar_one()) + 1
+        result[(scope, period)] = PlayerScore(scope, period, score.answers, score.correct, score.best_streak,
+                                              score.streak, score.wilson, rank)
+    return result
+
+
+@dataclass(frozen=True)
+class FoolRate:
+    model_version: str
+    truncation: float
+    answers: int
+    fooled: int
+    low: float
+    high: float
+
+    @property
+    def rate(self) -> float:
+        return self.fooled / self.answers if self.answers else 0.0
+
+
+async def fool_rates(session: AsyncSession, chat_id: int | None = None) -> list[FoolRate]:
+    """Per model version and truncation: answers on generated faces that said 'real', with a 95% CI."""
+    fooled = func.sum(cast(Answer.guess_real, Integer))
+    query = (
+        select(GeneratedFace.model_version, GeneratedFace.truncation, func.count(Answer.id), fooled)
+        .select_from(Answer)
+        .join(Round, Round.id == Answer.round_id)
+        .join(GeneratedFace, GeneratedFace.id == Round.generated_face_id)
+        .where(Round.is_real.is_(False))
+        .group_by(GeneratedFace.model_version, GeneratedFace.truncation)
+        .order_by(GeneratedFace.model_version, GeneratedFace.truncation)
+    )
+    if chat_id is not None:
+        query = query.where(Round.chat_id == chat_id)
+    rates = []
+    for version, psi, answers, n_fooled in (await session.execute(query)).all():
+        low, high = wilson_interval(int(n_fooled or 0), int(answers))
+        rates.append(FoolRate(version, float(psi), int(answers), int(n_fooled or 0), low, high))
+    return rates
+
+
+async def overall_accuracy(session: AsyncSession, chat_id: int | None = None) -> Tally:
+    query = select(func.count(Answer.id), func.coalesce(func.sum(cast(Answer.correct, Integer)), 0))
+    if chat_id is not None:
+        query = query.join(Round, Round.id == Answer.round_id).where(Round.chat_id == chat_id)
+    answers, correct = (await session.execute(query)).one()
+    return Tally(int(answers), int(correct))
+
+
+# --- real photos -------------------------------------------------------------------------
+
+async def count_quiz_photos(session: AsyncSession, packs: list[str]) -> int:
+    query = select(func.count()).select_from(RealPhoto).where(RealPhoto.split == "heldout")
+    if packs:
+        query = query.where(RealPhoto.pack.in_(packs))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def quiz_photo_at(session: AsyncSession, packs: list[str], index: int) -> RealPhoto | None:
+    """The index-th held-out photo (by id) of the given packs: pick index at random for a random photo."""
+    query = select(RealPhoto).where(RealPhoto.split == "heldout").order_by(RealPhoto.id).offset(index).limit(1)
+    if packs:
+        query = query.where(RealPhoto.pack.in_(packs))
+    return (await session.execute(query)).scalar_one_or_none()
+

@@ -1,0 +1,1 @@
+"""Alembic migrations for Figment's database (see db/migrate.py)."""
