@@ -137,6 +137,8 @@ async def set_message_ref(session: AsyncSession, round_id: int, message_ref: str
 
 async def close_round(session: AsyncSession, round_id: int, now: datetime | None = None) -> bool:
     """Close a round once. True if this call closed it (False: already closed)."""
+    # Lock the round first so the close time is read after any answer that got in before it.
+    await session.execute(select(Round.id).where(Round.id == round_id).with_for_update())
     result = await session.execute(
         update(Round).where(Round.id == round_id, Round.closed_at.is_(None)).values(closed_at=now or utcnow())
     )
@@ -221,7 +223,6 @@ async def record_answer(session: AsyncSession, round_id: int, player_id: int, gu
     The round row is locked (FOR UPDATE; on SQLite the write lock taken at BEGIN) so a close and
     an answer cannot interleave: the answer counts before the close or is refused after it.
     """
-    now = now or utcnow()
     row = (
         await session.execute(
             select(Round.is_real, Round.closed_at, Round.closes_at, Round.opened_at, Round.chat_id)
@@ -229,6 +230,7 @@ async def record_answer(session: AsyncSession, round_id: int, player_id: int, gu
             .with_for_update()
         )
     ).one_or_none()
+    now = now or utcnow()  # read after the lock: ordered with any close of this round
     if row is None:
         return AnswerOutcome(AnswerStatus.NO_ROUND)
     is_real, closed_at, closes_at, opened_at, chat_id = row

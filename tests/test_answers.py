@@ -1,0 +1,84 @@
+"""Answers under load and under races, on a real SQLite file with several connections."""
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.database import Database
+from db import migrate
+from db import queries as q
+from db.models import Answer, Round, utcnow
+
+
+async def _setup(tmp_path: Path, seconds: float = 60) -> tuple[Database, int]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'figment.db'}"
+    await migrate.upgrade_async(url)
+    db = Database(url)
+    async with db.transaction() as session:
+        chat = await q.get_or_create_chat(session, "test", "chat-1")
+        game = await q.start_game(session, chat.id, None, 1, int(seconds))
+        face = await q.add_generated_face(session, 1, 0.7, "v1")
+        round_ = await q.add_round(session, game, 1, is_real=False, closes_at=utcnow() + timedelta(seconds=seconds),
+                                   generated_face_id=face.id)
+        round_id = round_.id
+    return db, round_id
+
+
+async def _answer(db: Database, round_id: int, user: int, guess_real: bool) -> q.AnswerStatus:
+    async with db.transaction() as session:
+        player = await q.get_or_create_player(session, "test", str(user), f"player {user}")
+        return (await q.record_answer(session, round_id, player.id, guess_real)).status
+
+
+async def test_200_concurrent_answers_make_200_rows(tmp_path: Path) -> None:
+    db, round_id = await _setup(tmp_path)
+    try:
+        results = await asyncio.gather(*(_answer(db, round_id, user, user % 2 == 0) for user in range(200)))
+        assert results.count(q.AnswerStatus.RECORDED) == 200
+        again = await asyncio.gather(*(_answer(db, round_id, user, True) for user in range(200)))
+        assert set(again) == {q.AnswerStatus.ALREADY}
+        async with db.transaction() as session:
+            rows = (await session.execute(select(func.count()).select_from(Answer))).scalar_one()
+            scores = await q.leaderboard(session, scope=q.GLOBAL_SCOPE, period=q.ALL_TIME, min_answers=1, limit=500)
+        assert rows == 200
+        assert len(scores) == 200 and sum(r.correct for r in scores) == 100
+        assert db.engine.pool.checkedout() == 0 and db.engine.pool.size() > 1  # several connections were used
+    finally:
+        await db.close()
+
+
+async def test_close_and_last_moment_answer_never_both(tmp_path: Path) -> None:
+    """Race a close against answers many times: each answer is counted before the close or refused."""
+    for attempt in range(20):
+        db, round_id = await _setup(tmp_path / str(attempt))
+        try:
+            async def close() -> bool:
+                async with db.transaction() as session:
+                    return await q.close_round(session, round_id)
+
+            outcomes = await asyncio.gather(*(_answer(db, round_id, u, True) for u in range(3)), close(),
+                                            *(_answer(db, round_id, u, True) for u in range(3, 6)))
+            statuses, closed = outcomes[:3] + outcomes[4:], outcomes[3]
+            assert closed is True
+            async with db.transaction() as session:
+                stored = (await session.execute(select(func.count()).select_from(Answer))).scalar_one()
+                closed_at = (await session.get(Round, round_id)).closed_at  # type: ignore[union-attr]
+                late = (await session.execute(
+                    select(func.count()).select_from(Answer).where(Answer.answered_at > closed_at))).scalar_one()
+            assert statuses.count(q.AnswerStatus.RECORDED) == stored
+            assert statuses.count(q.AnswerStatus.RECORDED) + statuses.count(q.AnswerStatus.CLOSED) == 6
+            assert late == 0
+        finally:
+            await db.close()
+
+
+async def test_answer_after_deadline_is_refused(tmp_path: Path) -> None:
+    db, round_id = await _setup(tmp_path, seconds=0)
+    try:
+        assert await _answer(db, round_id, 1, True) is q.AnswerStatus.CLOSED
+        assert await _answer(db, 10**6, 1, True) is not q.AnswerStatus.RECORDED
+    finally:
+        await db.close()

@@ -1,0 +1,162 @@
+"""The platform-neutral game: a whole game, idempotent answers, stop, restart, bad input."""
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from PIL import Image
+import io
+
+from bot.app import Figment
+from bot.errors import UserError
+from bot.refs import ChatRef, PlayerRef
+from db import queries as q
+from generator.direct import DirectSource
+from tests.conftest import RecordingPresenter, add_real_photos, make_settings
+from tests.fakes import DrawnFaceModel
+
+CHAT = ChatRef("test", "chat-1", "Test chat", expected_players=None)
+
+
+def player(n: int) -> PlayerRef:
+    return PlayerRef("test", f"user-{n}", f"Player {n}")
+
+
+async def test_quiz_without_photos_explains_how_to_import(app: Figment) -> None:
+    app.quiz.register("test", RecordingPresenter())
+    with pytest.raises(UserError, match="figment photos import"):
+        await app.quiz.start(CHAT, player(1), 3)
+
+
+@pytest.mark.parametrize("rounds", ["0", "-3", "10000", "banana", "2.5"])
+async def test_bad_round_counts_are_refused(app: Figment, rounds: str) -> None:
+    await add_real_photos(app)
+    app.quiz.register("test", RecordingPresenter())
+    with pytest.raises(UserError, match="number of rounds"):
+        await app.quiz.start(CHAT, player(1), rounds)
+
+
+async def test_full_game(app: Figment) -> None:
+    await add_real_photos(app)
+    presenter = RecordingPresenter()
+    app.quiz.register("test", presenter)
+    chat = ChatRef("test", "chat-2", "Small chat", expected_players=5)
+    await app.quiz.start(chat, player(0), 3)
+    with pytest.raises(UserError, match="already running"):
+        await app.quiz.start(chat, player(1), 3)
+
+    for number in range(1, 4):
+        post = await presenter.next_post(number)
+        assert post.number == number and post.total == 3
+        image = Image.open(io.BytesIO(post.image.data))
+        assert image.size == (app.settings.posted_size, app.settings.posted_size)
+        replies = [await app.quiz.answer(post.round_id, player(p), guess_real=p % 2 == 0) for p in range(4)]
+        assert {r.status for r in replies} == {q.AnswerStatus.RECORDED}
+        twice = await app.quiz.answer(post.round_id, player(0), guess_real=False)
+        assert twice.status is q.AnswerStatus.ALREADY
+        # the fifth expected player answers: the round closes early
+        await app.quiz.answer(post.round_id, player(4), guess_real=True)
+    await app.quiz.wait_idle()
+    late = await app.quiz.answer(presenter.posts[0][1].round_id, player(9), guess_real=True)
+    assert late.status is q.AnswerStatus.CLOSED
+
+    assert len(presenter.reveals) == 3
+    for _, ref, reveal in presenter.reveals:
+        assert ref == f"msg-{reveal.round_id}" and reveal.answers == 5
+        assert ("REAL" in reveal.text()) == reveal.is_real
+        assert ("pack" in reveal.attribution) == reveal.is_real
+    [(_, summary)] = presenter.summaries
+    assert summary.rounds_played == 3 and len(summary.players) == 5
+    assert sum(p.answers for p in summary.players) == 15
+    text = await app.boards.leaderboard_text(chat)
+    assert "Player 0" in text and "1." in text
+    # the game ended: a new one may start
+    await app.quiz.start(chat, player(1), 1)
+    await app.quiz.stop(chat)
+    assert len(presenter.summaries) == 2 and presenter.summaries[1][1].stopped
+
+
+async def test_round_closes_on_time_and_reveals_with_nobody(app: Figment) -> None:
+    await add_real_photos(app)
+    presenter = RecordingPresenter()
+    app.quiz.register("test", presenter)
+    await app.quiz.start(CHAT, player(0), 1)
+    await asyncio.wait_for(app.quiz.wait_idle(), 10)
+    [(_, _, reveal)] = presenter.reveals
+    assert reveal.answers == 0 and "Nobody answered" in reveal.text()
+
+
+async def test_stop_without_game(app: Figment) -> None:
+    with pytest.raises(UserError, match="No game"):
+        await app.quiz.stop(CHAT)
+
+
+async def test_restart_mid_round_resumes_and_counts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path, round_seconds=3)
+    first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    await add_real_photos(first)
+    presenter = RecordingPresenter()
+    first.quiz.register("test", presenter)
+    await first.quiz.start(CHAT, player(0), 2)
+    post = await presenter.next_post(1)
+    await first.quiz.answer(post.round_id, player(1), True)
+    await first.close()  # the process dies mid-round
+
+    second = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    try:
+        presenter2 = RecordingPresenter()
+        second.quiz.register("test", presenter2)
+        assert await second.quiz.recover("test") == 1
+        reply = await second.quiz.answer(post.round_id, player(2), False)  # an old button still works
+        assert reply.status is q.AnswerStatus.RECORDED
+        await asyncio.wait_for(second.quiz.wait_idle(), 20)
+        assert presenter2.reveals[0][2].round_id == post.round_id and presenter2.reveals[0][2].answers == 2
+        assert len(presenter2.posts) == 1  # round 2 was posted after the restart
+        assert presenter2.summaries[0][1].rounds_played == 2
+    finally:
+        await second.close()
+
+
+async def test_overdue_round_is_revealed_after_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path, round_seconds=1)
+    first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    await add_real_photos(first)
+    presenter = RecordingPresenter()
+    first.quiz.register("test", presenter)
+    await first.quiz.start(CHAT, player(0), 1)
+    post = await presenter.next_post(1)
+    await asyncio.sleep(0.3)  # let the core store the message reference
+    await first.close()
+    await asyncio.sleep(1.2)
+    second = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    try:
+        presenter2 = RecordingPresenter()
+        second.quiz.register("test", presenter2)
+        await second.quiz.recover("test")
+        assert (await second.quiz.answer(post.round_id, player(3), True)).status is q.AnswerStatus.CLOSED
+        await asyncio.wait_for(second.quiz.wait_idle(), 10)
+        assert [r[2].round_id for r in presenter2.reveals] == [post.round_id]
+        assert presenter2.summaries
+    finally:
+        await second.close()
+
+
+async def test_forget_me_deletes_answers(app: Figment) -> None:
+    await add_real_photos(app)
+    presenter = RecordingPresenter()
+    app.quiz.register("test", presenter)
+    await app.quiz.start(CHAT, player(0), 1)
+    post = await presenter.next_post(1)
+    await app.quiz.answer(post.round_id, player(1), True)
+    assert "1 answers" in await app.boards.forget(player(1))
+    assert "nothing stored" in await app.boards.forget(player(1))
+    await app.quiz.stop(CHAT)
+
+
+async def test_settings_need_admin_and_valid_numbers(app: Figment) -> None:
+    with pytest.raises(UserError, match="admins"):
+        await app.quiz.update_settings(CHAT, is_admin=False, key="seconds", value="30")
+    with pytest.raises(UserError, match="from 5 to 600"):
+        await app.quiz.update_settings(CHAT, is_admin=True, key="seconds", value="1")
+    assert "30 s" in await app.quiz.update_settings(CHAT, is_admin=True, key="seconds", value="30")
+    assert await app.quiz.chat_settings(CHAT) == (30, app.settings.rounds_per_game)
