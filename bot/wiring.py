@@ -1,0 +1,53 @@
+"""Which face generator a bot talks to: a shared server when FIGMENT_GENERATOR_URL is set, else its own.
+
+    async with open_face_source(settings) as source:
+        figment = await Figment.open(settings, source)
+
+Both kinds are FaceSources with start() and aclose(); open_face_source starts and stops them.
+"""
+from __future__ import annotations
+
+import asyncio
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from bot.settings import Settings
+from generator.client import HttpFaceSource
+from generator.interface import DEFAULT_PSI, FaceModel
+from generator.service import GeneratorService, ServiceConfig
+
+
+def pool_psis(settings: Settings) -> tuple[float, ...]:
+    """Keep ready faces at the truncations people use: /face's default and the quiz's."""
+    return tuple(sorted({DEFAULT_PSI, *settings.quiz_psis}))
+
+
+def load_model(settings: Settings) -> FaceModel:
+    from generator.loading import load_face_model  # imports torch: only when this process holds the model
+
+    return load_face_model(settings.weights, settings.device)
+
+
+def service_config(settings: Settings, model: FaceModel, **overrides: object) -> ServiceConfig:
+    device = str(getattr(model, "device", settings.device))
+    return ServiceConfig.for_device(device, pool_psis=pool_psis(settings), **overrides)
+
+
+def build_face_source(settings: Settings) -> HttpFaceSource | GeneratorService:
+    """The FaceSource for this process, not yet started. In-process loads the model (seconds)."""
+    if settings.generator_url:
+        token = settings.generator_token.get_secret_value() if settings.generator_token else None
+        return HttpFaceSource(settings.generator_url, token=token)
+    model = load_model(settings)
+    return GeneratorService(model, service_config(settings, model), reload=lambda: load_model(settings))
+
+
+@asynccontextmanager
+async def open_face_source(settings: Settings) -> AsyncIterator[HttpFaceSource | GeneratorService]:
+    """Build (off the event loop: loading a model blocks), start, and finally stop the face source."""
+    source = await asyncio.to_thread(build_face_source, settings)
+    await source.start()
+    try:
+        yield source
+    finally:
+        await source.aclose()
