@@ -1,13 +1,14 @@
 """The bot's handle on the store: engine, sessions, and the schema check at start."""
 from __future__ import annotations
 
-from contextlib import asynccontextmanager
+import asyncio
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import migrate
-from db.engine import make_engine, make_sessionmaker
+from db.engine import is_sqlite, make_engine, make_sessionmaker
 
 
 class Database:
@@ -15,11 +16,19 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = make_sessionmaker(self.engine)
+        # SQLite has one writer at a time and every transaction takes the write lock at BEGIN.
+        # Queueing here is fair and instant; contending connections would sleep in SQLite's
+        # busy handler (up to 100 ms a try) instead. Other processes still meet busy_timeout.
+        self._write_lock = asyncio.Lock() if is_sqlite(url) else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """A session inside one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        async with AsyncExitStack() as stack:
+            if self._write_lock is not None:
+                await stack.enter_async_context(self._write_lock)
+            session = await stack.enter_async_context(self.sessions())
+            await stack.enter_async_context(session.begin())
             yield session
 
     async def ensure_schema(self, *, upgrade: bool = True) -> None:

@@ -14,11 +14,12 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from PIL import Image
 
 from bot import texts
+from bot.answers import AnswerRecorder
 from bot.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, quiz_image
@@ -129,6 +130,7 @@ class QuizService:
         self.presenters: dict[str, QuizPresenter] = {}
         self._games: dict[int, _RunningGame] = {}  # by game id
         self._limiter = RateLimiter(settings.quiz_per_minute)
+        self._answers = AnswerRecorder(db)
 
     def register(self, platform: str, presenter: QuizPresenter) -> None:
         self.presenters[platform] = presenter
@@ -166,6 +168,23 @@ class QuizService:
 
     def _rounds_per_game(self, chat: Chat) -> int:
         return int((chat.settings or {}).get("rounds_per_game", self.settings.rounds_per_game))
+
+    # A front-end's own per-chat values (e.g. Discord's quiz channel), kept with the chat's settings.
+    async def chat_option(self, chat: ChatRef, key: str) -> Any:
+        async with self.db.transaction() as session:
+            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            return (row.settings or {}).get(key)
+
+    async def set_chat_option(self, chat: ChatRef, key: str, value: Any) -> None:
+        """Store value under key (None removes it); JSON-compatible values only."""
+        async with self.db.transaction() as session:
+            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            options = dict(row.settings or {})
+            if value is None:
+                options.pop(key, None)
+            else:
+                options[key] = value
+            row.settings = options  # a new dict, so the JSON column sees the change
 
     # -- starting and stopping --
     async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None) -> int:
@@ -208,13 +227,16 @@ class QuizService:
         self._games[game_id] = running
         running.task = asyncio.create_task(self._run(running, first_number, resume), name=f"quiz-game-{game_id}")
 
-    async def shutdown(self) -> None:
-        """Stop the loops without closing rounds: a restart's recover() picks them up."""
-        tasks = [g.task for g in self._games.values() if g.task is not None and not g.task.done()]
+    async def shutdown(self, platform: str | None = None) -> None:
+        """Stop the loops (of one platform's chats, or all) without closing rounds: a restart's
+        recover() picks them up. A front-end that stops alone passes its platform."""
+        games = [g for g in self._games.values() if platform is None or g.chat.platform == platform]
+        tasks = [g.task for g in games if g.task is not None and not g.task.done()]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._games.clear()
+        for game in games:
+            self._games.pop(game.game_id, None)
 
     # -- the game loop --
     async def _run(self, running: _RunningGame, first_number: int, resume: Round | None) -> None:
@@ -376,9 +398,7 @@ class QuizService:
 
     # -- answers --
     async def answer(self, round_id: int, player: PlayerRef, guess_real: bool) -> AnswerReply:
-        async with self.db.transaction() as session:
-            player_row = await q.get_or_create_player(session, player.platform, player.user_id, player.name)
-            outcome = await q.record_answer(session, round_id, player_row.id, guess_real)
+        outcome = await self._answers.record(round_id, player, guess_real)
         if outcome.status is q.AnswerStatus.RECORDED:
             self._maybe_close_early(round_id, outcome.answers_so_far)
         text = {

@@ -7,7 +7,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Integer, cast, delete, func, select, update
+from sqlalchemy import Integer, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -216,72 +216,136 @@ class AnswerOutcome:
     answers_so_far: int = 0
 
 
+@dataclass(frozen=True)
+class AnswerRequest:
+    round_id: int
+    player_id: int
+    guess_real: bool
+
+
 async def record_answer(session: AsyncSession, round_id: int, player_id: int, guess_real: bool,
                         now: datetime | None = None) -> AnswerOutcome:
-    """Record one answer and update the running scores, in the caller's transaction.
+    """Record one answer (see record_answers)."""
+    [outcome] = await record_answers(session, [AnswerRequest(round_id, player_id, guess_real)], now)
+    return outcome
 
-    The round row is locked (FOR UPDATE; on SQLite the write lock taken at BEGIN) so a close and
-    an answer cannot interleave: the answer counts before the close or is refused after it.
+
+async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
+                         now: datetime | None = None) -> list[AnswerOutcome]:
+    """Record answers in order and update the running scores, in the caller's transaction.
+
+    A fixed handful of statements serves the whole batch, so a busy bot commits many answers
+    at once. The rounds' rows are locked first (FOR UPDATE; on SQLite the write lock taken at
+    BEGIN), so a close and an answer cannot interleave: an answer counts before the close or is
+    refused after it. The unique (round, player) constraint is the last guard against doubles.
     """
-    row = (
-        await session.execute(
-            select(Round.is_real, Round.closed_at, Round.closes_at, Round.opened_at, Round.chat_id)
-            .where(Round.id == round_id)
-            .with_for_update()
-        )
-    ).one_or_none()
-    now = now or utcnow()  # read after the lock: ordered with any close of this round
-    if row is None:
-        return AnswerOutcome(AnswerStatus.NO_ROUND)
-    is_real, closed_at, closes_at, opened_at, chat_id = row
-    if closed_at is not None or now >= as_utc(closes_at):
-        return AnswerOutcome(AnswerStatus.CLOSED)
-    existing = await session.execute(
-        select(Answer.id).where(Answer.round_id == round_id, Answer.player_id == player_id)
+    round_ids = sorted({r.round_id for r in requests})
+    rounds = {
+        row.id: row
+        for row in (
+            await session.execute(
+                select(Round.id, Round.is_real, Round.closed_at, Round.closes_at, Round.opened_at, Round.chat_id)
+                .where(Round.id.in_(round_ids))
+                .with_for_update()
+            )
+        ).all()
+    }
+    now = now or utcnow()  # read after the lock: ordered with any close of these rounds
+    taken = set(
+        (
+            await session.execute(
+                select(Answer.round_id, Answer.player_id).where(
+                    Answer.round_id.in_(round_ids), Answer.player_id.in_({r.player_id for r in requests})
+                )
+            )
+        ).all()
     )
-    if existing.first() is not None:
-        return AnswerOutcome(AnswerStatus.ALREADY)
+    outcomes: list[AnswerOutcome | None] = []
+    rows, scored = [], []
+    for request in requests:
+        round_ = rounds.get(request.round_id)
+        if round_ is None:
+            outcomes.append(AnswerOutcome(AnswerStatus.NO_ROUND))
+        elif round_.closed_at is not None or now >= as_utc(round_.closes_at):
+            outcomes.append(AnswerOutcome(AnswerStatus.CLOSED))
+        elif (request.round_id, request.player_id) in taken:
+            outcomes.append(AnswerOutcome(AnswerStatus.ALREADY))
+        else:
+            taken.add((request.round_id, request.player_id))
+            correct = request.guess_real == round_.is_real
+            reaction_ms = max(0, int((now - as_utc(round_.opened_at)).total_seconds() * 1000))
+            rows.append(dict(round_id=request.round_id, player_id=request.player_id, guess_real=request.guess_real,
+                             correct=correct, answered_at=now, reaction_ms=reaction_ms))
+            scored.append((request.player_id, round_.chat_id, correct))
+            outcomes.append(None)  # filled in below, once the round's count is known
+    if rows:
+        await session.execute(insert(Answer), rows)
+        await _add_to_scores(session, scored, now)
+        count_query = (select(Answer.round_id, func.count()).where(Answer.round_id.in_(round_ids))
+                       .group_by(Answer.round_id))
+        counts = {round_id: count for round_id, count in (await session.execute(count_query)).all()}
+    else:
+        counts = {}
+    recorded = iter(rows)
+    return [
+        outcome if outcome is not None else _recorded(next(recorded), counts)
+        for outcome in outcomes
+    ]
 
-    correct = guess_real == is_real
-    reaction_ms = max(0, int((now - as_utc(opened_at)).total_seconds() * 1000))
-    try:
-        async with session.begin_nested():
-            session.add(Answer(round_id=round_id, player_id=player_id, guess_real=guess_real, correct=correct,
-                               answered_at=now, reaction_ms=reaction_ms))
-            await session.flush()
-    except IntegrityError:  # the unique constraint is the real guard
-        return AnswerOutcome(AnswerStatus.ALREADY)
-    await _add_to_scores(session, player_id, chat_id, correct, now)
-    count = (await session.execute(select(func.count()).where(Answer.round_id == round_id))).scalar_one()
-    return AnswerOutcome(AnswerStatus.RECORDED, correct, int(count))
+
+def _recorded(row: dict, counts: dict[int, int]) -> AnswerOutcome:  # type: ignore[type-arg]
+    return AnswerOutcome(AnswerStatus.RECORDED, row["correct"], int(counts.get(row["round_id"], 0)))
 
 
-async def _add_to_scores(session: AsyncSession, player_id: int, chat_id: int, correct: bool,
-                         now: datetime) -> None:
+async def _add_to_scores(session: AsyncSession, scored: list[tuple[int, int, bool]], now: datetime) -> None:
+    """Add answers (player, chat, correct), in order, to each player's four running totals:
+    this chat and global, all time and this week."""
     week = week_period(now)
-    keys = [(s, p) for s in (chat_scope(chat_id), GLOBAL_SCOPE) for p in (ALL_TIME, week)]
-    rows = (
-        await session.execute(
-            select(Score).where(
-                Score.player_id == player_id,
-                Score.scope.in_([k[0] for k in keys]),
-                Score.period.in_([k[1] for k in keys]),
-            ).with_for_update()
-        )
-    ).scalars()
-    found = {(score.scope, score.period): score for score in rows}
-    for key in keys:
-        score = found.get(key)
-        if score is None:
-            score = Score(scope=key[0], period=key[1], player_id=player_id, answers=0, correct=0, streak=0,
-                          best_streak=0, wilson=0.0)
-            session.add(score)
-        score.answers += 1
-        score.correct += int(correct)
-        score.streak = score.streak + 1 if correct else 0
-        score.best_streak = max(score.best_streak, score.streak)
-        score.wilson = wilson_lower(score.correct, score.answers)
-    await session.flush()
+    keys_of = {
+        (player_id, chat_id): [(s, p) for s in (chat_scope(chat_id), GLOBAL_SCOPE) for p in (ALL_TIME, week)]
+        for player_id, chat_id, _ in scored
+    }
+    scopes = {scope for keys in keys_of.values() for scope, _ in keys}
+    columns = (Score.id, Score.player_id, Score.scope, Score.period, Score.answers, Score.correct, Score.streak,
+               Score.best_streak)
+    found = {
+        (player_id, scope, period): [score_id, answers, right, streak, best]
+        for score_id, player_id, scope, period, answers, right, streak, best in (
+            await session.execute(
+                select(*columns).where(
+                    Score.player_id.in_({p for p, _, _ in scored}),
+                    Score.scope.in_(scopes),
+                    Score.period.in_([ALL_TIME, week]),
+                ).with_for_update()
+            )
+        ).all()
+    }
+    new_keys = []
+    for player_id, chat_id, correct in scored:
+        for scope, period in keys_of[(player_id, chat_id)]:
+            key = (player_id, scope, period)
+            if key not in found:
+                found[key] = [None, 0, 0, 0, 0]
+                new_keys.append(key)
+            total = found[key]
+            total[1] += 1
+            total[2] += int(correct)
+            total[3] = total[3] + 1 if correct else 0
+            total[4] = max(total[4], total[3])
+    touched = {(p, s, per) for p, c, _ in scored for s, per in keys_of[(p, c)]}
+    updates, inserts = [], []
+    for key in touched:
+        score_id, answers, right, streak, best = found[key]
+        values = dict(answers=answers, correct=right, streak=streak, best_streak=best,
+                      wilson=wilson_lower(right, answers))
+        if score_id is None:
+            inserts.append(dict(player_id=key[0], scope=key[1], period=key[2], **values))
+        else:
+            updates.append(dict(id=score_id, **values))
+    if updates:
+        await session.execute(update(Score), updates)  # executemany by primary key
+    if inserts:
+        await session.execute(insert(Score), inserts)
 
 
 # --- boards and stats --------------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""Group commit for answers: answers that arrive together are written in one transaction.
+
+A quiz round ends in a burst of clicks. Each waiting answer joins the next batch, so a busy chat
+costs a handful of statements per batch instead of per click, and every answer still gets its
+own outcome (recorded, already answered, closed).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+
+from bot.database import Database
+from bot.refs import PlayerRef
+from db import queries as q
+from db.models import Player
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 256
+
+
+@dataclass
+class _Pending:
+    round_id: int
+    player: PlayerRef
+    guess_real: bool
+    future: asyncio.Future[q.AnswerOutcome]
+
+
+class AnswerRecorder:
+    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._pending: list[_Pending] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def record(self, round_id: int, player: PlayerRef, guess_real: bool) -> q.AnswerOutcome:
+        future: asyncio.Future[q.AnswerOutcome] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(round_id, player, guess_real, future))
+        if self._drainer is None or self._drainer.done():
+            # A task of its own: a caller that gives up must not strand the others' answers.
+            self._drainer = asyncio.create_task(self._drain(), name="answer-recorder")
+        return await asyncio.shield(future)
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
+            try:
+                outcomes = await self._write(batch)
+            except IntegrityError:
+                # Only another process racing on the same rows gets here: retry one by one.
+                outcomes = [await self._write_one(item) for item in batch]
+            except Exception as error:  # the store failed: tell every waiting caller
+                log.exception("could not record %d answers", len(batch))
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(error)
+                continue
+            for item, outcome in zip(batch, outcomes):
+                if not item.future.done():
+                    item.future.set_result(outcome)
+
+    async def _write_one(self, item: _Pending) -> q.AnswerOutcome:
+        try:
+            return (await self._write([item]))[0]
+        except IntegrityError:
+            return q.AnswerOutcome(q.AnswerStatus.ALREADY)
+
+    async def _write(self, batch: list[_Pending]) -> list[q.AnswerOutcome]:
+        async with self.db.transaction() as session:
+            player_ids = await _player_ids(session, [item.player for item in batch])
+            requests = [q.AnswerRequest(item.round_id, player_ids[(item.player.platform, item.player.user_id)],
+                                        item.guess_real) for item in batch]
+            return await q.record_answers(session, requests)
+
+
+async def _player_ids(session, players: list[PlayerRef]) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
+    keys = {(p.platform, p.user_id) for p in players}
+    rows = await session.execute(
+        select(Player.platform, Player.platform_user_id, Player.id)
+        .where(tuple_(Player.platform, Player.platform_user_id).in_(list(keys)))
+    )
+    ids = {(platform, user_id): player_id for platform, user_id, player_id in rows.all()}
+    for player in players:
+        if (player.platform, player.user_id) not in ids:
+            row = await q.get_or_create_player(session, player.platform, player.user_id, player.name)
+            ids[(player.platform, player.user_id)] = row.id
+    return ids
