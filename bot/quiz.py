@@ -131,6 +131,8 @@ class QuizService:
         self._games: dict[int, _RunningGame] = {}  # by game id
         self._limiter = RateLimiter(settings.quiz_per_minute)
         self._answers = AnswerRecorder(db)
+        # Fair coin for each round's truth; tests may swap in their own sequence.
+        self.choose_real: Callable[[], bool] = lambda: secrets.randbelow(2) == 1
 
     def register(self, platform: str, presenter: QuizPresenter) -> None:
         self.presenters[platform] = presenter
@@ -331,7 +333,7 @@ class QuizService:
 
     async def _open_round(self, game_id: int, number: int, total: int, seconds: int
                           ) -> tuple[int, datetime, RoundPost]:
-        is_real = secrets.randbelow(2) == 1
+        is_real = self.choose_real()
         image, face, photo_id = await self._round_image(is_real)
         posted = await asyncio.to_thread(quiz_image, image, self.settings.posted_size)
         async with self.db.transaction() as session:
