@@ -1,0 +1,22 @@
+"""`figment run`: start the Telegram and/or Discord bot."""
+from __future__ import annotations
+
+import asyncio
+
+from bot.cli.common import fail, settings
+from bot.runner import NothingToRun, run_bots
+from db.migrate import SchemaOutdated
+from generator.interface import GeneratorError
+
+
+def run() -> None:
+    """Run the chat bots whose tokens are set (FIGMENT_TELEGRAM_TOKEN, FIGMENT_DISCORD_TOKEN)."""
+    config = settings()
+    try:
+        asyncio.run(run_bots(config))
+    except (NothingToRun, SchemaOutdated) as error:
+        fail(str(error))
+    except GeneratorError as error:
+        fail(f"the face generator could not start: {error}")
+    except KeyboardInterrupt:
+        pass
