@@ -1,0 +1,224 @@
+"""Telegram updates in, core calls out: one small handler per command and button.
+
+Handlers only translate. A UserError from the core becomes a reply (or a toast for buttons);
+anything else goes to the error handler, which logs it and says sorry without details.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from functools import wraps
+from typing import Awaitable, Callable
+
+from telegram import CallbackQuery, Chat, InputFile, ReplyParameters, Update
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHandler, CommandHandler,
+                          ContextTypes, TypeHandler, filters)
+
+from bot import texts
+from bot.app import Figment
+from bot.boards import parse_board_args
+from bot.errors import UserError
+from bot.faces import FacePost
+from bot.refs import ChatRef
+from bot.telegram_app.calls import deliver, is_stale_query
+from bot.telegram_app.keyboards import ANOTHER_FACE, face_keyboard, parse_answer
+from bot.telegram_app.people import PLATFORM, ChatDirectory, chat_title, player_ref
+
+log = logging.getLogger(__name__)
+Context = ContextTypes.DEFAULT_TYPE
+Handler = Callable[["Handlers", Update, Context], Awaitable[None]]
+
+
+class SeenUpdates:
+    """Update ids already handled: Telegram may deliver an update again (a lost confirmation,
+    a webhook reply that came too late); the second delivery must change nothing."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._order: deque[int] = deque()
+        self._ids: set[int] = set()
+
+    def first_time(self, update_id: int) -> bool:
+        if update_id in self._ids:
+            return False
+        self._ids.add(update_id)
+        self._order.append(update_id)
+        if len(self._order) > self.size:
+            self._ids.discard(self._order.popleft())
+        return True
+
+
+def command(handler: Handler) -> Handler:
+    """A command handler: ignore messages without a sender; show a UserError as the reply."""
+    @wraps(handler)
+    async def run(self: "Handlers", update: Update, context: Context) -> None:
+        if update.effective_user is None or update.effective_chat is None:
+            return
+        try:
+            await handler(self, update, context)
+        except UserError as error:
+            await self.say(update, context, error.message)
+    return run
+
+
+class Handlers:
+    def __init__(self, figment: Figment, directory: ChatDirectory) -> None:
+        self.figment = figment
+        self.directory = directory
+        self.seen = SeenUpdates()
+
+    def install(self, application: Application) -> None:  # type: ignore[type-arg]
+        application.add_handler(TypeHandler(Update, self.once), group=-1)
+        only_new = filters.UpdateType.MESSAGE  # an edited "/face 42" must not post another face
+        for name, callback in (("start", self.start), ("help", self.help), ("face", self.face),
+                               ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
+                               ("stats", self.stats), ("forgetme", self.forget_me),
+                               ("settings", self.settings)):
+            application.add_handler(CommandHandler(name, callback, filters=only_new))
+        application.add_handler(CallbackQueryHandler(self.answer, pattern=r"^a:"))
+        application.add_handler(CallbackQueryHandler(self.another_face, pattern=f"^{ANOTHER_FACE}$"))
+        application.add_handler(CallbackQueryHandler(self.unknown_button))
+        application.add_error_handler(self.on_error)
+
+    # -- plumbing --
+    async def once(self, update: Update, context: Context) -> None:
+        if not self.seen.first_time(update.update_id):
+            log.info("update %s was delivered again; ignored", update.update_id)
+            raise ApplicationHandlerStop
+
+    @staticmethod
+    def plain_ref(chat: Chat) -> ChatRef:
+        return ChatRef(PLATFORM, str(chat.id), chat_title(chat))
+
+    @staticmethod
+    def _reply_to(update: Update) -> ReplyParameters | None:
+        chat, message = update.effective_chat, update.effective_message
+        if chat is None or message is None or chat.type == Chat.PRIVATE:
+            return None  # in a private chat a quote adds nothing
+        return ReplyParameters(message.message_id, allow_sending_without_reply=True)
+
+    async def say(self, update: Update, context: Context, text: str) -> None:
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        reply_to = self._reply_to(update)
+        await deliver(lambda: context.bot.send_message(chat_id, text[:MessageLimit.MAX_TEXT_LENGTH],
+                                                       reply_parameters=reply_to), "sendMessage")
+
+    @staticmethod
+    async def toast(query: CallbackQuery, text: str | None) -> None:
+        try:
+            await deliver(lambda: query.answer(text), "answerCallbackQuery")
+        except BadRequest as error:
+            if not is_stale_query(error):  # stale: answered before (e.g. the reply was lost)
+                raise
+
+    async def send_face(self, context: Context, chat_id: int, post: FacePost,
+                        reply_to: ReplyParameters | None) -> None:
+        photo = InputFile(post.image.data, filename=post.image.filename)
+        await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=post.caption,
+                                                     reply_markup=face_keyboard(), reply_parameters=reply_to),
+                      "sendPhoto (face)")
+
+    async def on_error(self, update: object, context: Context) -> None:
+        log.error("handling a Telegram update failed", exc_info=context.error)
+        if not isinstance(update, Update):
+            return
+        try:  # best effort: the failure may be Telegram itself
+            if update.callback_query is not None:
+                await update.callback_query.answer(texts.ERROR)
+            elif update.effective_chat is not None and update.effective_message is not None:
+                await context.bot.send_message(update.effective_chat.id, texts.ERROR)
+        except TelegramError:
+            pass
+
+    # -- commands --
+    @command
+    async def start(self, update: Update, context: Context) -> None:
+        await self.say(update, context, texts.START)
+
+    @command
+    async def help(self, update: Update, context: Context) -> None:
+        await self.say(update, context, texts.HELP)
+
+    @command
+    async def face(self, update: Update, context: Context) -> None:
+        args = context.args or []
+        if len(args) > 2:
+            raise UserError(texts.FACE_USAGE)
+        seed, psi = (args + [None, None])[:2]
+        post = await self.figment.faces.face(player_ref(update.effective_user), seed, psi)  # type: ignore[arg-type]
+        await self.send_face(context, update.effective_chat.id, post, self._reply_to(update))  # type: ignore[union-attr]
+
+    @command
+    async def quiz(self, update: Update, context: Context) -> None:
+        args = context.args or []
+        if len(args) > 1:
+            raise UserError(texts.bad_rounds(self.figment.settings.max_rounds_per_game))
+        chat = await self.directory.chat_ref(update.effective_chat)  # type: ignore[arg-type]
+        # The core posts the rounds itself, through the presenter.
+        await self.figment.quiz.start(chat, player_ref(update.effective_user), args[0] if args else None)  # type: ignore[arg-type]
+
+    @command
+    async def stop(self, update: Update, context: Context) -> None:
+        await self.figment.quiz.stop(self.plain_ref(update.effective_chat))  # type: ignore[arg-type]
+
+    @command
+    async def leaderboard(self, update: Update, context: Context) -> None:
+        period, scope = parse_board_args(context.args or [])
+        text = await self.figment.boards.leaderboard_text(self.plain_ref(update.effective_chat), period, scope)  # type: ignore[arg-type]
+        await self.say(update, context, text)
+
+    @command
+    async def stats(self, update: Update, context: Context) -> None:
+        text = await self.figment.boards.stats_text(self.plain_ref(update.effective_chat),  # type: ignore[arg-type]
+                                                    player_ref(update.effective_user))  # type: ignore[arg-type]
+        await self.say(update, context, text)
+
+    @command
+    async def forget_me(self, update: Update, context: Context) -> None:
+        await self.say(update, context, await self.figment.boards.forget(player_ref(update.effective_user)))  # type: ignore[arg-type]
+
+    @command
+    async def settings(self, update: Update, context: Context) -> None:
+        args = context.args or []
+        if len(args) > 2:
+            raise UserError(texts.SETTINGS_USAGE)
+        key, value = (args + [None, None])[:2]
+        chat, user = update.effective_chat, update.effective_user
+        # Only a change needs the admin check (one getChatMember call); anyone may look.
+        is_admin = key is not None and await self.directory.is_admin(chat, user, update.effective_message)  # type: ignore[arg-type]
+        text = await self.figment.quiz.update_settings(self.plain_ref(chat), is_admin=is_admin, key=key,  # type: ignore[arg-type]
+                                                       value=value)
+        await self.say(update, context, text)
+
+    # -- buttons --
+    async def answer(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        parsed = parse_answer(query.data)
+        if parsed is None:
+            await self.toast(query, texts.BUTTON_UNKNOWN)
+            return
+        round_id, guess_real = parsed
+        # The answer is stored before the toast: if the toast is lost, the answer still counts once.
+        reply = await self.figment.quiz.answer(round_id, player_ref(query.from_user), guess_real)
+        await self.toast(query, reply.text)
+
+    async def another_face(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        if query.message is None:
+            await self.toast(query, texts.BUTTON_UNKNOWN)
+            return
+        try:
+            post = await self.figment.faces.face(player_ref(query.from_user))
+        except UserError as error:
+            await self.toast(query, error.message)
+            return
+        await self.toast(query, None)
+        await self.send_face(context, query.message.chat.id, post, None)
+
+    async def unknown_button(self, update: Update, context: Context) -> None:
+        if update.callback_query is not None:
+            await self.toast(update.callback_query, texts.BUTTON_UNKNOWN)

@@ -1,0 +1,38 @@
+"""Inline keyboards and their callback data.
+
+A quiz button names its round and the guess, nothing more ("a:<round_id>:r" / "a:<round_id>:f"),
+so buttons keep working after a restart and never carry the truth.
+"""
+from __future__ import annotations
+
+import re
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+
+ANOTHER_FACE = "face:another"
+_ANSWER = re.compile(r"a:(\d{1,18}):([rf])")
+
+
+def answer_data(round_id: int, guess_real: bool) -> str:
+    return f"a:{round_id}:{'r' if guess_real else 'f'}"
+
+
+def parse_answer(data: str | None) -> tuple[int, bool] | None:
+    """(round_id, guess_real) from a quiz button, or None for anything else."""
+    match = _ANSWER.fullmatch(data or "")
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2) == "r"
+
+
+def round_keyboard(round_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BUTTON_REAL, callback_data=answer_data(round_id, True)),
+        InlineKeyboardButton(texts.BUTTON_FAKE, callback_data=answer_data(round_id, False)),
+    ]])
+
+
+def face_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.BUTTON_ANOTHER, callback_data=ANOTHER_FACE)]])

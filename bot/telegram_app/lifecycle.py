@@ -1,0 +1,143 @@
+"""Start, run and stop the Telegram bot around one Figment core.
+
+serve() builds the real python-telegram-bot Application (rate limiter on, updates handled
+concurrently), registers the quiz presenter, publishes the command list, receives updates by
+long polling (default) or webhook, lets the core recover games that were running at the last
+stop, and returns once `stop` is set. A clean stop leaves open rounds open: the next start
+resumes them and their buttons keep working.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from telegram import BotCommand
+from telegram.error import InvalidToken
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+
+from bot import texts
+from bot.app import Figment
+from bot.settings import Settings
+from bot.telegram_app.calls import deliver
+from bot.telegram_app.handlers import Handlers
+from bot.telegram_app.people import PLATFORM, ChatDirectory
+from bot.telegram_app.presenter import TelegramPresenter
+from bot.telegram_app.webhook import WebhookReceiver
+
+log = logging.getLogger(__name__)
+ALLOWED_UPDATES = ["message", "callback_query"]
+
+
+class TelegramStartError(RuntimeError):
+    """The bot could not start (e.g. Telegram refused the token); the message says why."""
+
+
+@dataclass(frozen=True)
+class TelegramOptions:
+    base_url: str | None = None  # a self-hosted Bot API server (or a test's fake): ".../bot"
+    base_file_url: str | None = None  # default: base_url with /bot replaced by /file/bot
+    webhook_url: str | None = None  # set: webhook mode, Telegram POSTs here; unset: long polling
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_path: str | None = None  # the path served; default the path of webhook_url
+    webhook_secret: str | None = None  # default: a random one per start
+    poll_timeout: float = 30.0  # long-polling wait per getUpdates, in seconds
+    drop_pending_updates: bool = False
+    rate_limit: bool = True  # PTB's AIORateLimiter: Telegram's flood limits, waits out 429s
+    max_retries: int = 3  # retries after a 429, inside the rate limiter
+    concurrent_updates: int = 64
+    small_chat: int = 10  # groups with at most this many humans close a round when all answered
+    started: asyncio.Event | None = None  # set once updates are being received (tests, runners)
+
+
+def options_from_settings(settings: Settings) -> dict[str, object]:
+    """serve() options from FIGMENT_TELEGRAM_* settings."""
+    options: dict[str, object] = {}
+    if settings.telegram_api_url:
+        options["base_url"] = settings.telegram_api_url
+    if settings.telegram_webhook_url:
+        options.update(webhook_url=settings.telegram_webhook_url, webhook_listen=settings.telegram_webhook_listen,
+                       webhook_port=settings.telegram_webhook_port)
+        if settings.telegram_webhook_secret is not None:
+            options["webhook_secret"] = settings.telegram_webhook_secret.get_secret_value()
+    return options
+
+
+def build_application(token: str, options: TelegramOptions) -> Application:  # type: ignore[type-arg]
+    builder = ApplicationBuilder().token(token).concurrent_updates(options.concurrent_updates).job_queue(None)
+    if options.base_url:
+        builder = builder.base_url(options.base_url)
+        builder = builder.base_file_url(options.base_file_url or _file_url(options.base_url))
+    if options.rate_limit:
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=options.max_retries))
+    if options.webhook_url:
+        builder = builder.updater(None)  # updates arrive through our WebhookReceiver
+    return builder.build()
+
+
+def _file_url(base_url: str) -> str:
+    head, _, tail = base_url.rstrip("/").rpartition("/bot")
+    return f"{head}/file/bot{tail}" if head else base_url
+
+
+def bot_commands() -> list[BotCommand]:
+    return [BotCommand(name, description) for name, description in texts.COMMANDS]
+
+
+async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: object) -> None:
+    """Run the Telegram front-end until `stop` is set. Options: see TelegramOptions."""
+    opts = TelegramOptions(**options)  # type: ignore[arg-type]
+    # httpx logs every request URL at INFO, and a Bot API URL contains the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    application = build_application(token, opts)
+    try:
+        await deliver(application.initialize, "getMe", attempts=3)
+    except InvalidToken:
+        raise TelegramStartError("Telegram refused the bot token (FIGMENT_TELEGRAM_TOKEN). "
+                                 "Check it with @BotFather.") from None
+    receiver: WebhookReceiver | None = None
+    try:
+        bot = application.bot
+        log.info("Telegram bot @%s starting (%s)", bot.username, "webhook" if opts.webhook_url else "long polling")
+        figment.quiz.register(PLATFORM, TelegramPresenter(bot))
+        Handlers(figment, ChatDirectory(bot, small_chat=opts.small_chat)).install(application)
+        await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
+        await application.start()
+        if opts.webhook_url:
+            secret = opts.webhook_secret or secrets.token_urlsafe(32)
+            receiver = WebhookReceiver(application, opts.webhook_path or urlsplit(opts.webhook_url).path or "/",
+                                       secret)
+            await receiver.start(opts.webhook_listen, opts.webhook_port)
+            await deliver(lambda: bot.set_webhook(opts.webhook_url, secret_token=secret,  # type: ignore[arg-type]
+                                                  allowed_updates=ALLOWED_UPDATES,
+                                                  drop_pending_updates=opts.drop_pending_updates,
+                                                  max_connections=opts.concurrent_updates), "setWebhook")
+        else:
+            assert application.updater is not None
+            await application.updater.start_polling(poll_interval=0.0, timeout=int(opts.poll_timeout),
+                                                    allowed_updates=ALLOWED_UPDATES,
+                                                    drop_pending_updates=opts.drop_pending_updates)
+        resumed = await figment.quiz.recover(PLATFORM)
+        if resumed:
+            log.info("resumed %d Telegram games", resumed)
+        if opts.started is not None:
+            opts.started.set()
+        await stop.wait()
+    finally:
+        await _stop(figment, application, receiver)
+
+
+async def _stop(figment: Figment, application: Application, receiver: WebhookReceiver | None) -> None:  # type: ignore[type-arg]
+    """Stop taking updates, finish the ones in hand, park the games, then close the client."""
+    if receiver is not None:
+        await receiver.stop()  # the webhook stays set: Telegram keeps updates until the next start
+    if application.updater is not None and application.updater.running:
+        await application.updater.stop()  # confirms the updates already fetched
+    if application.running:
+        await application.stop()
+    await figment.quiz.shutdown(PLATFORM)  # open rounds stay open for the next start
+    await application.shutdown()
+    log.info("Telegram bot stopped")

@@ -1,0 +1,44 @@
+"""The quiz, shown in Telegram: what the core asks a front-end to post, reveal and sum up."""
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, InputFile
+from telegram.constants import MessageLimit
+from telegram.error import BadRequest
+
+from bot.quiz import GameSummary, Reveal, RoundPost
+from bot.refs import ChatRef
+from bot.telegram_app.calls import deliver, is_not_modified
+from bot.telegram_app.keyboards import round_keyboard
+
+log = logging.getLogger(__name__)
+
+
+class TelegramPresenter:
+    """Messages go out as plain text (no parse mode), so names and texts show exactly as written."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def post_round(self, chat: ChatRef, post: RoundPost) -> str:
+        photo = InputFile(post.image.data, filename=post.image.filename)
+        message = await deliver(lambda: self.bot.send_photo(
+            int(chat.chat_id), photo, caption=post.caption, reply_markup=round_keyboard(post.round_id),
+        ), "sendPhoto (round)")
+        return str(message.message_id)
+
+    async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None:
+        # One edit: the caption tells the truth, and an edit without a keyboard removes the buttons.
+        try:
+            await deliver(lambda: self.bot.edit_message_caption(
+                chat_id=int(chat.chat_id), message_id=int(message_ref),
+                caption=reveal.text()[:MessageLimit.CAPTION_LENGTH],
+            ), "editMessageCaption (reveal)")
+        except BadRequest as error:
+            if not is_not_modified(error):  # not modified: an earlier try went through
+                raise
+
+    async def end_game(self, chat: ChatRef, summary: GameSummary) -> None:
+        text = summary.text()[:MessageLimit.MAX_TEXT_LENGTH]
+        await deliver(lambda: self.bot.send_message(int(chat.chat_id), text), "sendMessage (summary)")

@@ -1,0 +1,53 @@
+"""Webhook mode: a small aiohttp server that takes updates Telegram POSTs and queues them.
+
+Telegram sends the secret given to setWebhook in a header; anything without it is refused, so
+nobody else can feed the bot updates. Update processing is the same as with long polling.
+"""
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+
+from aiohttp import web
+from telegram import Update
+from telegram.ext import Application
+
+log = logging.getLogger(__name__)
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+class WebhookReceiver:
+    def __init__(self, application: Application, path: str, secret: str) -> None:  # type: ignore[type-arg]
+        self.application = application
+        self.path = "/" + path.strip("/")
+        self.secret = secret
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    async def start(self, listen: str, port: int) -> None:
+        app = web.Application(client_max_size=2 * 1024 * 1024)
+        app.router.add_post(self.path, self._receive)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, listen, port)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        log.info("Telegram webhook listening on %s:%s%s", listen, self.port, self.path)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER, "")
+        if not hmac.compare_digest(given.encode(), self.secret.encode()):
+            return web.Response(status=403)
+        try:
+            data = await request.json()
+            update = Update.de_json(data, self.application.bot)
+        except (ValueError, TypeError, KeyError, json.JSONDecodeError):
+            return web.Response(status=400)
+        await self.application.update_queue.put(update)
+        return web.Response(status=200)

@@ -1,0 +1,499 @@
+"""The fake Bot API server: an aiohttp app that speaks enough of the Telegram Bot API for the bot.
+
+It behaves like the real service where the bot could notice a difference: every method is a POST
+to /bot<token>/<method> (form-encoded, or multipart when a file is uploaded), replies are complete
+objects wrapped in {"ok": ..., "result": ...}, getUpdates long-polls and honours `offset` (an
+offset confirms every update below it, which is then never sent again), a callback query can be
+answered once, and an edit that changes nothing is refused as "message is not modified".
+
+Tests drive it from the user's side (`command`, `click`), read what the bot sent (`calls`,
+`wait_calls`), and inject faults (`fault`): 429 with retry_after, 500, a slow reply, a dropped
+connection (before or after the request took effect), and re-delivery of confirmed updates.
+"""
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+TOKEN = "123456789:TEST-fake-token"
+BOT_USER = {
+    "id": 123456789, "is_bot": True, "first_name": "Figment", "username": "figment_test_bot",
+    "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False,
+}
+
+
+@dataclass(frozen=True)
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Call:
+    """One request the bot made. outcome: ok, slow, error (a 4xx the method itself gave), or the fault."""
+
+    seq: int
+    method: str
+    params: dict[str, Any]
+    files: dict[str, Upload]
+    outcome: str = "ok"
+    result: Any = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome in ("ok", "slow")
+
+
+@dataclass
+class Fault:
+    """Applied to the next `times` requests of `method`.
+
+    kind: "429" (retry_after seconds), "500", "slow" (reply after `delay` seconds), "drop" (close
+    the connection before doing anything), "drop_after" (do it, then close the connection: the
+    reply is lost), "redeliver" (getUpdates only: send the last `redeliver` confirmed updates again).
+    """
+
+    method: str
+    kind: str
+    times: int = 1
+    retry_after: int = 1
+    delay: float = 1.0
+    redeliver: int = 1
+
+
+class ApiError(Exception):
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.code, self.description, self.parameters = code, description, parameters
+
+
+def _decode(value: str) -> Any:
+    """PTB sends objects and lists as JSON strings; everything else stays a string."""
+    if value[:1] in ("{", "["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+class FakeBotApi:
+    def __init__(self, token: str = TOKEN) -> None:
+        self.token = token
+        self.bot_user = dict(BOT_USER)
+        self.calls: list[Call] = []
+        self.faults: list[Fault] = []
+        self.updates: list[dict[str, Any]] = []
+        self.confirmed = 0  # updates with an id below this were confirmed by an offset
+        self.messages: dict[tuple[int, int], dict[str, Any]] = {}
+        self.chats: dict[int, dict[str, Any]] = {}
+        self.member_counts: dict[int, int] = {}
+        self.admins: dict[int, set[int]] = defaultdict(set)
+        self.owners: dict[int, int] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.webhook: dict[str, Any] = {}
+        self.answered_queries: set[str] = set()
+        self.queries: dict[str, dict[str, Any]] = {}
+        self._ids = itertools.count(1)
+        self._seq = itertools.count(1)
+        self._message_ids: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
+        self._update_event = asyncio.Event()
+        self._call_event = asyncio.Event()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def start(self) -> "FakeBotApi":
+        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        app.router.add_get("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> "FakeBotApi":
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    @property
+    def base_file_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/file/bot"
+
+    # --- the world: users, chats, and what they do ------------------------------------------------
+
+    @staticmethod
+    def user(user_id: int, first_name: str, last_name: str | None = None,
+             username: str | None = None) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+        if last_name:
+            user["last_name"] = last_name
+        if username:
+            user["username"] = username
+        return user
+
+    def group(self, chat_id: int, title: str, *, members: int, owner: int | None = None,
+              admins: tuple[int, ...] = ()) -> dict[str, Any]:
+        chat = {"id": chat_id, "type": "supergroup", "title": title}
+        self.chats[chat_id] = chat
+        self.member_counts[chat_id] = members
+        if owner is not None:
+            self.owners[chat_id] = owner
+        self.admins[chat_id].update(admins)
+        return chat
+
+    def private(self, user: dict[str, Any]) -> dict[str, Any]:
+        chat = {"id": user["id"], "type": "private", "first_name": user["first_name"]}
+        if "last_name" in user:
+            chat["last_name"] = user["last_name"]
+        self.chats[user["id"]] = chat
+        self.member_counts[user["id"]] = 2
+        return chat
+
+    def push_update(self, payload: dict[str, Any]) -> int:
+        update_id = 10_000 + len(self.updates) + 1
+        self.updates.append({"update_id": update_id, **payload})
+        self._update_event.set()
+        self._update_event = asyncio.Event()
+        return update_id
+
+    def command(self, chat: dict[str, Any], user: dict[str, Any], text: str) -> int:
+        """A user types `text` in chat; a leading /command gets its bot_command entity. Returns the update id."""
+        message = self._new_message(chat["id"], sender=user, text=text)
+        if text.startswith("/"):
+            word = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(word)}]
+        return self.push_update({"message": message})
+
+    def click(self, user: dict[str, Any], chat_id: int, message_id: int, data: str) -> str:
+        """A user presses an inline button on a bot message. Returns the callback query id."""
+        query_id = f"cq{next(self._ids)}"
+        message = self.messages[(chat_id, message_id)]
+        query = {"id": query_id, "from": user, "chat_instance": f"instance{chat_id}",
+                 "message": json.loads(json.dumps(message)), "data": data}
+        self.queries[query_id] = query
+        self.push_update({"callback_query": query})
+        return query_id
+
+    def fault(self, method: str, kind: str, **options: Any) -> Fault:
+        fault = Fault(method, kind, **options)
+        self.faults.append(fault)
+        return fault
+
+    # --- reading what the bot did ---------------------------------------------------------------
+
+    def calls_to(self, method: str, *, succeeded: bool = True) -> list[Call]:
+        return [c for c in self.calls if c.method == method and (c.succeeded or not succeeded)]
+
+    async def wait_calls(self, method: str, count: int = 1, where: Callable[[Call], bool] | None = None,
+                         timeout: float = 15.0, since: int = 0) -> list[Call]:
+        """Wait until at least `count` successful calls of `method` (after seq `since`) match `where`."""
+        def matching() -> list[Call]:
+            return [c for c in self.calls if c.method == method and c.succeeded and c.seq > since
+                    and (where is None or where(c))]
+
+        async def wait() -> list[Call]:
+            while len(found := matching()) < count:
+                event = self._call_event
+                await event.wait()
+            return found
+
+        try:
+            return await asyncio.wait_for(wait(), timeout)
+        except asyncio.TimeoutError:
+            seen = [(c.method, c.outcome, c.params) for c in self.calls[-15:]]
+            raise AssertionError(f"waited {timeout}s for {count} x {method}; last calls: {seen}") from None
+
+    @property
+    def last_seq(self) -> int:
+        return self.calls[-1].seq if self.calls else 0
+
+    # --- the HTTP side -----------------------------------------------------------------------------
+
+    async def _read(self, request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
+        params: dict[str, Any] = {}
+        files: dict[str, Upload] = {}
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, str):
+                    params[key] = _decode(value)
+                else:  # an uploaded file
+                    files[key] = Upload(value.filename, value.content_type, value.file.read())
+        elif request.content_type == "application/json" and request.can_read_body:
+            params = await request.json()
+        params.update({k: _decode(v) for k, v in request.query.items()})
+        return params, files
+
+    def _take_fault(self, method: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.method == method and fault.times > 0:
+                fault.times -= 1
+                return fault
+        return None
+
+    def _record(self, call: Call) -> None:
+        call.seq = next(self._seq)
+        self.calls.append(call)
+        self._call_event.set()
+        self._call_event = asyncio.Event()
+
+    @staticmethod
+    def _reply(code: int, body: dict[str, Any]) -> web.Response:
+        return web.Response(status=code, text=json.dumps(body), content_type="application/json")
+
+    def _error(self, call: Call, error: ApiError, outcome: str = "error") -> web.Response:
+        call.outcome = outcome
+        self._record(call)
+        body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
+        if error.parameters:
+            body["parameters"] = error.parameters
+        return self._reply(error.code, body)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"]
+        params, files = await self._read(request)
+        call = Call(0, method, params, files)
+        if request.match_info["token"] != self.token:
+            return self._error(call, ApiError(401, "Unauthorized"))
+        fault = self._take_fault(method)
+        kind = fault.kind if fault else None
+        if kind == "429":
+            return self._error(call, ApiError(429, f"Too Many Requests: retry after {fault.retry_after}",
+                                              {"retry_after": fault.retry_after}), outcome="429")
+        if kind == "500":
+            return self._error(call, ApiError(500, "Internal Server Error"), outcome="500")
+        if kind == "drop":
+            call.outcome = "drop"
+            self._record(call)
+            return self._drop(request)
+        if kind == "slow":
+            call.outcome = "slow"
+            await asyncio.sleep(fault.delay)  # type: ignore[union-attr]
+        handler = getattr(self, f"_m_{method}", None)
+        if handler is None:
+            return self._error(call, ApiError(404, "Not Found"))
+        try:
+            if method == "getUpdates":
+                call.result = await self._m_getUpdates(params, fault.redeliver if kind == "redeliver" else 0)
+            else:
+                call.result = handler(params, files)
+        except ApiError as error:
+            return self._error(call, error)
+        if kind == "drop_after":  # it took effect, but the reply never arrives
+            call.outcome = "drop_after"
+            self._record(call)
+            return self._drop(request)
+        self._record(call)
+        return self._reply(200, {"ok": True, "result": call.result})
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
+
+    # --- objects ---------------------------------------------------------------------------------
+
+    def _chat(self, chat_id: Any) -> dict[str, Any]:
+        try:
+            return self.chats[int(chat_id)]
+        except (KeyError, ValueError, TypeError):
+            raise ApiError(400, "Bad Request: chat not found") from None
+
+    def _new_message(self, chat_id: int, *, sender: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
+        chat = self._chat(chat_id)
+        message = {"message_id": next(self._message_ids[chat["id"]]), "date": int(time.time()),
+                   "chat": chat, "from": sender or self.bot_user, **fields}
+        self.messages[(chat["id"], message["message_id"])] = message
+        return message
+
+    def _stored(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat = self._chat(params.get("chat_id"))
+        try:
+            return self.messages[(chat["id"], int(params.get("message_id", 0)))]
+        except (KeyError, ValueError):
+            raise ApiError(400, "Bad Request: message to edit not found") from None
+
+    @staticmethod
+    def _markup(params: dict[str, Any]) -> dict[str, Any] | None:
+        markup = params.get("reply_markup")
+        if markup is None:
+            return None
+        if not isinstance(markup, dict) or not isinstance(markup.get("inline_keyboard"), list):
+            raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
+        for row in markup["inline_keyboard"]:
+            for button in row:
+                if len(button.get("callback_data", "").encode()) > 64:
+                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        return markup
+
+    # --- methods -----------------------------------------------------------------------------------
+
+    def _m_getMe(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        return self.bot_user
+
+    def _m_deleteWebhook(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        self.webhook = {}
+        return True
+
+    def _m_setWebhook(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        if not str(params.get("url", "")).startswith(("http://", "https://")):
+            raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        self.webhook = dict(params)
+        return True
+
+    def _m_getWebhookInfo(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
+
+    async def _m_getUpdates(self, params: dict[str, Any], redeliver: int = 0) -> Any:
+        if self.webhook.get("url"):
+            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active")
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        if offset > 0:
+            self.confirmed = max(self.confirmed, offset)
+        floor = self.confirmed
+        if redeliver:
+            confirmed_ids = [u["update_id"] for u in self.updates if u["update_id"] < self.confirmed]
+            if confirmed_ids:
+                floor = confirmed_ids[-min(redeliver, len(confirmed_ids))]
+        deadline = time.monotonic() + timeout
+        while True:
+            pending = [u for u in self.updates if u["update_id"] >= floor]
+            remaining = deadline - time.monotonic()
+            if pending or remaining <= 0:
+                return pending[:limit]
+            event = self._update_event
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except asyncio.TimeoutError:
+                pass
+
+    def _m_setMyCommands(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        commands = params.get("commands")
+        if not isinstance(commands, list) or not all({"command", "description"} <= set(c) for c in commands):
+            raise ApiError(400, "Bad Request: can't parse commands JSON object")
+        self.commands = commands
+        return True
+
+    def _m_getMyCommands(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        return self.commands
+
+    def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        text = params.get("text")
+        if not text:
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(str(text)) > 4096:
+            raise ApiError(400, "Bad Request: message is too long")
+        fields: dict[str, Any] = {"text": str(text)}
+        if (markup := self._markup(params)) is not None:
+            fields["reply_markup"] = markup
+        return self._new_message(params.get("chat_id"), **fields)
+
+    def _m_sendPhoto(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        upload = files.get("photo")
+        if upload is None and not isinstance(params.get("photo"), str):
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        caption = str(params.get("caption", ""))
+        if len(caption) > 1024:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        unique = f"p{next(self._ids)}"
+        photo = [{"file_id": f"{unique}-{side}", "file_unique_id": f"{unique}{side}", "width": side,
+                  "height": side, "file_size": len(upload.data) if upload else 1000} for side in (90, 320, 512)]
+        fields: dict[str, Any] = {"photo": photo}
+        if caption:
+            fields["caption"] = caption
+        if (markup := self._markup(params)) is not None:
+            fields["reply_markup"] = markup
+        return self._new_message(params.get("chat_id"), **fields)
+
+    def _m_editMessageCaption(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        message = self._stored(params)
+        caption = str(params.get("caption", ""))
+        markup = self._markup(params)
+        if caption == message.get("caption", "") and markup == message.get("reply_markup"):
+            raise ApiError(400, "Bad Request: message is not modified: specified new message content and "
+                                "reply markup are exactly the same as a current content and reply markup of the message")
+        message["caption"] = caption
+        if markup and markup["inline_keyboard"]:
+            message["reply_markup"] = markup
+        else:  # an edit without a keyboard removes it
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _m_editMessageReplyMarkup(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        message = self._stored(params)
+        markup = self._markup(params)
+        if markup == message.get("reply_markup") or (not message.get("reply_markup") and not
+                                                      (markup and markup["inline_keyboard"])):
+            raise ApiError(400, "Bad Request: message is not modified")
+        if markup and markup["inline_keyboard"]:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        query_id = str(params.get("callback_query_id"))
+        if query_id not in self.queries or query_id in self.answered_queries:
+            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
+        if len(str(params.get("text", ""))) > 200:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+        self.answered_queries.add(query_id)
+        return True
+
+    def _m_getChatMemberCount(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        return self.member_counts[self._chat(params.get("chat_id"))["id"]]
+
+    def _m_getChatMember(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        chat = self._chat(params.get("chat_id"))
+        user_id = int(params.get("user_id", 0))
+        user = {"id": user_id, "is_bot": False, "first_name": f"user {user_id}"}
+        if chat["type"] == "private" or self.owners.get(chat["id"]) == user_id:
+            return {"status": "creator", "user": user, "is_anonymous": False}
+        if user_id in self.admins[chat["id"]]:
+            rights = ("can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                      "can_manage_video_chats", "can_restrict_members", "can_promote_members", "can_change_info",
+                      "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories")
+            return {"status": "administrator", "user": user, **{right: False for right in rights},
+                    "can_manage_chat": True}
+        return {"status": "member", "user": user}
+
+    def _m_getChat(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        chat = self._chat(params.get("chat_id"))
+        return {**chat, "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": {
+            "unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False, "premium_subscription": False}}
+
+    def _m_sendChatAction(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        self._chat(params.get("chat_id"))
+        return True
+
+    def _m_deleteMessage(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        self.messages.pop((self._chat(params.get("chat_id"))["id"], int(params.get("message_id", 0))), None)
+        return True

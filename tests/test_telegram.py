@@ -1,0 +1,192 @@
+"""The Telegram front-end end to end: the real PTB Application against a local fake Bot API.
+
+Each test runs the bot's serve() on a real SQLite file, plays users through the fake server
+(commands, button clicks) and checks what the bot sent back and what the database holds.
+"""
+from __future__ import annotations
+
+import io
+from typing import AsyncIterator
+
+import pytest
+from PIL import Image
+
+from bot import texts
+from bot.boards import BOARD_USAGE
+from bot.settings import Settings
+from tests.conftest import add_real_photos, make_settings
+from tests.telegram_fake import FakeBotApi
+from tests.telegram_fake.harness import (RunningBot, buttons, message_id, recorded_answers, replies, round_id,
+                                         round_posts, start_bot, toast)
+
+GROUP = -1001234567890
+WEIRD = "<b>*_[x](y)"  # a name that breaks any unescaped HTML or Markdown
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
+    return make_settings(tmp_path, round_seconds=2)
+
+
+@pytest.fixture
+async def bot(api: FakeBotApi, settings: Settings) -> AsyncIterator[RunningBot]:
+    running = await start_bot(api, settings)
+    yield running
+    await running.close()
+
+
+def players(api: FakeBotApi, count: int) -> list[dict]:  # type: ignore[type-arg]
+    names = [WEIRD, "Ada", "Grace", "Linus", "Margaret", "Ken"]
+    return [api.user(101 + n, names[n], last_name="Q" if n == 2 else None) for n in range(count)]
+
+
+async def test_commands_are_registered_and_help_answers(api: FakeBotApi, bot: RunningBot) -> None:
+    [call] = api.calls_to("setMyCommands")
+    assert [c["command"] for c in call.params["commands"]] == [
+        "start", "help", "face", "quiz", "stop", "leaderboard", "stats", "forgetme", "settings"]
+    user = api.user(5, "Alice")
+    chat = api.private(user)
+    api.command(chat, user, "/help")
+    assert await replies(api, chat["id"]) == [texts.HELP]
+    api.command(chat, user, "/start@figment_test_bot")
+    assert (await replies(api, chat["id"], 2))[1] == texts.START
+    assert all("parse_mode" not in c.params for c in api.calls_to("sendMessage"))
+
+
+async def test_face_with_and_without_seed(api: FakeBotApi, bot: RunningBot, settings: Settings) -> None:
+    user = api.user(5, "Alice")
+    chat = api.private(user)
+    api.command(chat, user, "/face 42 0.5")
+    [seeded] = await api.wait_calls("sendPhoto")
+    image = Image.open(io.BytesIO(seeded.files["photo"].data))
+    assert image.size == (settings.posted_size, settings.posted_size)
+    assert "seed 42" in seeded.params["caption"] and "psi 0.5" in seeded.params["caption"]
+    assert texts.AI_NOTICE in seeded.params["caption"]
+    assert buttons(seeded) == ["face:another"]
+
+    api.command(chat, user, "/face")
+    random_face = (await api.wait_calls("sendPhoto", 2))[1]
+    Image.open(io.BytesIO(random_face.files["photo"].data)).verify()
+    assert "seed " in random_face.params["caption"]
+
+    api.command(chat, user, "/face 42 0.5")  # the same seed draws the same face
+    again = (await api.wait_calls("sendPhoto", 3))[2]
+    assert again.files["photo"].data == seeded.files["photo"].data
+
+    query = api.click(user, chat["id"], message_id(seeded), "face:another")
+    assert await toast(api, query) is None
+    another = (await api.wait_calls("sendPhoto", 4))[3]
+    Image.open(io.BytesIO(another.files["photo"].data)).verify()
+
+
+async def test_bad_arguments_get_friendly_replies(api: FakeBotApi, bot: RunningBot) -> None:
+    user = api.user(5, "Alice")
+    chat = api.private(user)
+    cases = [("/face banana", texts.BAD_SEED), ("/face 1 9", texts.BAD_PSI), ("/face 1 2 3", texts.FACE_USAGE),
+             ("/quiz -3", texts.bad_rounds(bot.figment.settings.max_rounds_per_game)),
+             ("/quiz 5", texts.NO_PHOTOS), ("/leaderboard banana", BOARD_USAGE), ("/stop", texts.NO_GAME)]
+    for number, (command, expected) in enumerate(cases, 1):
+        api.command(chat, user, command)
+        assert (await replies(api, chat["id"], number))[-1] == expected, command
+    assert not api.calls_to("sendPhoto")
+
+
+async def test_full_game_in_a_group(api: FakeBotApi, bot: RunningBot) -> None:
+    await add_real_photos(bot.figment)
+    people = players(api, 5)
+    chat = api.group(GROUP, "Fakes & friends", members=6, owner=people[1]["id"])  # 5 humans and the bot
+    api.command(chat, people[0], "/quiz 3")
+    late_query = None
+    for number in range(1, 4):
+        post = (await round_posts(api, number, GROUP))[-1]
+        assert post.params["caption"] == texts.round_caption(number, 3, 2)
+        Image.open(io.BytesIO(post.files["photo"].data)).verify()
+        rid, mid = round_id(post), message_id(post)
+        assert buttons(post) == [f"a:{rid}:r", f"a:{rid}:f"]  # the round, never the truth
+        # player 0 answers, then tries again with the other button
+        assert await toast(api, api.click(people[0], GROUP, mid, f"a:{rid}:r")) == texts.ANSWER_RECORDED
+        assert await toast(api, api.click(people[0], GROUP, mid, f"a:{rid}:f")) == texts.ANSWER_ALREADY
+        answering = people[1:] if number < 3 else people[1:4]  # in round 3 one player is late
+        for person in answering:
+            assert await toast(api, api.click(person, GROUP, mid, f"a:{rid}:f")) == texts.ANSWER_RECORDED
+        # rounds 1 and 2 close at once (all 5 answered); round 3 on time
+        [reveal] = await api.wait_calls("editMessageCaption", 1, lambda c: int(c.params["message_id"]) == mid)
+        assert "reply_markup" not in reveal.params  # an edit without a keyboard removes the buttons
+        assert "reply_markup" not in api.messages[(GROUP, mid)]
+        caption = reveal.params["caption"]
+        assert caption.startswith(f"Round {number}/3: it was a")
+        answered = len(answering) + 1
+        assert f" of {answered} got it right" in caption
+        assert ("pack" in caption) == ("REAL" in caption)
+        if number == 3:
+            late_query = api.click(people[4], GROUP, mid, f"a:{rid}:r")
+    assert await toast(api, late_query) == texts.ANSWER_CLOSED  # type: ignore[arg-type]
+
+    [summary] = await replies(api, GROUP)
+    assert summary.startswith("Game over! 3 rounds played.")
+    assert f". {WEIRD}: " in summary  # the name exactly as typed
+    assert all("parse_mode" not in c.params for c in api.calls if c.method.startswith(("send", "edit")))
+    answers = await recorded_answers(bot.figment)
+    assert len(answers) == 14 and len(set(answers)) == 14
+
+    since = api.last_seq
+    api.command(chat, people[2], "/leaderboard")
+    [board] = await replies(api, GROUP, since=since)
+    assert board.startswith("This chat's board, all time")
+    assert f"{WEIRD}: " in board and "Grace Q" in board
+    api.command(chat, people[0], "/stats")
+    [stats] = await replies(api, GROUP, since=api.last_seq)
+    assert stats.startswith(f"Stats for {WEIRD}:") and "In this chat: " in stats
+
+
+async def test_private_game_closes_after_the_one_answer(api: FakeBotApi, settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    running = await start_bot(api, make_settings(tmp_path, round_seconds=60))
+    try:
+        await add_real_photos(running.figment)
+        user = api.user(7, "Solo")
+        chat = api.private(user)
+        api.command(chat, user, "/quiz 1")
+        [post] = await round_posts(api, 1, chat["id"])
+        api.click(user, chat["id"], message_id(post), f"a:{round_id(post)}:r")
+        await api.wait_calls("editMessageCaption", timeout=5)  # long before the 60 s are up
+        [summary] = await replies(api, chat["id"])
+        assert "1. Solo: " in summary
+        assert not api.calls_to("getChatMemberCount")
+    finally:
+        await running.close()
+
+
+async def test_settings_need_a_chat_admin(api: FakeBotApi, bot: RunningBot) -> None:
+    owner, member = api.user(1, "Owner"), api.user(2, "Member")
+    chat = api.group(GROUP, "Group", members=3, owner=owner["id"])
+    api.command(chat, member, "/settings seconds 30")
+    [refused] = await replies(api, GROUP)
+    assert refused == texts.NOT_ADMIN
+    [check] = api.calls_to("getChatMember")
+    assert int(check.params["user_id"]) == member["id"] and int(check.params["chat_id"]) == GROUP
+
+    api.command(chat, member, "/settings")  # looking is for everyone, and needs no admin check
+    assert (await replies(api, GROUP, 2))[1].startswith("Settings: rounds last 2 s")
+    assert len(api.calls_to("getChatMember")) == 1
+
+    api.command(chat, owner, "/settings seconds 30")
+    assert (await replies(api, GROUP, 3))[2].startswith("Settings: rounds last 30 s")
+    api.command(chat, owner, "/settings seconds 1")
+    assert (await replies(api, GROUP, 4))[3] == texts.settings_bad(5, 600, "round length in seconds")
+    api.command(chat, owner, "/settings seconds 30 please")
+    assert (await replies(api, GROUP, 5))[4] == texts.SETTINGS_USAGE
+    # replies in a group quote the command they answer
+    assert all("reply_parameters" in c.params for c in api.calls_to("sendMessage"))
+
+
+async def test_forget_me(api: FakeBotApi, bot: RunningBot) -> None:
+    user = api.user(5, "Alice")
+    chat = api.private(user)
+    api.command(chat, user, "/forgetme")
+    assert await replies(api, chat["id"]) == [texts.FORGOTTEN_NOTHING]
