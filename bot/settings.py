@@ -19,6 +19,14 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL; default a SQLite file in the data directory.")
 
     telegram_token: SecretStr | None = None
+    telegram_webhook_url: str | None = Field(None, description="Public HTTPS URL Telegram posts updates to; "
+                                             "unset: long polling.")
+    telegram_webhook_listen: str = Field("0.0.0.0", description="Address the webhook server binds.")
+    telegram_webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server binds.")
+    telegram_webhook_secret: SecretStr | None = Field(None, description="Secret Telegram sends with each "
+                                                      "update; default a random one per start.")
+    telegram_api_url: str | None = Field(None, description="A self-hosted Bot API server, e.g. "
+                                         "http://localhost:8081/bot; default Telegram's.")
     discord_token: SecretStr | None = None
     discord_test_guild: int | None = Field(None, description="Sync slash commands to this guild only (fast, for testing).")
 

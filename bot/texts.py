@@ -86,3 +86,20 @@ def settings_bad(low: int, high: int, what: str) -> str:
 
 def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
+
+
+# --- chat commands, as the platforms list them (Telegram setMyCommands) ---
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Say hello and see what Figment does"),
+    ("help", "List the commands"),
+    ("face", "[seed] [psi] A face of someone who does not exist"),
+    ("quiz", "[rounds] Play real photo or AI fake"),
+    ("stop", "End the game in this chat"),
+    ("leaderboard", "[week|all] [global] Who spots fakes best"),
+    ("stats", "Your record, and how often the generator fools people"),
+    ("forgetme", "Delete everything Figment stores about you"),
+    ("settings", "[seconds|rounds] [N] Round length and rounds per game (admins)"),
+)
+FACE_USAGE = "Use /face, /face SEED or /face SEED PSI, for example /face 42 0.7."
+SETTINGS_USAGE = "Use /settings, /settings seconds N or /settings rounds N."
+BUTTON_UNKNOWN = "This button no longer works."
