@@ -103,3 +103,30 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 FACE_USAGE = "Use /face, /face SEED or /face SEED PSI, for example /face 42 0.7."
 SETTINGS_USAGE = "Use /settings, /settings seconds N or /settings rounds N."
 BUTTON_UNKNOWN = "This button no longer works."
+
+
+# --- the playground (local web page) ---
+WEB_NEED_NAME = "Type your name in the name field first, so the others know who you are."
+WEB_BAD_CLIENT = "This page lost its player id. Please reload the page."
+WEB_EMPTY_MESSAGE = "Type a message or a command such as /face 42 or /quiz 5. /help lists them all."
+WEB_BAD_REQUEST = "The page sent something the server did not understand. Please reload the page."
+WEB_BAD_ANSWER = "That answer button is broken. Please reload the page."
+WEB_PHOTOS_HINT = (
+    "Folders like those in ../shared/faces work as they are (photos in subfolders are found too), "
+    "for example:\n"
+    "figment photos import ../shared/faces/celeba-6k --pack celeba\n"
+    "Then type /quiz again (no restart needed). To let the quiz draw from some packs only, set "
+    "FIGMENT_PHOTO_PACKS='[\"celeba\"]' in the environment or in .env."
+)
+
+
+def web_name_too_long(maximum: int) -> str:
+    return f"That name is too long: {maximum} characters at most."
+
+
+def web_message_too_long(maximum: int) -> str:
+    return f"That message is too long: {maximum} characters at most. Please send a shorter one."
+
+
+def web_unknown_command(command: str) -> str:
+    return f"I don't know {command}. Type /help to see what I can do."

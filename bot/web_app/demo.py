@@ -1,0 +1,61 @@
+"""`figment demo` without the CLI: database, face generator, photo packs, then the playground page."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from typing import Callable
+
+from bot.app import Figment
+from bot.settings import Settings
+from bot.web_app import serve
+from db import queries as q
+from generator.interface import FaceSource
+
+log = logging.getLogger(__name__)
+
+SourceOpener = Callable[[Settings], AbstractAsyncContextManager[FaceSource]]
+
+
+class DemoError(Exception):
+    """A start-up problem the operator can fix; the message says how."""
+
+
+def _default_opener(settings: Settings) -> AbstractAsyncContextManager[FaceSource]:
+    from bot.wiring import open_face_source  # the production generator: shipped weights or a shared server
+
+    return open_face_source(settings)
+
+
+async def photo_summary(figment: Figment) -> str:
+    packs = figment.settings.photo_packs
+    async with figment.db.transaction() as session:
+        count = await q.count_quiz_photos(session, packs)
+    which = f"packs {', '.join(packs)}" if packs else "all packs"
+    if count:
+        return f"quiz photos: {count} ({which})"
+    return (f"quiz photos: none yet ({which}); /quiz will say how to import some, e.g. "
+            "figment photos import ../shared/faces/celeba-6k --pack celeba")
+
+
+async def run_demo(settings: Settings, *, host: str, port: int, stop: asyncio.Event,
+                   on_ready: Callable[[str], None], say: Callable[[str], None] = print,
+                   open_source: SourceOpener = _default_opener) -> None:
+    """Serve the playground until `stop` is set. DemoError for a problem the operator can fix."""
+    async with AsyncExitStack() as stack:
+        try:
+            source = await stack.enter_async_context(open_source(settings))
+        except Exception as error:
+            raise DemoError(f"could not start the face generator: {error}. Set FIGMENT_WEIGHTS to a weights "
+                            "file, or FIGMENT_GENERATOR_URL to a running `figment generator serve`.") from error
+        try:
+            figment = await Figment.open(settings, source)  # brings the database to the newest schema
+        except Exception as error:
+            raise DemoError(f"could not open the database at {settings.db_url}: {error}") from error
+        stack.push_async_callback(figment.close)
+        say(await photo_summary(figment))
+        try:
+            await serve(figment, stop, host=host, port=port, on_ready=on_ready)
+        except OSError as error:
+            raise DemoError(f"cannot listen on {host}:{port} ({error.strerror or error}). "
+                            "Is another demo running? Pick another port with --port.") from error

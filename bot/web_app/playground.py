@@ -1,0 +1,119 @@
+"""What the playground does with a typed message or a click: core calls, results into the room.
+
+The room is one shared chat: what someone types and the bot's answer go to every tab. Refusals
+(bad input, rate limits) go only to the one who asked, in the reply to their request.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot import texts
+from bot.app import Figment
+from bot.boards import parse_board_args
+from bot.errors import UserError
+from bot.ratelimit import RateLimiter
+from bot.refs import PlayerRef
+from bot.web_app.inputs import check_client, check_name, check_text, player_ref
+from bot.web_app.presenter import WebPresenter
+from bot.web_app.room import Message, Presence, Room
+from db import queries as q
+
+MESSAGES_PER_MINUTE = 30  # per browser, on top of the core's limits for /face and /quiz
+
+
+@dataclass
+class Reply:
+    """What the asking tab gets back: the messages it caused (also sent to every tab) or a refusal."""
+
+    messages: list[Message] = field(default_factory=list)
+    error: str | None = None
+    toast: str | None = None
+    status: str | None = None  # for answers: 'recorded', 'already', 'closed', 'no_round'
+
+    def json(self) -> dict[str, Any]:
+        return {"ok": self.error is None, "error": self.error, "toast": self.toast, "status": self.status,
+                "messages": [m.event()["message"] for m in self.messages]}
+
+
+class Playground:
+    def __init__(self, figment: Figment, room: Room, presenter: WebPresenter) -> None:
+        self.figment = figment
+        self.room = room
+        self.presenter = presenter
+        self.limiter = RateLimiter(MESSAGES_PER_MINUTE)
+
+    async def say(self, client: object, name: object, text: object) -> Reply:
+        reply = Reply()
+        try:
+            player = player_ref(check_client(client), check_name(name))
+            text = check_text(text)
+            self.limiter.check(player.user_id.split(":")[0])
+            reply.messages.append(self.room.post("user", text, name=player.name))
+            if text.startswith("/"):
+                reply.messages += await self._command(player, text)
+        except UserError as error:
+            reply.error = error.message
+        return reply
+
+    async def answer(self, client: object, name: object, round_id: object, guess: object) -> Reply:
+        try:
+            player = player_ref(check_client(client), check_name(name))
+            if not isinstance(round_id, int) or isinstance(round_id, bool) or guess not in ("real", "fake"):
+                raise UserError(texts.WEB_BAD_ANSWER)
+            message = self.room.round_message(round_id)
+            if message is None:  # not a round of this room (ids are shared with other platforms)
+                return Reply(toast=texts.ANSWER_UNKNOWN, status=q.AnswerStatus.NO_ROUND.value)
+            result = await self.figment.quiz.answer(round_id, player, guess_real=guess == "real")
+        except UserError as error:
+            return Reply(error=error.message)
+        if result.status is q.AnswerStatus.RECORDED and player.name not in message.answered:
+            message.answered.append(player.name)
+            self.room.changed(message)
+        return Reply(toast=result.text, status=result.status.value)
+
+    def online(self, client: object, name: object) -> Presence | None:
+        """Who an event stream belongs to; None for a tab with no (valid) name yet: it only watches."""
+        try:
+            return Presence(check_client(client), check_name(name))
+        except UserError:
+            return None
+
+    # -- commands --
+    async def _command(self, player: PlayerRef, text: str) -> list[Message]:
+        command, *args = text.split()
+        command = command.lower().split("@")[0]
+        chat = self.presenter.chat()
+        if command in ("/help", "/start"):
+            return [self.room.post("bot", texts.HELP)]
+        if command == "/face":
+            post = await self.figment.faces.face(player, *args[:2])
+            return [self.room.post("bot", post.caption, image=post.image)]
+        if command == "/quiz":
+            # a round closes early once everyone with a named tab open has answered
+            chat = self.presenter.chat(len(self.room.players_online()) or None)
+            try:
+                await self.figment.quiz.start(chat, player, args[0] if args else None)
+            except UserError as error:
+                if error.message == texts.NO_PHOTOS:
+                    raise UserError(f"{texts.NO_PHOTOS}\n\n{texts.WEB_PHOTOS_HINT}") from None
+                raise
+            return []  # the rounds arrive through the presenter
+        if command == "/stop":
+            await self.figment.quiz.stop(chat)
+            return []
+        if command in ("/leaderboard", "/board"):
+            period, scope = parse_board_args(args)
+            return [self.room.post("bot", await self.figment.boards.leaderboard_text(chat, period, scope))]
+        if command == "/stats":
+            return [self.room.post("bot", await self.figment.boards.stats_text(chat, player))]
+        if command == "/forgetme":
+            done = await self.figment.boards.forget(player)
+            await self.presenter.refresh_board()
+            return [self.room.post("bot", done)]
+        if command == "/settings":
+            # the playground runs on the operator's machine: whoever uses it is its admin
+            key, value = (args + [None, None])[:2]
+            return [self.room.post("bot", await self.figment.quiz.update_settings(
+                chat, is_admin=True, key=key, value=value))]
+        raise UserError(texts.web_unknown_command(command[:40]))

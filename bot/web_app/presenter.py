@@ -1,0 +1,46 @@
+"""The quiz, shown in the playground room: rounds become messages with buttons, reveals edit them."""
+from __future__ import annotations
+
+import logging
+
+from bot import texts
+from bot.boards import BoardService
+from bot.quiz import GameSummary, Reveal, RoundPost
+from bot.refs import ChatRef
+from bot.web_app.room import Button, Room
+
+log = logging.getLogger(__name__)
+
+
+class WebPresenter:
+    def __init__(self, room: Room, boards: BoardService) -> None:
+        self.room = room
+        self.boards = boards
+
+    def chat(self, expected_players: int | None = None) -> ChatRef:
+        return ChatRef("web", self.room.chat_id, self.room.title, expected_players)
+
+    async def post_round(self, chat: ChatRef, post: RoundPost) -> str:
+        buttons = [Button(texts.BUTTON_REAL, "real"), Button(texts.BUTTON_FAKE, "fake")]
+        message = self.room.post("round", post.caption, image=post.image, round_id=post.round_id, buttons=buttons)
+        return message.id
+
+    async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None:
+        message = self.room.get(message_ref)
+        if message is None:  # scrolled out of the room (or posted before a restart): say it anew
+            self.room.post("bot", reveal.text())
+        else:
+            message.text = reveal.text()
+            message.buttons = []
+            self.room.changed(message)
+        await self.refresh_board()
+
+    async def end_game(self, chat: ChatRef, summary: GameSummary) -> None:
+        self.room.post("summary", summary.text())  # plain text: the page renders it as text
+        await self.refresh_board()
+
+    async def refresh_board(self) -> None:
+        try:
+            self.room.set_board(await self.boards.leaderboard_text(self.chat()))
+        except Exception:  # the board is a nicety; the game goes on without it
+            log.exception("could not refresh the playground board")
