@@ -7,14 +7,12 @@ import typer
 
 from bot.cli import db_commands, bench_commands
 from bot.cli import demo_commands
-from bot.cli import demo_commands
 from bot.cli import generator_commands
 
 app = typer.Typer(help="Figment: faces of people who do not exist, and a real-or-fake quiz.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(bench_commands.app, name="bench")
-app.command(name="demo")(demo_commands.demo)
 app.command(name="demo")(demo_commands.demo)
 app.add_typer(generator_commands.app, name="generator")
 
