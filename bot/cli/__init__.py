@@ -8,6 +8,7 @@ import typer
 from bot.cli import db_commands, bench_commands
 from bot.cli import demo_commands
 from bot.cli import generator_commands
+from bot.cli import photos_commands, dataset_commands
 
 app = typer.Typer(help="Figment: faces of people who do not exist, and a real-or-fake quiz.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -15,6 +16,8 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(bench_commands.app, name="bench")
 app.command(name="demo")(demo_commands.demo)
 app.add_typer(generator_commands.app, name="generator")
+app.add_typer(photos_commands.app, name="photos")
+app.add_typer(dataset_commands.app, name="dataset")
 
 
 def main() -> None:
