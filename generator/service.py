@@ -356,16 +356,15 @@ class GeneratorService:
         return batch
 
     async def _run_batch(self, batch: list[_Request]) -> None:
-        self._in_flight = batch
+        self._in_flight = batch  # aclose() fails these if it cancels us mid-call
         try:
             images = await self._generate([r.seed for r in batch], [r.psi for r in batch], "requests")
         except _ModelFailed as failure:
-            self._fail(batch, FAILED_MESSAGE, failure.__cause__)
             self._in_flight = []
+            self._fail(batch, FAILED_MESSAGE, failure.__cause__)
             await self._restart_worker()
             return
-        finally:
-            self._in_flight = []
+        self._in_flight = []
         for request, image in zip(batch, images):
             face = GeneratedFace(image, request.seed, request.psi, self.model_version)
             if not request.future.done():
