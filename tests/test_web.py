@@ -192,6 +192,17 @@ async def test_html_in_names_and_messages_travels_as_plain_text(client: TestClie
     assert event["message"]["name"] == name and event["message"]["text"] == "<img src=x onerror=alert(1)>"
 
 
+async def test_a_failing_generator_gets_a_friendly_message_and_the_server_stays_up(settings: Settings) -> None:
+    figment = await Figment.open(settings, DirectSource(DrawnFaceModel(fail_on_seed=13)))
+    try:
+        async with TestClient(TestServer(build_app(figment))) as client:
+            response = await client.post("/api/say", json={"client": ADA, "name": "Ada", "text": "/face 13"})
+            assert response.status == 500 and (await response.json())["error"] == texts.ERROR
+            assert (await say(client, "/face 14"))[1]["ok"]
+    finally:
+        await figment.close()
+
+
 # --- the quiz ----------------------------------------------------------------------------------
 
 async def test_quiz_without_photos_says_how_to_import_them(client: TestClient) -> None:

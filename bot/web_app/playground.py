@@ -46,9 +46,10 @@ class Playground:
     async def say(self, client: object, name: object, text: object) -> Reply:
         reply = Reply()
         try:
-            player = player_ref(check_client(client), check_name(name))
+            browser = check_client(client)
+            player = player_ref(browser, check_name(name))
             text = check_text(text)
-            self.limiter.check(player.user_id.split(":")[0])
+            self.limiter.check(browser)
             reply.messages.append(self.room.post("user", text, name=player.name))
             if text.startswith("/"):
                 reply.messages += await self._command(player, text)
