@@ -1,13 +1,20 @@
 """The one image pipeline: every face, generated or real, becomes a posted image here.
 
-Quiz images must not leak their truth: same size, resampling, encoder and quality for both
-kinds, no metadata, a random file name, and the bytes padded to one fixed length.
+Quiz images must not leak their truth. Every quiz image, real or generated:
+- is first brought to one detail level (QUIZ_DETAIL px, the generator's resolution), then
+  upscaled to the posted size with one resampler, so sharpness says nothing about the source;
+- is encoded by one JPEG encoder with one quality, fixed chroma subsampling and the standard
+  Huffman tables (optimized tables would differ per image): every header byte up to the
+  image data is the same for all quiz images of a size;
+- carries no metadata (no EXIF, ICC profile, comment or text), gets a random file name;
+- is padded to one fixed byte length with 0xFF fill bytes before the end marker (JPEG allows
+  any number of them before a marker), so neither the file size nor a length field in the
+  header tells anything; only an image too detailed to fit is re-encoded a little lower.
 """
 from __future__ import annotations
 
 import io
 import secrets
-import struct
 from dataclasses import dataclass
 
 from PIL import Image, PngImagePlugin
@@ -15,9 +22,11 @@ from PIL import Image, PngImagePlugin
 from bot.texts import AI_NOTICE
 
 RESAMPLE = Image.Resampling.LANCZOS
+QUIZ_DETAIL = 128  # the generator's resolution: real photos are brought down to it too
 QUIZ_QUALITY = 90
 MIN_QUALITY = 50
-COM_MAX_PAYLOAD = 65533  # a JPEG segment length is 16 bits and counts its own two bytes
+QUALITY_STEP = 5
+SOI, EOI = b"\xff\xd8", b"\xff\xd9"
 
 
 @dataclass(frozen=True)
@@ -28,56 +37,62 @@ class PostedImage:
 
 
 def quiz_length(size: int) -> int:
-    """The fixed byte length of every quiz image at this size (about 0.6 bytes per pixel)."""
+    """The fixed byte length of every quiz image at this size (0.6 bytes per pixel).
+
+    A face upscaled from QUIZ_DETAIL px needs about a third of this at quality 90, so the
+    lower qualities (whose tables would show in the header) are for pathological pictures only.
+    """
     return int(size * size * 0.6)
 
 
+def _clean(image: Image.Image) -> Image.Image:
+    """An RGB copy that carries no info (Pillow would write a source's comment or profile back)."""
+    rgb = image.convert("RGB")
+    clean = Image.new("RGB", rgb.size)
+    clean.paste(rgb)
+    return clean
+
+
 def to_posted_size(image: Image.Image, size: int) -> Image.Image:
-    image = image.convert("RGB")
+    image = _clean(image)
     if image.size != (size, size):
         image = image.resize((size, size), RESAMPLE)
     return image
 
 
+def to_quiz_pixels(image: Image.Image, size: int, detail: int = QUIZ_DETAIL) -> Image.Image:
+    """Every quiz face at the same detail level: down (or up) to `detail` px, then up to `size`."""
+    return to_posted_size(to_posted_size(image, detail), size)
+
+
 def _jpeg(image: Image.Image, quality: int) -> bytes:
     buffer = io.BytesIO()
-    # No exif, no icc_profile, no comment: Pillow writes only the JFIF header it always writes.
-    image.save(buffer, format="JPEG", quality=quality, optimize=True, subsampling="4:2:0")
+    # Standard tables (optimize=False), baseline, no exif, icc_profile or comment: Pillow
+    # writes SOI, its JFIF APP0, quantization, frame, Huffman and scan headers, all fixed.
+    image.save(buffer, format="JPEG", quality=quality, optimize=False, progressive=False, subsampling="4:2:0")
     return buffer.getvalue()
 
 
-def _comment_segments(length: int) -> bytes:
-    """JPEG COM segments (FFFE) of exactly `length` bytes in all; length is 0 or at least 4."""
-    out = bytearray()
-    while length > 0:
-        segment = min(length, COM_MAX_PAYLOAD + 4)
-        if 0 < length - segment < 4:  # never leave a remainder too short for a segment
-            segment = length - 4
-        payload = segment - 4
-        out += b"\xff\xfe" + struct.pack(">H", payload + 2) + b"\x00" * payload
-        length -= segment
-    return bytes(out)
-
-
 def pad_jpeg(data: bytes, length: int) -> bytes:
+    """`data` grown to exactly `length` bytes with fill bytes (0xFF) before its end marker."""
+    if not data.endswith(EOI):
+        raise ValueError("not a complete JPEG (no end marker)")
     missing = length - len(data)
-    if missing == 0:
-        return data
-    if missing < 4:
-        raise ValueError("cannot pad by fewer than 4 bytes")
-    return data[:2] + _comment_segments(missing) + data[2:]
+    if missing < 0:
+        raise ValueError("the JPEG is longer than the length to pad to")
+    return data[:-2] + b"\xff" * missing + EOI
 
 
-def quiz_image(image: Image.Image, size: int) -> PostedImage:
-    """A quiz image: JPEG of fixed size and byte length, no metadata, random name."""
-    square = to_posted_size(image, size)
+def quiz_image(image: Image.Image, size: int, detail: int = QUIZ_DETAIL) -> PostedImage:
+    """A quiz image: JPEG of fixed size, detail and byte length, no metadata, random name."""
+    pixels = to_quiz_pixels(image, size, detail)
     length = quiz_length(size)
     quality = QUIZ_QUALITY
-    data = _jpeg(square, quality)
-    while len(data) > length - 4 and quality > MIN_QUALITY:
-        quality -= 5
-        data = _jpeg(square, quality)
-    if len(data) > length - 4:
+    data = _jpeg(pixels, quality)
+    while len(data) > length and quality > MIN_QUALITY:
+        quality -= QUALITY_STEP
+        data = _jpeg(pixels, quality)
+    if len(data) > length:
         raise ValueError("image does not fit the quiz length even at the lowest quality")
     return PostedImage(pad_jpeg(data, length), f"{secrets.token_hex(8)}.jpg", "image/jpeg")
 

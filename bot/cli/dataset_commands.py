@@ -18,7 +18,7 @@ def build_command(
     packs: list[str] = typer.Option([], "--packs", help="Packs to use (repeat or comma-separate; default all)."),
     res: int = typer.Option(128, "--res", min=8, max=1024, help="Side of the faces in the archive."),
     out: Path | None = typer.Option(None, "--out", help="Archive file (default DATA_DIR/dataset-RES.npz)."),
-    quality: int = typer.Option(90, "--quality", min=1, max=100, help="JPEG quality of the faces."),
+    quality: int = typer.Option(85, "--quality", min=1, max=100, help="JPEG quality of the faces."),
     max_mib: float = typer.Option(56.0, "--max-mib", min=0.1, help="Size budget of the archive, in MiB."),
     seed: int = typer.Option(0, "--seed", help="Seed of which train faces fill the budget."),
     workers: int = typer.Option(0, "--workers", min=0, help="Worker processes; 0: one per core."),
