@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Awaitable, Callable, Protocol
 
 from PIL import Image
 
@@ -418,8 +418,11 @@ class QuizService:
                 running.round_done.set()
 
     # -- restart --
-    async def recover(self, platform: str) -> int:
-        """After a restart: reveal overdue rounds and resume unfinished games. Returns games resumed."""
+    async def recover(self, platform: str,
+                      expected_players: Callable[[ChatRef], Awaitable[int | None]] | None = None) -> int:
+        """After a restart: reveal overdue rounds and resume unfinished games. Returns games resumed.
+        expected_players, if given, tells how many players each chat has (see ChatRef), so small
+        chats keep closing rounds early after a restart."""
         async with self.db.transaction() as session:
             games = await q.unfinished_games(session, platform)
             plans = []
@@ -431,6 +434,11 @@ class QuizService:
         for game_id, chat, last in plans:
             if game_id in self._games:
                 continue
+            if expected_players is not None:
+                try:
+                    chat = replace(chat, expected_players=await expected_players(chat))
+                except Exception:  # a count is a nicety: the game resumes without it
+                    log.exception("could not count the players of chat %s", chat.chat_id)
             if last is None:
                 self._launch(game_id, chat, first_number=1)
             elif last.closed_at is None:

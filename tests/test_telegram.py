@@ -5,6 +5,7 @@ Each test runs the bot's serve() on a real SQLite file, plays users through the 
 """
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import AsyncIterator
 
@@ -12,9 +13,13 @@ import pytest
 from PIL import Image
 
 from bot import texts
+from bot.app import Figment
 from bot.boards import BOARD_USAGE
 from bot.settings import Settings
+from bot.telegram_app import TelegramStartError, options_from_settings, serve
+from generator.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
+from tests.fakes import DrawnFaceModel
 from tests.telegram_fake import FakeBotApi
 from tests.telegram_fake.harness import (RunningBot, buttons, message_id, recorded_answers, replies, round_id,
                                          round_posts, start_bot, toast)
@@ -190,3 +195,33 @@ async def test_forget_me(api: FakeBotApi, bot: RunningBot) -> None:
     chat = api.private(user)
     api.command(chat, user, "/forgetme")
     assert await replies(api, chat["id"]) == [texts.FORGOTTEN_NOTHING]
+
+
+async def test_odd_buttons_get_a_toast(api: FakeBotApi, bot: RunningBot) -> None:
+    user = api.user(5, "Alice")
+    chat = api.private(user)
+    api.command(chat, user, "/help")
+    [help_call] = await api.wait_calls("sendMessage")
+    mid = message_id(help_call)
+    assert await toast(api, api.click(user, chat["id"], mid, "a:999999:r")) == texts.ANSWER_UNKNOWN
+    for data in ("a:1:x", "a:one:r", "a:1:r:extra", "something"):
+        assert await toast(api, api.click(user, chat["id"], mid, data)) == texts.BUTTON_UNKNOWN, data
+    assert await recorded_answers(bot.figment) == []
+
+
+async def test_a_refused_token_stops_with_a_clear_error(api: FakeBotApi, settings: Settings) -> None:
+    figment = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    try:
+        with pytest.raises(TelegramStartError, match="refused the bot token"):
+            await serve(figment, "999:not-the-token", asyncio.Event(), base_url=api.base_url)
+    finally:
+        await figment.close()
+
+
+def test_options_come_from_settings(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert options_from_settings(make_settings(tmp_path)) == {}
+    options = options_from_settings(make_settings(
+        tmp_path, telegram_webhook_url="https://bot.example.org/tg", telegram_webhook_port=8080,
+        telegram_webhook_secret="abc", telegram_api_url="http://localhost:8081/bot"))
+    assert options == {"base_url": "http://localhost:8081/bot", "webhook_url": "https://bot.example.org/tg",
+                       "webhook_listen": "0.0.0.0", "webhook_port": 8080, "webhook_secret": "abc"}

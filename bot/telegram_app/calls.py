@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import warnings
 from datetime import timedelta
 from typing import Awaitable, Callable, TypeVar
 
@@ -18,7 +19,9 @@ T = TypeVar("T")
 
 
 def retry_seconds(error: RetryAfter) -> float:
-    value = error.retry_after
+    with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta; both work
+        warnings.simplefilter("ignore")
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from telegram import BotCommand
-from telegram.error import InvalidToken
+from telegram.error import InvalidToken, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
 
 from bot import texts
@@ -88,8 +88,9 @@ def bot_commands() -> list[BotCommand]:
 
 
 async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: object) -> None:
-    """Run the Telegram front-end until `stop` is set. Options: see TelegramOptions."""
-    opts = TelegramOptions(**options)  # type: ignore[arg-type]
+    """Run the Telegram front-end until `stop` is set. Options (see TelegramOptions) default to the
+    FIGMENT_TELEGRAM_* settings of figment.settings; those given here win."""
+    opts = TelegramOptions(**{**options_from_settings(figment.settings), **options})  # type: ignore[arg-type]
     # httpx logs every request URL at INFO, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     application = build_application(token, opts)
@@ -98,12 +99,15 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
     except InvalidToken:
         raise TelegramStartError("Telegram refused the bot token (FIGMENT_TELEGRAM_TOKEN). "
                                  "Check it with @BotFather.") from None
+    except TelegramError as error:
+        raise TelegramStartError(f"Could not reach the Telegram Bot API: {error}") from None
     receiver: WebhookReceiver | None = None
     try:
         bot = application.bot
         log.info("Telegram bot @%s starting (%s)", bot.username, "webhook" if opts.webhook_url else "long polling")
         figment.quiz.register(PLATFORM, TelegramPresenter(bot))
-        Handlers(figment, ChatDirectory(bot, small_chat=opts.small_chat)).install(application)
+        directory = ChatDirectory(bot, small_chat=opts.small_chat)
+        Handlers(figment, directory).install(application)
         await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
         await application.start()
         if opts.webhook_url:
@@ -119,8 +123,9 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
             assert application.updater is not None
             await application.updater.start_polling(poll_interval=0.0, timeout=int(opts.poll_timeout),
                                                     allowed_updates=ALLOWED_UPDATES,
-                                                    drop_pending_updates=opts.drop_pending_updates)
-        resumed = await figment.quiz.recover(PLATFORM)
+                                                    drop_pending_updates=opts.drop_pending_updates,
+                                                    error_callback=_polling_trouble)
+        resumed = await figment.quiz.recover(PLATFORM, directory.expected_for)
         if resumed:
             log.info("resumed %d Telegram games", resumed)
         if opts.started is not None:
@@ -128,6 +133,11 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         await stop.wait()
     finally:
         await _stop(figment, application, receiver)
+
+
+def _polling_trouble(error: TelegramError) -> None:
+    # PTB retries on its own (growing pauses); a hiccup is worth a line, not a traceback.
+    log.warning("polling Telegram for updates failed (%s); retrying", error)
 
 
 async def _stop(figment: Figment, application: Application, receiver: WebhookReceiver | None) -> None:  # type: ignore[type-arg]

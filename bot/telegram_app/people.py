@@ -38,23 +38,30 @@ class ChatDirectory:
         return ChatRef(PLATFORM, str(chat.id), chat_title(chat), await self.expected_players(chat))
 
     async def expected_players(self, chat: Chat) -> int | None:
-        if chat.type == Chat.PRIVATE:
-            return 1
         if chat.type == Chat.CHANNEL:
             return None
-        cached = self._counts.get(chat.id)
+        return await self.expected_in(chat.id)
+
+    async def expected_in(self, chat_id: int) -> int | None:
+        if chat_id > 0:  # a private chat's id is the user's id; groups have negative ids
+            return 1
+        cached = self._counts.get(chat_id)
         if cached is not None and time.monotonic() - cached[0] < self.ttl_seconds:
             return cached[1]
         try:
-            members = await deliver(lambda: self.bot.get_chat_member_count(chat.id), "getChatMemberCount",
+            members = await deliver(lambda: self.bot.get_chat_member_count(chat_id), "getChatMemberCount",
                                     attempts=2)
         except TelegramError as error:  # no early close then; the round runs its full time
-            log.warning("could not count the members of chat %s: %s", chat.id, error)
+            log.warning("could not count the members of chat %s: %s", chat_id, error)
             return None
         humans = members - 1
         expected = humans if 1 <= humans <= self.small_chat else None
-        self._counts[chat.id] = (time.monotonic(), expected)
+        self._counts[chat_id] = (time.monotonic(), expected)
         return expected
+
+    async def expected_for(self, chat: ChatRef) -> int | None:
+        """For the core's recover(): the same count, from a chat the core remembers."""
+        return await self.expected_in(int(chat.chat_id))
 
     async def is_admin(self, chat: Chat, user: User, message: Message | None) -> bool:
         if chat.type == Chat.PRIVATE:

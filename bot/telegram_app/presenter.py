@@ -1,8 +1,6 @@
 """The quiz, shown in Telegram: what the core asks a front-end to post, reveal and sum up."""
 from __future__ import annotations
 
-import logging
-
 from telegram import Bot, InputFile
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
@@ -11,8 +9,6 @@ from bot.quiz import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.telegram_app.calls import deliver, is_not_modified
 from bot.telegram_app.keyboards import round_keyboard
-
-log = logging.getLogger(__name__)
 
 
 class TelegramPresenter:

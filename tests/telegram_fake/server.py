@@ -17,7 +17,7 @@ import itertools
 import json
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable
 
 from aiohttp import web
@@ -38,7 +38,7 @@ class Upload:
 
 @dataclass
 class Call:
-    """One request the bot made. outcome: ok, slow, error (a 4xx the method itself gave), or the fault."""
+    """One request the bot made. outcome: ok, slow, error (the method refused it), or the fault applied."""
 
     seq: int
     method: str
@@ -49,7 +49,8 @@ class Call:
 
     @property
     def succeeded(self) -> bool:
-        return self.outcome in ("ok", "slow")
+        """It took effect (for drop_after, the bot just never heard so)."""
+        return self.outcome in ("ok", "slow", "drop_after")
 
 
 @dataclass
