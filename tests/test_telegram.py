@@ -106,6 +106,8 @@ async def test_full_game_in_a_group(api: FakeBotApi, bot: RunningBot) -> None:
     await add_real_photos(bot.figment)
     people = players(api, 5)
     chat = api.group(GROUP, "Fakes & friends", members=6, owner=people[1]["id"])  # 5 humans and the bot
+    truths = [True, False, True]
+    bot.figment.quiz.choose_real = iter(truths).__next__
     api.command(chat, people[0], "/quiz 3")
     late_query = None
     for number in range(1, 4):
@@ -125,17 +127,20 @@ async def test_full_game_in_a_group(api: FakeBotApi, bot: RunningBot) -> None:
         assert "reply_markup" not in reveal.params  # an edit without a keyboard removes the buttons
         assert "reply_markup" not in api.messages[(GROUP, mid)]
         caption = reveal.params["caption"]
-        assert caption.startswith(f"Round {number}/3: it was a")
-        answered = len(answering) + 1
-        assert f" of {answered} got it right" in caption
-        assert ("pack" in caption) == ("REAL" in caption)
+        real = truths[number - 1]
+        assert caption.startswith(f"Round {number}/3: it was a {'REAL photo' if real else 'AI FAKE'}")
+        answered = len(answering) + 1  # player 0 said real, the others fake
+        right = 1 if real else answered - 1
+        assert f"{right} of {answered} got it right" in caption
+        assert ("'test-pack' pack" in caption) == real and ("model test-drawn-1" in caption) == (not real)
         if number == 3:
             late_query = api.click(people[4], GROUP, mid, f"a:{rid}:r")
     assert await toast(api, late_query) == texts.ANSWER_CLOSED  # type: ignore[arg-type]
 
     [summary] = await replies(api, GROUP)
     assert summary.startswith("Game over! 3 rounds played.")
-    assert f". {WEIRD}: " in summary  # the name exactly as typed
+    assert f"1. {WEIRD}: 2/3 right" in summary  # the name exactly as typed, at the top
+    assert "Margaret: 1/2 right" in summary and "Grace Q: 1/3 right" in summary
     assert all("parse_mode" not in c.params for c in api.calls if c.method.startswith(("send", "edit")))
     answers = await recorded_answers(bot.figment)
     assert len(answers) == 14 and len(set(answers)) == 14
