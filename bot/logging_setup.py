@@ -46,5 +46,6 @@ def configure_logging(secrets: Iterable[str] = (), level: int = logging.INFO) ->
 
 
 def secrets_of(settings) -> list[str]:  # type: ignore[no-untyped-def]
-    values = [settings.telegram_token, settings.discord_token, settings.generator_token]
+    values = [settings.telegram_token, settings.discord_token, settings.generator_token,
+              getattr(settings, "telegram_webhook_secret", None)]
     return [v.get_secret_value() for v in values if v is not None]

@@ -16,6 +16,8 @@ def run() -> None:
         asyncio.run(run_bots(config))
     except (NothingToRun, SchemaOutdated) as error:
         fail(str(error))
+    except RuntimeError as error:  # a front-end that cannot start (refused token, API unreachable)
+        fail(str(error))
     except GeneratorError as error:
         fail(f"the face generator could not start: {error}")
     except KeyboardInterrupt:
