@@ -63,7 +63,8 @@ def import_command(
         table.add_row("links out of the source (not followed)", str(summary.links_outside))
     console.print(table)
     processed = summary.processed
-    share = f", {100 * summary.imported / processed:.1f}% aligned" if processed else ""
+    share = (f", face found and aligned in {100 * summary.aligned / processed:.1f}%"
+             f" (imported {100 * summary.imported / processed:.1f}%)") if processed else ""
     console.print(f"{summary.found} photo files, {processed} processed in {summary.seconds:.0f} s "
                   f"({summary.rate:.1f} photos/s){share}", highlight=False)
     if summary.mean_points is not None:
@@ -159,3 +160,4 @@ def remove_command(
         fail("nothing removed", code=1)
     removed = asyncio.run(remove_pack(config.db_url, config.data_dir, pack))
     console.print(f"removed pack {pack}: {removed} photos")
+

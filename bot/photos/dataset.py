@@ -12,7 +12,6 @@ import os
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -129,7 +128,7 @@ def build_dataset(rows: list[Any], data_dir: Path, options: DatasetOptions,
         "resolution": options.res, "quality": options.quality, "subsampling": "4:2:0", "seed": options.seed,
         "alignment": "ffhq-style (eyes and mouth), dlib 68 landmarks", "flip": "none: x-flip is left to training",
         "packs": sorted(available), "per_source": dict(per_source), "available": dict(available),
-        "max_bytes": options.max_bytes, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "max_bytes": options.max_bytes,  # no timestamp: the same inputs and seed give the same file
     }
     options.out.parent.mkdir(parents=True, exist_ok=True)
     partial = options.out.with_name(options.out.name + ".part")

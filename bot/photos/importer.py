@@ -66,6 +66,11 @@ class ImportSummary:
         return self.imported + sum(self.rejects.values())
 
     @property
+    def aligned(self) -> int:
+        """Photos whose face was found and aligned (duplicates included: they had one too)."""
+        return self.imported + self.rejects[reasons.DUPLICATE] + self.rejects[reasons.NEAR_DUPLICATE]
+
+    @property
     def rate(self) -> float:
         return self.processed / self.seconds if self.seconds > 0 else 0.0
 
@@ -127,18 +132,32 @@ class _Results:
 
     def __init__(self, items: list[tuple[str, str | None]], options: AlignOptions, workers: int) -> None:
         self.pool = None
+        self.stopped = False
         if workers <= 1:
             init_worker(options)
             self.iterator: Iterator[Processed] = map(process_file, items)
         else:
             context = multiprocessing.get_context("spawn")  # no fork of a process with threads
             self.pool = context.Pool(workers, initializer=_worker_start, initargs=(options,))
-            self.iterator = self.pool.imap_unordered(process_file, items, chunksize=4)
+            # chunksize 1: only then is the iterator one whose next() takes a timeout.
+            self.pool_results = self.pool.imap_unordered(process_file, items, chunksize=1)
 
     def next(self) -> Processed | None:
-        return next(self.iterator, None)
+        """The next result; None when all are done or the import was stopped."""
+        if self.pool is None:
+            return next(self.iterator, None)
+        while not self.stopped:
+            try:
+                # A short wait, so a thread waiting here notices a stop (and asyncio can shut down).
+                return self.pool_results.next(timeout=0.25)
+            except multiprocessing.TimeoutError:
+                continue
+            except StopIteration:
+                return None
+        return None
 
     def close(self, finished: bool) -> None:
+        self.stopped = True
         if self.pool is None:
             return
         if finished:

@@ -1,0 +1,5 @@
+"""`python -m bot.cli ...`: the same as the `figment` command."""
+from bot.cli import main
+
+if __name__ == "__main__":
+    main()

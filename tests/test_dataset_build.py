@@ -1,0 +1,120 @@
+"""`figment dataset build`: every held-out face in, train faces to the byte budget, seeded."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from bot.database import Database
+from bot.photos.dataset import DatasetOptions, build_dataset
+from bot.photos.packs import photo_rows
+from bot.settings import Settings, get_settings
+from db.models import RealPhoto
+from generator.archive import HELDOUT, TRAIN, load_archive, read_meta
+from tests.photo_samples import noise_image
+
+
+def make_settings(tmp_path: Path) -> Settings:
+    return Settings(_env_file=None, data_dir=tmp_path / "data")  # type: ignore[call-arg]
+
+
+async def add_faces(settings: Settings, pack: str, count: int, heldout_every: int) -> None:
+    """Stored 256 px 'aligned faces' (smooth noise: no real photo needed) with their rows."""
+    database = Database(settings.db_url)
+    await database.ensure_schema()
+    try:
+        async with database.transaction() as session:
+            for index in range(count):
+                relative = f"photos/{pack}/{index:04d}.png"
+                path = settings.data_dir / relative
+                path.parent.mkdir(parents=True, exist_ok=True)
+                noise_image(32, seed=index + 1000 * len(pack)).resize((256, 256), Image.Resampling.BICUBIC).save(path)
+                session.add(RealPhoto(pack=pack, source_path=f"/src/{pack}/{index}.jpg", content_hash=f"{pack}{index}",
+                                      stored_path=relative,
+                                      split="heldout" if index % heldout_every == 0 else "train"))
+    finally:
+        await database.close()
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    settings = make_settings(tmp_path_factory.mktemp("faces"))
+
+    async def fill() -> None:
+        await add_faces(settings, "alpha", 40, 5)   # 8 held out
+        await add_faces(settings, "beta", 20, 10)   # 2 held out
+
+    asyncio.run(fill())
+    return settings
+
+
+def build(settings: Settings, out: Path, extra: list[RealPhoto] | None = None, **options: object) -> dict:
+    rows = asyncio.run(photo_rows(settings.db_url)) + (extra or [])
+    return build_dataset(rows, settings.data_dir, DatasetOptions(out, workers=1, **options))  # type: ignore[arg-type]
+
+
+def test_all_held_out_in_and_train_fills_the_budget(faces: Settings, tmp_path: Path) -> None:
+    out = tmp_path / "set.npz"
+    meta = build(faces, out, res=32, quality=85, max_bytes=64 * 1024 + 25 * 700)
+    assert out.stat().st_size == meta["bytes"] <= 64 * 1024 + 25 * 700
+    assert meta["per_source"]["alpha"]["heldout"] == 8 and meta["per_source"]["beta"]["heldout"] == 2
+    assert 0 < meta["train"] < 50  # the budget cut the train part short
+    assert (meta["resolution"], meta["quality"], meta["seed"]) == (32, 85, 0)
+    held = load_archive(out, split=HELDOUT)
+    train = load_archive(out, split=TRAIN)
+    assert held.images.shape == (10, 32, 32, 3) and train.images.shape[0] == meta["train"]
+    assert read_meta(out)["count"] == meta["count"]
+
+
+def test_same_seed_same_archive_other_seed_other_faces(faces: Settings, tmp_path: Path) -> None:
+    budget = dict(res=32, max_bytes=64 * 1024 + 30 * 700)
+    first, second = build(faces, tmp_path / "a.npz", **budget), build(faces, tmp_path / "b.npz", **budget)
+    assert (tmp_path / "a.npz").read_bytes() == (tmp_path / "b.npz").read_bytes()
+    build(faces, tmp_path / "c.npz", seed=1, **budget)
+    a = load_archive(tmp_path / "a.npz").images
+    c = load_archive(tmp_path / "c.npz").images
+    assert first["count"] == second["count"]
+    assert a.shape != c.shape or not np.array_equal(a, c)
+
+
+def test_everything_fits_when_the_budget_allows(faces: Settings, tmp_path: Path) -> None:
+    meta = build(faces, tmp_path / "all.npz", res=64)
+    assert (meta["train"], meta["heldout"]) == (50, 10)
+    assert meta["available"] == {"alpha": {"train": 32, "heldout": 8}, "beta": {"train": 18, "heldout": 2}}
+
+
+def test_held_out_that_does_not_fit_is_an_error(faces: Settings, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="held-out faces alone"):
+        build(faces, tmp_path / "x.npz", res=64, max_bytes=64 * 1024 + 2000)
+    assert not (tmp_path / "x.npz").exists()
+
+
+def test_missing_face_files_are_skipped_and_counted(faces: Settings, tmp_path: Path) -> None:
+    gone = RealPhoto(pack="beta", stored_path="photos/beta/gone.png", split="train")
+    meta = build(faces, tmp_path / "m.npz", extra=[gone], res=32)
+    assert meta["missing"] == 1 and meta["count"] == 60
+
+
+def test_cli_builds_and_refuses_unknown_packs(faces: Settings, tmp_path: Path, monkeypatch) -> None:
+    from bot.cli import app
+
+    monkeypatch.setenv("FIGMENT_DATA_DIR", str(faces.data_dir))
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        result = runner.invoke(app, ["dataset", "build", "--packs", "alpha,nope"])
+        assert result.exit_code == 2 and "no pack named nope" in result.output
+        out = tmp_path / "cli.npz"
+        result = runner.invoke(app, ["dataset", "build", "--packs", "beta", "--res", "32", "--out", str(out),
+                                     "--workers", "1"])
+        assert result.exit_code == 0, result.output
+        assert "20 faces (18 train, 2 held out) at 32 px" in result.output
+        assert read_meta(out)["packs"] == ["beta"]
+        result = runner.invoke(app, ["dataset", "build", "--res", "4"])
+        assert result.exit_code == 2
+    finally:
+        get_settings.cache_clear()
