@@ -130,3 +130,19 @@ def web_message_too_long(maximum: int) -> str:
 
 def web_unknown_command(command: str) -> str:
     return f"I don't know {command}. Type /help to see what I can do."
+
+
+# --- Discord ---
+DISCORD_QUIZ_STARTED = "Real photo or AI fake? The game starts now: answer with the buttons under each picture."
+DISCORD_GAME_STOPPED = "Game stopped."
+DISCORD_FACE_TITLE = "This person does not exist"
+DISCORD_BAD_OPTION = "I can't use one of those options here. Please pick it from the list Discord offers."
+DISCORD_SERVER_ONLY = "The quiz channel can only be set in a server."
+
+
+def discord_quiz_elsewhere(channel: str) -> str:
+    return f"The game starts now in {channel}."
+
+
+def discord_quiz_channel(channel: str | None) -> str:
+    return f"Quiz channel: {channel}." if channel else "Quiz channel: the channel where /quiz is used."

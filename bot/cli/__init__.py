@@ -9,6 +9,7 @@ from bot.cli import db_commands, bench_commands
 from bot.cli import demo_commands
 from bot.cli import generator_commands
 from bot.cli import photos_commands, dataset_commands
+from bot.cli import discord_commands
 
 app = typer.Typer(help="Figment: faces of people who do not exist, and a real-or-fake quiz.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -18,6 +19,7 @@ app.command(name="demo")(demo_commands.demo)
 app.add_typer(generator_commands.app, name="generator")
 app.add_typer(photos_commands.app, name="photos")
 app.add_typer(dataset_commands.app, name="dataset")
+app.add_typer(discord_commands.app, name="discord")
 
 
 def main() -> None:

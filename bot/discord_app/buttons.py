@@ -1,0 +1,86 @@
+"""Buttons that keep working after a restart: the custom id carries all they need.
+
+A quiz button names the round and the guess it stands for, never the truth:
+`figment:answer:<round_id>:r` (Real) or `...:f` (Fake). The "another face" button carries the
+truncation of the face it sits under. discord.py rebuilds these DynamicItems from any click whose
+custom id matches the template, whichever process sent the message.
+"""
+from __future__ import annotations
+
+import logging
+import re
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from bot import texts
+from bot.discord_app.people import player_of
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import FigmentBot
+
+log = logging.getLogger(__name__)
+
+ANSWER_TEMPLATE = r"figment:answer:(?P<round>[0-9]{1,19}):(?P<guess>[rf])"
+ANOTHER_TEMPLATE = r"figment:another:(?P<psi>[0-9]{1,2}(?:\.[0-9]{1,4})?)"
+
+
+class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSWER_TEMPLATE):
+    def __init__(self, round_id: int, guess_real: bool, *, disabled: bool = False) -> None:
+        self.round_id = round_id
+        self.guess_real = guess_real
+        super().__init__(discord.ui.Button(
+            label=texts.BUTTON_REAL if guess_real else texts.BUTTON_FAKE,
+            style=discord.ButtonStyle.success if guess_real else discord.ButtonStyle.danger,
+            custom_id=f"figment:answer:{round_id}:{'r' if guess_real else 'f'}",
+            disabled=disabled,
+        ))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> "AnswerButton":
+        return cls(int(match["round"]), match["guess"] == "r")
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        try:
+            reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user), self.guess_real)
+            text = reply.text
+        except Exception:
+            log.exception("could not record an answer to round %s", self.round_id)
+            text = texts.ERROR
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+def round_view(round_id: int, *, disabled: bool = False) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AnswerButton(round_id, True, disabled=disabled))
+    view.add_item(AnswerButton(round_id, False, disabled=disabled))
+    return view
+
+
+def psi_text(psi: float) -> str:
+    return f"{psi:.4f}".rstrip("0").rstrip(".") or "0"
+
+
+class AnotherFaceButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANOTHER_TEMPLATE):
+    def __init__(self, psi: float) -> None:
+        self.psi = psi
+        super().__init__(discord.ui.Button(label=texts.BUTTON_ANOTHER, style=discord.ButtonStyle.primary,
+                                           custom_id=f"figment:another:{psi_text(psi)}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> "AnotherFaceButton":
+        return cls(float(match["psi"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        from bot.discord_app.face import send_face  # face.py builds this button too
+
+        await send_face(interaction, None, self.psi)
+
+
+def face_view(psi: float) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AnotherFaceButton(psi))
+    return view

@@ -1,0 +1,77 @@
+"""The Discord client: commands, persistent buttons, the quiz presenter, and what runs at start."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+import discord
+
+from bot.app import Figment
+from bot.discord_app.buttons import AnotherFaceButton, AnswerButton
+from bot.discord_app.commands import FigmentTree, add_commands
+from bot.discord_app.people import NO_MENTIONS, PLATFORM
+from bot.discord_app.presenter import DiscordPresenter
+from bot.discord_app.sync import RECORD_FILE, SyncRecord, sync_commands
+
+log = logging.getLogger(__name__)
+
+
+def intents() -> discord.Intents:
+    """Slash commands and buttons need no privileged intent; guilds gives the channel cache."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    return wanted
+
+
+class CommandClient(discord.Client):
+    """A client with Figment's command tree and nothing else (for syncing from the CLI)."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(intents=intents(), allowed_mentions=NO_MENTIONS, **options)
+        self.tree = FigmentTree(self)
+        add_commands(self.tree)
+
+
+class FigmentBot(CommandClient):
+    def __init__(self, figment: Figment, *, test_guild: int | None = None, sync: bool = True,
+                 sync_record: Path | None = None, ready: asyncio.Event | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.figment = figment
+        self.presenter = DiscordPresenter(self, figment)
+        self.test_guild = test_guild
+        self.sync = sync
+        self.sync_record = SyncRecord(sync_record or figment.settings.data_dir / RECORD_FILE)
+        self.ready_event = ready
+
+    async def setup_hook(self) -> None:
+        # Logged in, not yet connected to the gateway: REST works, no events arrive yet.
+        self.add_dynamic_items(AnswerButton, AnotherFaceButton)
+        self.figment.quiz.register(PLATFORM, self.presenter)
+        if self.sync:
+            try:
+                await sync_commands(self.tree, self.sync_record, guild_id=self.test_guild)
+            except discord.HTTPException:
+                # the commands Discord has still work; the next start tries again
+                log.exception("could not sync the Discord commands")
+        resumed = await self.figment.quiz.recover(PLATFORM)
+        if resumed:
+            log.info("resumed %d Discord games", resumed)
+
+    def forget_ready_wait(self) -> None:
+        """discord.py's close() leaves its "wait for the guilds, then say ready" task running; a
+        bot stopped within that short wait would have it fire on a closed client. Cancel it."""
+        ready_task = getattr(self._connection, "_ready_task", None)
+        if ready_task is not None:
+            ready_task.cancel()
+
+    async def close(self) -> None:
+        self.forget_ready_wait()
+        await super().close()
+        self.forget_ready_wait()  # a READY parsed while closing started another
+
+    async def on_ready(self) -> None:
+        log.info("Discord: connected as %s to %d servers", self.user, len(self.guilds))
+        if self.ready_event is not None:
+            self.ready_event.set()

@@ -1,0 +1,48 @@
+"""/face and the "another face" button: a face of someone who does not exist, with its card."""
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot import texts
+from bot.discord_app.buttons import face_view
+from bot.discord_app.people import player_of
+from bot.errors import UserError
+from bot.faces import FacePost
+from bot.parsing import parse_psi, parse_seed
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import FigmentBot
+
+
+def face_card(post: FacePost) -> tuple[discord.File, discord.Embed]:
+    """The image as a file, and an embed that says what it is and how to make it again."""
+    file = discord.File(io.BytesIO(post.image.data), filename=post.image.filename,
+                        description=texts.AI_NOTICE)
+    embed = discord.Embed(title=texts.DISCORD_FACE_TITLE, description=texts.AI_NOTICE)
+    embed.add_field(name="Seed", value=str(post.seed))
+    embed.add_field(name="Truncation (psi)", value=f"{post.psi:g}")
+    embed.add_field(name="Model", value=discord.utils.escape_markdown(post.model_version))
+    embed.set_image(url=f"attachment://{post.image.filename}")
+    return file, embed
+
+
+async def send_face(interaction: discord.Interaction, seed: int | str | None, psi: float | str | None) -> None:
+    bot: FigmentBot = interaction.client  # type: ignore[assignment]
+    try:  # bad input gets a private answer at once; the core checks again
+        parse_seed(seed)
+        psi_value = parse_psi(psi)
+    except UserError as error:
+        await interaction.response.send_message(error.message, ephemeral=True)
+        return
+    # Generating may take longer than Discord's 3 s to answer: say "thinking" first.
+    await interaction.response.defer(thinking=True)
+    try:
+        post = await bot.figment.faces.face(player_of(interaction.user), seed, psi_value)
+    except UserError as error:
+        await interaction.edit_original_response(content=error.message)
+        return
+    file, embed = face_card(post)
+    await interaction.edit_original_response(attachments=[file], embed=embed, view=face_view(post.psi))

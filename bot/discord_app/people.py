@@ -1,0 +1,57 @@
+"""Discord users and places as the core names them, and text made safe to post on Discord."""
+from __future__ import annotations
+
+import discord
+
+from bot.refs import ChatRef, PlayerRef
+
+PLATFORM = "discord"
+MESSAGE_LIMIT = 2000  # Discord refuses longer message contents
+NO_MENTIONS = discord.AllowedMentions.none()  # a player named @everyone pings nobody
+
+
+def player_of(user: discord.abc.User) -> PlayerRef:
+    return PlayerRef(PLATFORM, str(user.id), user.display_name)
+
+
+def chat_of(interaction: discord.Interaction) -> ChatRef:
+    """A server is one chat (one game at a time, one board); a direct message channel is another.
+
+    Guild and channel ids are snowflakes from one id space, so the two never collide. In a server
+    we cannot cheaply count who will answer, so rounds there run their full time.
+    """
+    if interaction.guild_id is not None:
+        guild = interaction.guild
+        return ChatRef(PLATFORM, str(interaction.guild_id), (guild.name if guild else "") or "", None)
+    return ChatRef(PLATFORM, str(interaction.channel_id), "direct messages", expected_players=1)
+
+
+def is_server(chat: ChatRef, channel_id: int) -> bool:
+    return chat.chat_id != str(channel_id)
+
+
+def escape(name: str) -> str:
+    """Names go into messages as text, never as markup."""
+    return discord.utils.escape_markdown(name)
+
+
+def pieces(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Split a long text into messages Discord accepts, at line breaks where possible."""
+    out: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single overlong line: cut it
+            if current:
+                out.append(current)
+                current = ""
+            out.append(line[:limit])
+            line = line[limit:]
+        candidate = line if not current else current + "\n" + line
+        if len(candidate) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not out:
+        out.append(current)
+    return out

@@ -1,0 +1,111 @@
+"""Entry points: run the bot until told to stop, and sync the commands from the CLI."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Iterator
+
+import discord
+import yarl
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.app import Figment
+from bot.discord_app.client import CommandClient, FigmentBot
+from bot.discord_app.people import PLATFORM
+from bot.discord_app.sync import SyncRecord, sync_commands
+
+log = logging.getLogger(__name__)
+
+# What the bot asks for when invited: see and post in channels, with images and embeds.
+INVITE_PERMISSIONS = discord.Permissions(view_channel=True, send_messages=True, embed_links=True,
+                                         attach_files=True)
+
+
+class DiscordStartError(RuntimeError):
+    """The bot could not start (bad token, Discord unreachable); the message says why."""
+
+
+@contextlib.contextmanager
+def endpoints(base_url: str | None, gateway_url: str | None) -> Iterator[None]:
+    """Point discord.py at another Discord (a local fake in tests); restored afterwards.
+    These are process-wide class attributes: one Discord per process."""
+    old_base, old_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
+    if base_url:
+        Route.BASE = base_url.rstrip("/")
+    if gateway_url:
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+    try:
+        yield
+    finally:
+        Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
+
+
+async def serve(figment: Figment, token: str, stop: asyncio.Event, *, base_url: str | None = None,
+                gateway_url: str | None = None, test_guild: int | None = None, sync: bool = True,
+                sync_record: Path | None = None, ready: asyncio.Event | None = None,
+                guild_ready_timeout: float = 2.0) -> None:
+    """Run Figment on Discord until `stop` is set, then shut down cleanly.
+
+    test_guild: sync the commands to this guild only (default FIGMENT_DISCORD_TEST_GUILD).
+    sync: sync the command set at start when it changed since the last sync.
+    sync_record: where that is remembered (default <data_dir>/discord_commands.json).
+    ready: set once the gateway session is ready. base_url / gateway_url: another Discord (tests).
+    Raises DiscordStartError when Discord refuses the token.
+    """
+    guild = test_guild if test_guild is not None else figment.settings.discord_test_guild
+    bot = FigmentBot(figment, test_guild=guild, sync=sync, sync_record=sync_record, ready=ready,
+                     guild_ready_timeout=guild_ready_timeout)
+    with endpoints(base_url, gateway_url):
+        async with bot:
+            runner = asyncio.create_task(bot.start(token), name="discord-client")
+            stopper = asyncio.create_task(stop.wait(), name="discord-stop")
+            try:
+                await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+                if runner.done():
+                    _raise_start_error(runner)
+            finally:
+                stopper.cancel()
+                # stop this platform's game loops first: rounds stay open for the next start
+                await figment.quiz.shutdown(PLATFORM)
+                await bot.close()
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await runner
+                bot.forget_ready_wait()  # the connection is gone: nothing parses a READY any more
+    log.info("Discord front-end stopped")
+
+
+def _raise_start_error(runner: asyncio.Task[None]) -> None:
+    error = runner.exception()
+    if error is None:
+        log.warning("the Discord client stopped by itself")
+        return
+    if isinstance(error, discord.LoginFailure):
+        raise DiscordStartError("Discord refused the bot token (FIGMENT_DISCORD_TOKEN). Copy it again "
+                                "from the Bot page of your application.") from error
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        raise DiscordStartError("Discord asks for a privileged intent Figment should not need.") from error
+    raise DiscordStartError(f"the Discord connection failed: {error}") from error
+
+
+async def sync_now(token: str, *, guild_id: int | None, record_path: Path, force: bool = True,
+                   base_url: str | None = None) -> tuple[bool, str]:
+    """Log in over REST only, sync the commands (globally or to guild_id), and log out.
+    Returns (whether a sync ran, the invite link for this application)."""
+    client = CommandClient()
+    with endpoints(base_url, None):
+        async with client:
+            try:
+                await client.login(token)
+            except discord.LoginFailure as error:
+                raise DiscordStartError("Discord refused the bot token (FIGMENT_DISCORD_TOKEN).") from error
+            synced = await sync_commands(client.tree, SyncRecord(record_path), guild_id=guild_id, force=force)
+            assert client.application_id is not None
+            return synced, invite_url(client.application_id)
+
+
+def invite_url(application_id: int) -> str:
+    return discord.utils.oauth_url(application_id, permissions=INVITE_PERMISSIONS,
+                                   scopes=("bot", "applications.commands"))

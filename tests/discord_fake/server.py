@@ -1,0 +1,521 @@
+"""A local Discord for end-to-end tests of the real discord.py client.
+
+REST lives under `rest_base` (point `discord.http.Route.BASE` at it) and the gateway at
+`gateway_url` (point `DiscordWebSocket.DEFAULT_GATEWAY` at it). Every REST request is recorded,
+messages are kept with their uploaded files, and interactions behave as Discord's do: one initial
+response within `interaction_window` seconds (else 404 Unknown interaction), then edits and
+follow-ups through the application's webhook. Faults: `fault()` answers chosen requests with a
+429 (with retry_after), a 5xx or a delay; the gateway can ask the client to reconnect or drop it.
+
+Unlike Discord, the fake does not enforce option ranges or disabled buttons, so tests can send
+what an outdated client or a hand-made request could. Replies carry Content-Type
+"application/json" exactly: discord.py parses nothing else as JSON.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+from aiohttp import web
+from aiohttp.web_request import FileField
+
+from tests.discord_fake import payloads as p
+from tests.discord_fake.gateway import FakeGateway
+
+API = "/api/v10"
+EPHEMERAL, LOADING = 1 << 6, 1 << 7
+APPLICATION_COMMAND, MESSAGE_COMPONENT = 2, 3
+
+
+@dataclass
+class Upload:
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    uploads: list[Upload]
+    headers: dict[str, str]
+    status: int = 0
+    faulted: bool = False
+    response: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return 200 <= self.status < 300
+
+
+@dataclass
+class Fault:
+    method: str
+    pattern: re.Pattern[str]
+    status: int | None  # None: only delay, then answer normally
+    retry_after: float = 0.25
+    times: int = 1
+    delay: float = 0.0
+    hits: int = 0
+
+
+@dataclass
+class FakeInteraction:
+    id: int
+    token: str
+    type: int
+    channel_id: int
+    guild_id: int | None
+    user_id: int
+    created: float
+    message_id: int | None = None  # the message whose button was clicked
+    acknowledged: bool = False
+    original_id: int | None = None  # the response message
+    followup_ids: list[int] = field(default_factory=list)
+
+
+class FakeDiscord:
+    def __init__(self, *, token: str = "fake-token", interaction_window: float = 3.0) -> None:
+        self.token = token
+        self.interaction_window = interaction_window
+        self.application_id = p.snowflake()
+        self.bot_user = p.user(self.application_id, "Figment", bot=True)
+        self.owner = p.user(p.snowflake(), "Owner")
+        self.guilds: dict[int, p.FakeGuild] = {}
+        self.dm_channels: dict[int, dict[str, Any]] = {}
+        self.requests: list[Recorded] = []
+        self.messages: dict[int, dict[str, Any]] = {}
+        self.files: dict[int, bytes] = {}  # attachment id -> bytes
+        self.commands: dict[str, list[dict[str, Any]]] = {}  # 'global' or guild id -> synced commands
+        self.interactions: dict[str, FakeInteraction] = {}  # by token
+        self.faults: list[Fault] = []
+        self.gateway = FakeGateway(self)
+        self._condition = asyncio.Condition()
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+
+    # -- life --
+    async def start(self) -> "FakeDiscord":
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_route("*", API + "/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.base = f"http://127.0.0.1:{port}"
+        return self
+
+    async def close(self) -> None:
+        await self.gateway.drop(1001)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def rest_base(self) -> str:
+        return self.base + API
+
+    @property
+    def gateway_url(self) -> str:
+        return self.base.replace("http://", "ws://") + "/gateway"
+
+    async def changed(self) -> None:
+        async with self._condition:
+            self._condition.notify_all()
+
+    async def wait_for(self, check: Callable[[], Any], timeout: float = 10.0, what: str = "a condition") -> Any:
+        """Wait until check() returns something truthy (re-checked on every request and event)."""
+        async def wait() -> Any:
+            async with self._condition:
+                while True:
+                    result = check()
+                    if result:
+                        return result
+                    await self._condition.wait()
+        try:
+            return await asyncio.wait_for(wait(), timeout)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
+
+    # -- the world --
+    def add_guild(self, name: str = "Test server") -> p.FakeGuild:
+        guild = p.FakeGuild(p.snowflake(), name, int(self.owner["id"]))
+        self.guilds[guild.id] = guild
+        return guild
+
+    def add_member(self, guild: p.FakeGuild, name: str, *, permissions: int = p.MEMBER_PERMISSIONS,
+                   nick: str | None = None) -> p.FakeMember:
+        member = p.FakeMember(p.user(p.snowflake(), name), permissions, nick)
+        guild.members[member.id] = member
+        return member
+
+    def add_dm(self, member: p.FakeMember) -> dict[str, Any]:
+        channel = {"id": str(p.snowflake()), "type": p.DM_CHANNEL, "recipients": [member.user],
+                   "last_message_id": None}
+        self.dm_channels[int(channel["id"])] = channel
+        return channel
+
+    def bot_member(self, guild: p.FakeGuild) -> p.FakeMember:
+        return p.FakeMember(self.bot_user, p.MEMBER_PERMISSIONS)
+
+    def _channel(self, channel_id: int) -> tuple[dict[str, Any] | None, p.FakeGuild | None]:
+        for guild in self.guilds.values():
+            if channel_id in guild.channels:
+                return guild.channels[channel_id], guild
+        return self.dm_channels.get(channel_id), None
+
+    # -- faults --
+    def fault(self, method: str, path: str, status: int | None, *, retry_after: float = 0.25,
+              times: int = 1, delay: float = 0.0) -> Fault:
+        """Answer the next `times` requests whose path matches the regex `path` with `status`."""
+        fault = Fault(method.upper(), re.compile(path), status, retry_after, times, delay)
+        self.faults.append(fault)
+        return fault
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.hits < fault.times and fault.method == method and fault.pattern.search(path):
+                fault.hits += 1
+                return fault
+        return None
+
+    # -- REST --
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        body, uploads = await _read_body(request)
+        record = Recorded(request.method, path, dict(request.query), body, uploads, dict(request.headers))
+        self.requests.append(record)
+        fault = self._take_fault(request.method, path)
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+        if fault is not None and fault.status is not None:
+            record.status, record.faulted = fault.status, True
+            await self.changed()
+            return _fault_response(fault)
+        status, answer = await self._route(record)
+        record.status, record.response = status, answer
+        await self.changed()
+        if status == 204:
+            return web.Response(status=204)
+        return _json(status, answer)
+
+    async def _route(self, record: Recorded) -> tuple[int, Any]:
+        for method, pattern, handler in self._routes():
+            match = re.fullmatch(pattern, record.path)
+            if match and method == record.method:
+                bot_route = not record.path.startswith(("/interactions/", "/webhooks/"))
+                if bot_route and record.headers.get("Authorization") != f"Bot {self.token}":
+                    return 401, {"message": "401: Unauthorized", "code": 0}
+                return await handler(record, *match.groups())
+        return 404, {"message": f"the fake has no route {record.method} {record.path}", "code": 0}
+
+    def _routes(self) -> list[tuple[str, str, Callable[..., Awaitable[tuple[int, Any]]]]]:
+        return [
+            ("GET", r"/users/@me", self._me),
+            ("GET", r"/oauth2/applications/@me", self._application),
+            ("PUT", r"/applications/(\d+)/commands", self._put_commands),
+            ("PUT", r"/applications/(\d+)/guilds/(\d+)/commands", self._put_commands),
+            ("POST", r"/interactions/(\d+)/([^/]+)/callback", self._callback),
+            ("PATCH", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)", self._edit_webhook_message),
+            ("GET", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)", self._get_webhook_message),
+            ("POST", r"/webhooks/(\d+)/([^/]+)", self._followup),
+            ("POST", r"/channels/(\d+)/messages", self._create_message),
+            ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._edit_channel_message),
+            ("GET", r"/channels/(\d+)/messages/(\d+)", self._get_channel_message),
+        ]
+
+    async def _me(self, record: Recorded) -> tuple[int, Any]:
+        return 200, {**self.bot_user, "verified": True, "mfa_enabled": False, "flags": 0}
+
+    async def _application(self, record: Recorded) -> tuple[int, Any]:
+        return 200, {"id": str(self.application_id), "name": "Figment", "icon": None, "description": "",
+                     "rpc_origins": [], "bot_public": True, "bot_require_code_grant": False,
+                     "owner": self.owner, "team": None, "verify_key": "0" * 64, "flags": 0, "summary": "",
+                     "bot": self.bot_user}
+
+    async def _put_commands(self, record: Recorded, application_id: str, guild_id: str | None = None
+                            ) -> tuple[int, Any]:
+        if int(application_id) != self.application_id:
+            return 403, {"message": "Missing Access", "code": 50001}
+        synced = []
+        for command in record.body:
+            entry = {**command, "id": str(p.snowflake()), "application_id": application_id,
+                     "version": str(p.snowflake())}
+            if entry.get("default_member_permissions") is not None:  # Discord answers with a string
+                entry["default_member_permissions"] = str(entry["default_member_permissions"])
+            if guild_id is not None:
+                entry["guild_id"] = guild_id
+            synced.append(entry)
+        self.commands[guild_id or "global"] = synced
+        return 200, synced
+
+    # -- messages --
+    def _store_files(self, listed: list[dict[str, Any]] | None, uploads: list[Upload],
+                     kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The message's attachments after a create or edit: listed old ones kept, uploads added."""
+        by_index = {int(m.group(1)): u for u in uploads if (m := re.fullmatch(r"files\[(\d+)\]", u.field))}
+        old = {a["id"]: a for a in kept}
+        result = []
+        entries = listed if listed is not None else [{"id": i} for i in sorted(by_index)]
+        for entry in entries:
+            key = str(entry["id"])
+            if key in old:
+                result.append(old[key])
+            elif int(entry["id"]) in by_index:
+                upload = by_index[int(entry["id"])]
+                attachment_id = p.snowflake()
+                self.files[attachment_id] = upload.data
+                result.append(p.attachment(attachment_id, upload.filename, len(upload.data),
+                                           upload.content_type, self.base))
+        return result
+
+    def _new_message(self, channel_id: int, body: dict[str, Any], uploads: list[Upload], *,
+                     webhook: bool = False, flags: int = 0) -> dict[str, Any]:
+        _, guild = self._channel(channel_id)
+        message = p.message(p.snowflake(), channel_id, guild.id if guild else None, self.bot_user,
+                            webhook_id=self.application_id if webhook else None,
+                            flags=flags | int(body.get("flags") or 0))
+        self._apply(message, body, uploads, edit=False)
+        self.messages[int(message["id"])] = message
+        return message
+
+    def _apply(self, message: dict[str, Any], body: dict[str, Any], uploads: list[Upload], *, edit: bool) -> None:
+        for key in ("content", "embeds", "components"):
+            if key in body:
+                message[key] = body[key] if body[key] is not None else ([] if key != "content" else "")
+        if "attachments" in body or uploads:
+            message["attachments"] = self._store_files(body.get("attachments"), uploads,
+                                                       message["attachments"] if edit else [])
+        if edit:
+            message["edited_timestamp"] = p.now_iso()
+            message["flags"] = int(message["flags"]) & ~LOADING
+
+    async def _create_message(self, record: Recorded, channel_id: str) -> tuple[int, Any]:
+        channel, _ = self._channel(int(channel_id))
+        if channel is None:
+            return 404, {"message": "Unknown Channel", "code": 10003}
+        return 200, self._new_message(int(channel_id), record.body or {}, record.uploads)
+
+    async def _edit_channel_message(self, record: Recorded, channel_id: str, message_id: str) -> tuple[int, Any]:
+        message = self.messages.get(int(message_id))
+        if message is None or message["channel_id"] != channel_id:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        self._apply(message, record.body or {}, record.uploads, edit=True)
+        return 200, message
+
+    async def _get_channel_message(self, record: Recorded, channel_id: str, message_id: str) -> tuple[int, Any]:
+        message = self.messages.get(int(message_id))
+        if message is None or message["channel_id"] != channel_id:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        return 200, message
+
+    # -- interactions --
+    async def _callback(self, record: Recorded, interaction_id: str, token: str) -> tuple[int, Any]:
+        interaction = self.interactions.get(token)
+        late = interaction is not None and time.monotonic() - interaction.created > self.interaction_window
+        if interaction is None or interaction.id != int(interaction_id) or late:
+            return 404, {"message": "Unknown interaction", "code": 10062}
+        if interaction.acknowledged:
+            return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
+        interaction.acknowledged = True
+        kind = int(record.body["type"])
+        data = record.body.get("data") or {}
+        message = None
+        if kind == 4:  # a message
+            message = self._new_message(interaction.channel_id, data, record.uploads, webhook=True)
+            interaction.original_id = int(message["id"])
+        elif kind == 5:  # "thinking": a loading message, completed by an edit of @original
+            message = self._new_message(interaction.channel_id, {"content": ""}, [], webhook=True,
+                                        flags=LOADING | (int(data.get("flags") or 0) & EPHEMERAL))
+            interaction.original_id = int(message["id"])
+        elif kind == 7 and interaction.message_id is not None:  # update the clicked message
+            message = self.messages[interaction.message_id]
+            self._apply(message, data, record.uploads, edit=True)
+        if record.query.get("with_response") not in ("1", "true", "True"):
+            return 204, None
+        answer: dict[str, Any] = {"interaction": {
+            "id": interaction_id, "type": interaction.type,
+            "response_message_id": message["id"] if message else None,
+            "response_message_loading": kind == 5,
+            "response_message_ephemeral": bool(message and int(message["flags"]) & EPHEMERAL)}}
+        if message is not None:
+            answer["resource"] = {"type": kind, "message": message}
+        return 200, answer
+
+    def _webhook_target(self, application_id: str, token: str, which: str
+                        ) -> tuple[FakeInteraction | None, dict[str, Any] | None]:
+        interaction = self.interactions.get(token)
+        if interaction is None or int(application_id) != self.application_id:
+            return None, None
+        message_id = interaction.original_id if which == "@original" else int(which)
+        return interaction, self.messages.get(message_id) if message_id is not None else None
+
+    async def _edit_webhook_message(self, record: Recorded, application_id: str, token: str, which: str
+                                    ) -> tuple[int, Any]:
+        _, message = self._webhook_target(application_id, token, which)
+        if message is None:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        self._apply(message, record.body or {}, record.uploads, edit=True)
+        return 200, message
+
+    async def _get_webhook_message(self, record: Recorded, application_id: str, token: str, which: str
+                                   ) -> tuple[int, Any]:
+        _, message = self._webhook_target(application_id, token, which)
+        if message is None:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        return 200, message
+
+    async def _followup(self, record: Recorded, application_id: str, token: str) -> tuple[int, Any]:
+        interaction, _ = self._webhook_target(application_id, token, "@original")
+        if interaction is None or not interaction.acknowledged:
+            return 404, {"message": "Unknown Webhook", "code": 10015}
+        message = self._new_message(interaction.channel_id, record.body or {}, record.uploads, webhook=True)
+        interaction.followup_ids.append(int(message["id"]))
+        if record.query.get("wait") in ("true", "True", "1"):
+            return 200, message
+        return 204, None
+
+    # -- what users do --
+    def _base_interaction(self, kind: int, member: p.FakeMember, channel: dict[str, Any]
+                          ) -> tuple[FakeInteraction, dict[str, Any]]:
+        channel_id = int(channel["id"])
+        _, guild = self._channel(channel_id)
+        interaction = FakeInteraction(p.snowflake(), secrets.token_urlsafe(24), kind, channel_id,
+                                      guild.id if guild else None, member.id, time.monotonic())
+        self.interactions[interaction.token] = interaction
+        payload: dict[str, Any] = {
+            "id": str(interaction.id), "application_id": str(self.application_id), "type": kind,
+            "token": interaction.token, "version": 1, "channel_id": str(channel_id), "channel": channel,
+            "locale": "en-US", "app_permissions": str(p.MEMBER_PERMISSIONS), "entitlements": [],
+            "attachment_size_limit": 25 * 1024 * 1024,
+        }
+        if guild is not None:
+            payload.update(guild_id=str(guild.id), guild_locale="en-US", context=0,
+                           guild={"id": str(guild.id), "locale": "en-US", "features": []},
+                           member=member.payload(), authorizing_integration_owners={"0": str(guild.id)})
+        else:
+            payload.update(user=member.user, context=1, authorizing_integration_owners={"1": member.user["id"]})
+        return interaction, payload
+
+    def synced_command(self, name: str, guild_id: int | None) -> dict[str, Any]:
+        scopes = ([str(guild_id)] if guild_id is not None else []) + ["global"]
+        for scope in scopes:
+            for command in self.commands.get(scope, []):
+                if command["name"] == name:
+                    return command
+        raise AssertionError(f"/{name} was never synced, so Discord would not offer it")
+
+    async def slash(self, name: str, member: p.FakeMember, channel: dict[str, Any], /, **options: Any
+                    ) -> FakeInteraction:
+        """A member uses /name in channel. Options take plain values, FakeMembers (user options)
+        or channel dicts (channel options); their types come from the synced command."""
+        interaction, payload = self._base_interaction(APPLICATION_COMMAND, member, channel)
+        command = self.synced_command(name, interaction.guild_id)
+        schema = {option["name"]: option for option in command.get("options", [])}
+        data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": []}
+        if "guild_id" in command:
+            data["guild_id"] = command["guild_id"]
+        resolved: dict[str, dict[str, Any]] = {}
+        for key, value in options.items():
+            if key not in schema:
+                raise AssertionError(f"/{name} has no option {key!r}")
+            kind = schema[key]["type"]
+            if isinstance(value, p.FakeMember):
+                resolved.setdefault("users", {})[str(value.id)] = value.user
+                if interaction.guild_id is not None:
+                    resolved.setdefault("members", {})[str(value.id)] = value.payload(with_user=False)
+                value = str(value.id)
+            elif isinstance(value, dict) and "type" in value:  # a channel
+                resolved.setdefault("channels", {})[value["id"]] = {
+                    "id": value["id"], "name": value.get("name", ""), "type": value["type"],
+                    "permissions": str(p.ALL_PERMISSIONS), "guild_id": value.get("guild_id")}
+                value = value["id"]
+            data["options"].append({"name": key, "type": kind, "value": value})
+        if resolved:
+            data["resolved"] = resolved
+        payload["data"] = data
+        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        return interaction
+
+    async def click(self, message: dict[str, Any] | int, custom_id: str, member: p.FakeMember) -> FakeInteraction:
+        """A member clicks the button with custom_id on a message (as the message is now)."""
+        message = self.messages[int(message)] if isinstance(message, int) else self.messages[int(message["id"])]
+        buttons = [c for row in message["components"] for c in row.get("components", [])]
+        if not any(button.get("custom_id") == custom_id for button in buttons):
+            raise AssertionError(f"message {message['id']} has no button {custom_id!r}")
+        channel, _ = self._channel(int(message["channel_id"]))
+        assert channel is not None
+        interaction, payload = self._base_interaction(MESSAGE_COMPONENT, member, channel)
+        interaction.message_id = int(message["id"])
+        payload["message"] = json.loads(json.dumps(message))
+        payload["data"] = {"custom_id": custom_id, "component_type": 2}
+        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        return interaction
+
+    # -- reading what happened --
+    def callbacks(self, interaction: FakeInteraction) -> list[Recorded]:
+        """Accepted initial responses to the interaction (Discord accepts one)."""
+        path = f"/interactions/{interaction.id}/{interaction.token}/callback"
+        return [r for r in self.requests if r.path == path and r.ok]
+
+    async def reply(self, interaction: FakeInteraction, timeout: float = 10.0) -> dict[str, Any]:
+        """The interaction's response message once complete (not "thinking" any more)."""
+        def done() -> dict[str, Any] | None:
+            if interaction.original_id is None:
+                return None
+            message = self.messages[interaction.original_id]
+            return None if int(message["flags"]) & LOADING else message
+        return await self.wait_for(done, timeout, f"a reply to interaction {interaction.id}")
+
+    def channel_messages(self, channel: dict[str, Any]) -> list[dict[str, Any]]:
+        """Messages the bot posted in the channel itself (not interaction responses), in order."""
+        return [m for m in self.messages.values() if m["channel_id"] == channel["id"] and "webhook_id" not in m]
+
+    def message_requests(self) -> list[Recorded]:
+        """Accepted requests that created or edited a message."""
+        message_paths = r"/channels/\d+/messages.*|/webhooks/.*|/interactions/.*/callback"
+        return [r for r in self.requests if r.ok and r.method in ("POST", "PATCH")
+                and re.fullmatch(message_paths, r.path)]
+
+    def file_bytes(self, attachment: dict[str, Any]) -> bytes:
+        return self.files[int(attachment["id"])]
+
+
+async def _read_body(request: web.Request) -> tuple[Any, list[Upload]]:
+    if request.content_type.startswith("multipart/"):
+        form = await request.post()
+        body, uploads = None, []
+        for name, value in form.items():
+            if isinstance(value, FileField):
+                uploads.append(Upload(name, value.filename, value.content_type, value.file.read()))
+            elif name == "payload_json":
+                body = json.loads(value)
+        return body, uploads
+    raw = await request.read()
+    return (json.loads(raw) if raw else None), []
+
+
+def _json(status: int, data: Any) -> web.Response:
+    # exactly "application/json": aiohttp's json_response would add "; charset=utf-8"
+    return web.Response(status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json"})
+
+
+def _fault_response(fault: Fault) -> web.Response:
+    if fault.status == 429:
+        body = {"message": "You are being rate limited.", "retry_after": fault.retry_after, "global": False}
+        headers = {"Content-Type": "application/json", "Via": "1.1 google", "Retry-After": str(fault.retry_after),
+                   "X-RateLimit-Scope": "user"}
+        return web.Response(status=429, body=json.dumps(body).encode(), headers=headers)
+    body = {"message": f"{fault.status}: injected by the fake", "code": 0}
+    return web.Response(status=fault.status or 500, body=json.dumps(body).encode(),
+                        headers={"Content-Type": "application/json"})

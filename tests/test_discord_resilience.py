@@ -1,0 +1,187 @@
+"""The Discord front-end under trouble: rate limits, server errors, a dropped gateway, restarts,
+and a command set that is synced only when it changes. Real discord.py against the local fake."""
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select
+
+from bot import texts
+from bot.app import Figment
+from bot.discord_app import DiscordStartError, serve, sync_now
+from db.models import Answer, Round
+from generator.direct import DirectSource
+from tests.conftest import add_real_photos, make_settings
+from tests.discord_fake import FakeDiscord
+from tests.discord_fake.harness import answer_id, ephemeral_text, make_world, round_id_of, running_bot
+from tests.fakes import DrawnFaceModel
+
+CALLBACK = r"^/interactions/\d+/[^/]+/callback$"
+CHANNEL_POST = r"^/channels/\d+/messages$"
+CHANNEL_EDIT = r"^/channels/\d+/messages/\d+$"
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    server = await FakeDiscord().start()
+    yield server
+    await server.close()
+
+
+async def open_figment(tmp_path: Path, **overrides: object) -> Figment:
+    return await Figment.open(make_settings(tmp_path, posted_size=64, **overrides), DirectSource(DrawnFaceModel()))
+
+
+async def count_answers(figment: Figment) -> int:
+    async with figment.db.transaction() as session:
+        return int(await session.scalar(select(func.count()).select_from(Answer)) or 0)
+
+
+async def wait_message_ref_stored(figment: Figment, round_id: int, timeout: float = 5.0) -> None:
+    """The core stores a round's message reference just after the post; a process that dies
+    in between cannot reveal that round later, so this test waits for it (polling the database)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with figment.db.transaction() as session:
+            if (await session.get(Round, round_id)).message_ref:  # type: ignore[union-attr]
+                return
+        assert asyncio.get_running_loop().time() < deadline, "the round's message was never stored"
+        await asyncio.sleep(0.02)
+
+
+async def test_faults_lose_no_click(fake: FakeDiscord, tmp_path: Path) -> None:
+    world = make_world(fake, ["Ann", "Ben", "Cat", "Dov"])
+    players = world.members
+    figment = await open_figment(tmp_path, round_seconds=8)
+    await add_real_photos(figment)
+    server_error = fake.fault("POST", CHANNEL_POST, 500)  # the round's post fails once
+    try:
+        async with running_bot(fake, figment):
+            await fake.reply(await fake.slash("quiz", players[0], world.general, rounds=1))
+            message = await fake.wait_for(lambda: fake.channel_messages(world.general)
+                                          and fake.channel_messages(world.general)[0], 10, "the round")
+            assert server_error.hits == 1  # discord.py retried it
+            round_id = round_id_of(message)
+
+            limited = fake.fault("POST", CALLBACK, 429, retry_after=0.3)  # the answer's reply is rate limited
+            clicks = [await fake.click(message, answer_id(round_id, True), players[0])]
+            assert await ephemeral_text(fake, clicks[0]) == texts.ANSWER_RECORDED
+            assert limited.hits == 1
+
+            # the gateway asks the client to reconnect: clicks meanwhile arrive after the RESUME
+            await fake.gateway.ask_to_reconnect()
+            clicks += [await fake.click(message, answer_id(round_id, False), p) for p in players[1:3]]
+            await fake.wait_for(lambda: fake.gateway.resumes == 1, 10, "a resume after opcode 7")
+            # the gateway drops the connection outright
+            await fake.gateway.drop(4000)
+            clicks.append(await fake.click(message, answer_id(round_id, True), players[3]))
+            again = await fake.click(message, answer_id(round_id, False), players[0])
+            await fake.wait_for(lambda: fake.gateway.resumes == 2, 10, "a resume after a drop")
+
+            for click in clicks:
+                assert await ephemeral_text(fake, click) == texts.ANSWER_RECORDED
+            assert await ephemeral_text(fake, again) == texts.ANSWER_ALREADY
+            assert fake.gateway.identifies == 1  # resumed, never a new session
+
+            fake.fault("PATCH", CHANNEL_EDIT, 429, retry_after=0.2)  # the reveal is rate limited too
+            assert await ephemeral_text(fake, await fake.slash("stop", players[0], world.general)) \
+                == texts.DISCORD_GAME_STOPPED
+        assert "4 got it right" in message["content"] or "of 4 got it right" in message["content"]
+        assert [m["content"].split()[0] for m in fake.channel_messages(world.general)] == ["Round", "Game"]
+        # every click was handled exactly once: one accepted reply each, one answer each
+        for interaction in fake.interactions.values():
+            assert len(fake.callbacks(interaction)) == 1
+        assert await count_answers(figment) == 4
+    finally:
+        await figment.close()
+
+
+async def test_restart_mid_round_keeps_old_buttons_working(fake: FakeDiscord, tmp_path: Path) -> None:
+    world = make_world(fake, ["Ann", "Ben", "Cat"])
+    players = world.members
+    first = await open_figment(tmp_path, round_seconds=3)
+    await add_real_photos(first)
+    async with running_bot(fake, first):
+        await fake.reply(await fake.slash("quiz", players[0], world.general, rounds=2))
+        round1 = await fake.wait_for(lambda: fake.channel_messages(world.general)
+                                     and fake.channel_messages(world.general)[0], 10, "round 1")
+        click = await fake.click(round1, answer_id(round_id_of(round1), True), players[0])
+        assert await ephemeral_text(fake, click) == texts.ANSWER_RECORDED
+    await first.close()  # the process dies mid-round
+
+    second = await open_figment(tmp_path, round_seconds=3)
+    async with running_bot(fake, second):
+        # a button on the message the old process posted still counts
+        old = await fake.click(round1, answer_id(round_id_of(round1), False), players[1])
+        assert await ephemeral_text(fake, old) == texts.ANSWER_RECORDED
+        await fake.wait_for(lambda: "of 2 got it right" in round1["content"], 10, "round 1's reveal")
+        assert all(b["disabled"] for row in round1["components"] for b in row["components"])
+        # round 2 goes to the same channel, found again after the restart
+        round2 = await fake.wait_for(lambda: len(fake.channel_messages(world.general)) == 2
+                                     and fake.channel_messages(world.general)[1], 10, "round 2")
+        await wait_message_ref_stored(second, round_id_of(round2))
+    await second.close()  # dies again, and stays down past round 2's end
+    await asyncio.sleep(3.2)
+
+    third = await open_figment(tmp_path, round_seconds=3)
+    try:
+        async with running_bot(fake, third):
+            await fake.wait_for(lambda: "Nobody answered" in round2["content"], 10, "the overdue reveal")
+            late = await fake.click(round2, answer_id(round_id_of(round2), True), players[2])
+            assert await ephemeral_text(fake, late) == texts.ANSWER_CLOSED
+            summary = await fake.wait_for(lambda: len(fake.channel_messages(world.general)) == 3
+                                          and fake.channel_messages(world.general)[2], 10, "the summary")
+        assert summary["content"].startswith("Game over! 2 rounds played.")
+        assert await count_answers(third) == 2
+    finally:
+        await third.close()
+
+
+async def test_commands_sync_only_when_the_set_changes(fake: FakeDiscord, tmp_path: Path) -> None:
+    world = make_world(fake, ["Ann"])
+    figment = await open_figment(tmp_path)
+    record = figment.settings.data_dir / "discord_commands.json"
+
+    def puts(path_end: str) -> int:
+        return len([r for r in fake.requests if r.method == "PUT" and r.path.endswith(path_end) and r.ok])
+
+    global_path = f"/applications/{fake.application_id}/commands"
+    guild_path = f"/applications/{fake.application_id}/guilds/{world.guild.id}/commands"
+    try:
+        async with running_bot(fake, figment):
+            pass
+        assert puts(global_path) == 1 and {c["name"] for c in fake.commands["global"]} == {
+            "face", "quiz", "stop", "leaderboard", "stats", "forgetme", "settings"}
+        settings_command = next(c for c in fake.commands["global"] if c["name"] == "settings")
+        assert settings_command["default_member_permissions"] == "32"  # Manage Server
+        async with running_bot(fake, figment):  # same set: Discord is left alone
+            pass
+        assert puts(global_path) == 1
+
+        stored = json.loads(record.read_text())
+        stored[f"{fake.application_id}:global"] = "hash of an older command set"
+        record.write_text(json.dumps(stored))
+        async with running_bot(fake, figment):  # the set changed: sync
+            pass
+        assert puts(global_path) == 2
+
+        async with running_bot(fake, figment, test_guild=world.guild.id):  # a test guild gets its own copy
+            reply = await fake.reply(await fake.slash("face", world.members[0], world.general, seed=3))
+            assert reply["attachments"]
+        assert puts(guild_path) == 1 and fake.commands[str(world.guild.id)][0]["guild_id"] == str(world.guild.id)
+        assert puts(global_path) == 2
+
+        # `figment discord sync` forces a sync, over REST only
+        synced, invite = await sync_now(fake.token, guild_id=None, record_path=record, base_url=fake.rest_base)
+        assert synced and puts(global_path) == 3
+        assert f"client_id={fake.application_id}" in invite and "applications.commands" in invite
+
+        with pytest.raises(DiscordStartError, match="token"):
+            await asyncio.wait_for(serve(figment, "wrong-token", asyncio.Event(), base_url=fake.rest_base,
+                                         gateway_url=fake.gateway_url), 10)
+    finally:
+        await figment.close()
