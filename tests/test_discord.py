@@ -23,7 +23,7 @@ from generator.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import (World, answer_id, buttons, ephemeral_text, make_world, round_id_of,
-                                        running_bot)
+                                        running_bot, wait_message_ref_stored)
 from tests.fakes import DrawnFaceModel
 
 NAMES = ["@everyone", "*Star* <@&123>", "Carol", "Dan", "Eve"]
@@ -234,13 +234,20 @@ async def test_quiz_in_direct_messages_closes_when_the_player_answered(
     dm = fake.add_dm(player)
     await figment.quiz.update_settings(_dm_chat(dm), is_admin=True, key="seconds", value="60")
     async with running_bot(fake, figment):
-        await fake.reply(await fake.slash("quiz", player, dm, rounds=1))
-        message = await fake.wait_for(lambda: fake.channel_messages(dm) and fake.channel_messages(dm)[0], 10)
-        click = await fake.click(message, answer_id(round_id_of(message), True), player)
+        await fake.reply(await fake.slash("quiz", player, dm, rounds=2))
+        first = await fake.wait_for(lambda: fake.channel_messages(dm) and fake.channel_messages(dm)[0], 10)
+        click = await fake.click(first, answer_id(round_id_of(first), True), player)
         assert await ephemeral_text(fake, click) == texts.ANSWER_RECORDED
         # one player in a direct message: no need to wait 60 s
+        await fake.wait_for(lambda: "of 1 got it right" in first["content"], 10, "round 1's early reveal")
+        second = await fake.wait_for(lambda: len(fake.channel_messages(dm)) == 2 and fake.channel_messages(dm)[1],
+                                     10, "round 2")
+        await wait_message_ref_stored(figment, round_id_of(second))  # a restart needs it
+    async with running_bot(fake, figment):  # restarted: still one player, still no 60 s wait
+        click = await fake.click(second, answer_id(round_id_of(second), False), player)
+        assert await ephemeral_text(fake, click) == texts.ANSWER_RECORDED
         await fake.wait_for(lambda: "Game over!" in fake.channel_messages(dm)[-1]["content"], 10, "the summary")
-        assert "1 of 1 got it right" in message["content"] or "0 of 1 got it right" in message["content"]
+    assert "of 1 got it right" in second["content"]
 
 
 def _dm_chat(dm: dict):  # type: ignore[no-untyped-def]

@@ -13,11 +13,12 @@ from sqlalchemy import func, select
 from bot import texts
 from bot.app import Figment
 from bot.discord_app import DiscordStartError, serve, sync_now
-from db.models import Answer, Round
+from db.models import Answer
 from generator.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
-from tests.discord_fake.harness import answer_id, ephemeral_text, make_world, round_id_of, running_bot
+from tests.discord_fake.harness import (answer_id, ephemeral_text, make_world, round_id_of, running_bot,
+                                        wait_message_ref_stored)
 from tests.fakes import DrawnFaceModel
 
 CALLBACK = r"^/interactions/\d+/[^/]+/callback$"
@@ -39,18 +40,6 @@ async def open_figment(tmp_path: Path, **overrides: object) -> Figment:
 async def count_answers(figment: Figment) -> int:
     async with figment.db.transaction() as session:
         return int(await session.scalar(select(func.count()).select_from(Answer)) or 0)
-
-
-async def wait_message_ref_stored(figment: Figment, round_id: int, timeout: float = 5.0) -> None:
-    """The core stores a round's message reference just after the post; a process that dies
-    in between cannot reveal that round later, so this test waits for it (polling the database)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        async with figment.db.transaction() as session:
-            if (await session.get(Round, round_id)).message_ref:  # type: ignore[union-attr]
-                return
-        assert asyncio.get_running_loop().time() < deadline, "the round's message was never stored"
-        await asyncio.sleep(0.02)
 
 
 async def test_faults_lose_no_click(fake: FakeDiscord, tmp_path: Path) -> None:

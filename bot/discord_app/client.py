@@ -55,7 +55,7 @@ class FigmentBot(CommandClient):
             except discord.HTTPException:
                 # the commands Discord has still work; the next start tries again
                 log.exception("could not sync the Discord commands")
-        resumed = await self.figment.quiz.recover(PLATFORM)
+        resumed = await self.figment.quiz.recover(PLATFORM, self.presenter.expected_players)
         if resumed:
             log.info("resumed %d Discord games", resumed)
 

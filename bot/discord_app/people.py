@@ -26,10 +26,6 @@ def chat_of(interaction: discord.Interaction) -> ChatRef:
     return ChatRef(PLATFORM, str(interaction.channel_id), "direct messages", expected_players=1)
 
 
-def is_server(chat: ChatRef, channel_id: int) -> bool:
-    return chat.chat_id != str(channel_id)
-
-
 def escape(name: str) -> str:
     """Names go into messages as text, never as markup."""
     return discord.utils.escape_markdown(name)

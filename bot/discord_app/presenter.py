@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 GAME_CHANNEL = "discord_game_channel"  # chat option: where the running (or last) game posts
 QUIZ_CHANNEL = "discord_quiz_channel"  # chat option: set by /settings channel
+PLAYERS = "discord_expected_players"  # chat option: 1 in direct messages, so a restart keeps it
 
 
 class DiscordPresenter:
@@ -39,6 +40,13 @@ class DiscordPresenter:
         task has not run yet, so its first round already finds its channel here."""
         self._channels[chat.chat_id] = channel_id
         await self.figment.quiz.set_chat_option(chat, GAME_CHANNEL, str(channel_id))
+        if chat.expected_players is not None:
+            await self.figment.quiz.set_chat_option(chat, PLAYERS, chat.expected_players)
+
+    async def expected_players(self, chat: ChatRef) -> int | None:
+        """For quiz.recover(): a direct message's one player still closes rounds early."""
+        value = await self.figment.quiz.chat_option(chat, PLAYERS)
+        return int(value) if value else None
 
     async def _channel(self, chat: ChatRef) -> discord.PartialMessageable:
         channel_id = self._channels.get(chat.chat_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
 from bot.app import Figment
+from db.models import Round
 from bot.discord_app import serve
 from tests.discord_fake.payloads import ALL_PERMISSIONS, FakeGuild, FakeMember
 from tests.discord_fake.server import FakeDiscord, FakeInteraction
@@ -67,3 +68,15 @@ async def ephemeral_text(fake: FakeDiscord, interaction: FakeInteraction, timeou
     message = await fake.reply(interaction, timeout)
     assert int(message["flags"]) & 64, f"not ephemeral: {message['content']!r}"
     return message["content"]
+
+
+async def wait_message_ref_stored(figment: Figment, round_id: int, timeout: float = 5.0) -> None:
+    """The core stores a round's message reference just after the post; a process that dies
+    in between cannot reveal that round later, so this test waits for it (polling the database)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with figment.db.transaction() as session:
+            if (await session.get(Round, round_id)).message_ref:  # type: ignore[union-attr]
+                return
+        assert asyncio.get_running_loop().time() < deadline, "the round's message was never stored"
+        await asyncio.sleep(0.02)
