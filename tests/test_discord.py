@@ -43,7 +43,8 @@ def world(fake: FakeDiscord) -> World:
 
 @pytest.fixture
 async def figment(tmp_path: Path) -> AsyncIterator[Figment]:
-    app = await Figment.open(make_settings(tmp_path, posted_size=128), DirectSource(DrawnFaceModel()))
+    model = DrawnFaceModel(fail_on_seed=13)  # seed 13 breaks the model: an unexpected error
+    app = await Figment.open(make_settings(tmp_path, posted_size=128), DirectSource(model))
     yield app
     await app.close()
 
@@ -216,6 +217,11 @@ async def test_bad_options_get_friendly_private_answers(fake: FakeDiscord, world
         admin_says = await ephemeral_text(fake, await fake.slash("settings", world.admin, world.general, seconds=1))
         assert admin_says == texts.settings_bad(5, 600, "round length in seconds")
         assert await answer("forgetme") == texts.FORGOTTEN_NOTHING
+        ghost = {"id": "4242", "type": 0, "name": "ghost", "guild_id": str(world.guild.id)}  # not in the cache
+        assert await ephemeral_text(fake, await fake.slash("settings", world.admin, world.general, channel=ghost)) \
+            == texts.DISCORD_BAD_OPTION
+        broken = await fake.reply(await fake.slash("face", member, world.general, seed=13))
+        assert broken["content"] == texts.ERROR and not broken["attachments"]  # no traceback, no image
 
         stats = await fake.reply(await fake.slash("stats", member, world.general, member=world.members[1]))
         assert stats["content"].startswith(r"Stats for \*Star\* <@&123>:")

@@ -174,3 +174,20 @@ async def test_commands_sync_only_when_the_set_changes(fake: FakeDiscord, tmp_pa
                                          gateway_url=fake.gateway_url), 10)
     finally:
         await figment.close()
+
+
+def test_cli_sync_without_a_token_says_what_to_set(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    monkeypatch.delenv("FIGMENT_DISCORD_TOKEN", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["discord", "sync"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 2 and "FIGMENT_DISCORD_TOKEN is not set" in result.output
+    assert "Traceback" not in result.output

@@ -7,7 +7,6 @@ custom id matches the template, whichever process sent the message.
 """
 from __future__ import annotations
 
-import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -15,11 +14,10 @@ import discord
 
 from bot import texts
 from bot.discord_app.people import player_of
+from bot.discord_app.replies import report_failure
 
 if TYPE_CHECKING:
     from bot.discord_app.client import FigmentBot
-
-log = logging.getLogger(__name__)
 
 ANSWER_TEMPLATE = r"figment:answer:(?P<round>[0-9]{1,19}):(?P<guess>[rf])"
 ANOTHER_TEMPLATE = r"figment:another:(?P<psi>[0-9]{1,2}(?:\.[0-9]{1,4})?)"
@@ -45,11 +43,10 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSW
         bot: FigmentBot = interaction.client  # type: ignore[assignment]
         try:
             reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user), self.guess_real)
-            text = reply.text
         except Exception:
-            log.exception("could not record an answer to round %s", self.round_id)
-            text = texts.ERROR
-        await interaction.response.send_message(text, ephemeral=True)
+            await report_failure(interaction, f"an answer to round {self.round_id}")
+            return
+        await interaction.response.send_message(reply.text, ephemeral=True)
 
 
 def round_view(round_id: int, *, disabled: bool = False) -> discord.ui.View:
@@ -77,7 +74,10 @@ class AnotherFaceButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         from bot.discord_app.face import send_face  # face.py builds this button too
 
-        await send_face(interaction, None, self.psi)
+        try:
+            await send_face(interaction, None, self.psi)
+        except Exception:
+            await report_failure(interaction, "the another-face button")
 
 
 def face_view(psi: float) -> discord.ui.View:

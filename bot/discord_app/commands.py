@@ -16,8 +16,9 @@ from discord.app_commands import Choice, Range
 from bot import texts
 from bot.boards import parse_board_args
 from bot.discord_app.face import send_face
-from bot.discord_app.people import chat_of, escape, pieces, player_of
+from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL
+from bot.discord_app.replies import reply, reply_privately
 from bot.errors import UserError
 from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
 
@@ -31,25 +32,6 @@ MAX_ROUNDS = 100  # the highest max_rounds_per_game setting; the chat's own limi
 
 def _bot(interaction: discord.Interaction) -> "FigmentBot":
     return interaction.client  # type: ignore[return-value]
-
-
-async def reply(interaction: discord.Interaction, text: str, *, ephemeral: bool = False) -> None:
-    """Answer with text of any length: the first piece answers, the rest follow."""
-    for piece in pieces(text):
-        if not interaction.response.is_done():
-            await interaction.response.send_message(piece, ephemeral=ephemeral)
-        else:
-            await interaction.followup.send(piece, ephemeral=ephemeral)
-
-
-async def reply_privately(interaction: discord.Interaction, text: str) -> None:
-    """An error or refusal: ephemeral when we can, else in place of the "thinking" message."""
-    if not interaction.response.is_done():
-        await interaction.response.send_message(text, ephemeral=True)
-    elif interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
-        await interaction.edit_original_response(content=text)
-    else:
-        await interaction.followup.send(text, ephemeral=True)
 
 
 class FigmentTree(app_commands.CommandTree):
