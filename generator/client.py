@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
 import logging
+from urllib.parse import urlsplit
 
 import aiohttp
 from PIL import Image
@@ -28,8 +30,11 @@ class HttpFaceSource:
     """Use `async with HttpFaceSource(url) as source:` or `start()` / `aclose()`."""
 
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 15.0,
-                 connect_timeout: float = 3.0, retries: int = 2, backoff: float = 0.2) -> None:
+                 connect_timeout: float = 3.0, retries: int = 2, backoff: float = 0.2,
+                 image_format: str | None = None) -> None:
         self.url = url.rstrip("/")
+        # Over loopback bytes are free and encoding is not: uncompressed ppm. Elsewhere lossless png.
+        self.image_format = image_format or ("ppm" if _is_loopback(self.url) else "png")
         self.model_version = "unknown"
         self.retries = retries
         self.backoff = backoff
@@ -76,7 +81,7 @@ class HttpFaceSource:
 
     async def face(self, seed: int | None = None, psi: float = DEFAULT_PSI) -> GeneratedFace:
         psi = check_psi(psi)
-        params = {"psi": repr(psi), "format": "png"}
+        params = {"psi": repr(psi), "format": self.image_format}
         if seed is not None:
             params["seed"] = str(check_seed(seed))
         last_error: BaseException | None = None
@@ -118,6 +123,16 @@ class HttpFaceSource:
             raise GeneratorUnavailable(f"{UNAVAILABLE} (a malformed answer)") from error
         self.model_version = version
         return GeneratedFace(image, seed, psi, version)
+
+
+def _is_loopback(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _decode(data: bytes) -> Image.Image:

@@ -117,7 +117,7 @@ async def test_the_server_refuses_a_missing_or_wrong_token() -> None:
     ({"psi": "2"}, "truncation must be a number from 0.0 to 1.5"),
     ({"psi": "nan"}, "truncation must be a number from 0.0 to 1.5"),
     ({"psi": "x"}, "psi must be a number from 0 to 1.5"),
-    ({"format": "gif"}, "format must be png or jpeg"),
+    ({"format": "gif"}, "format must be png, jpeg or ppm"),
     ({"size": "9"}, "unknown parameter: size (use seed, psi, count, format)"),
 ])
 async def test_bad_parameters_get_a_clear_400(params, message) -> None:  # type: ignore[no-untyped-def]
@@ -237,6 +237,24 @@ async def test_client_is_a_face_source_and_gets_seeded_faces() -> None:
                 await source.face(-1)
             with pytest.raises(InvalidRequest):
                 await source.face(1, 3.0)
+
+
+async def test_ppm_is_the_exact_pixels_and_the_client_uses_it_over_loopback_only() -> None:
+    async with serving() as (url, _), aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/generate", params={"seed": "3", "format": "ppm"}, headers=auth()) as response:
+            assert response.content_type == "image/x-portable-pixmap"
+            assert Image.open(io.BytesIO(await response.read())).tobytes() == drawn(3)
+        for image_format in ("ppm", "png", "jpeg"):
+            async with HttpFaceSource(url, token=TOKEN, image_format=image_format) as source:
+                face = await source.face(3)
+                assert face.seed == 3 and face.image.size == (64, 64)
+                if image_format != "jpeg":
+                    assert face.image.convert("RGB").tobytes() == drawn(3)
+    assert HttpFaceSource("http://127.0.0.1:8600").image_format == "ppm"
+    assert HttpFaceSource("http://localhost:8600/").image_format == "ppm"
+    assert HttpFaceSource("http://[::1]:8600").image_format == "ppm"
+    assert HttpFaceSource("http://generator.internal:8600").image_format == "png"
+    assert HttpFaceSource("http://10.0.0.5:8600").image_format == "png"
 
 
 async def test_client_with_a_wrong_token_or_no_server_is_unavailable() -> None:

@@ -15,3 +15,40 @@ def bench_db(
     from bot.bench_db import run
 
     run(answers, path or None)
+
+
+@app.command("generator")
+def bench_generator(
+    device: str = typer.Option("", help="auto, cpu or cuda (default FIGMENT_DEVICE)."),
+    weights: str = typer.Option("", help="Generator weights (default FIGMENT_WEIGHTS, else the shipped file; "
+                                         "without any, a randomly initialised network of the real size)."),
+    concurrency: list[int] = typer.Option([1, 16, 64], "--concurrency", help="Concurrent callers to measure at."),
+    requests: int = typer.Option(0, help="Seeded requests per cell (0: 256 on a GPU, 16 on a CPU; at least 2x concurrency)."),
+    pool_requests: int = typer.Option(0, help="Pool size and pool-hit requests per cell (0: 512 GPU, 32 CPU)."),
+    max_batch: int = typer.Option(0, help="The service's max batch (0: the device's default)."),
+    threads: int = typer.Option(0, help="torch CPU threads (0: torch's default; 1 suits a busy shared CPU)."),
+    http: bool = typer.Option(True, "--http/--no-http", help="Also measure over HTTP (server in a child process)."),
+) -> None:
+    """Generator latency p50/p99 and throughput: pool hits and seeded, in-process and over HTTP, next to raw model speed."""
+    from bot.cli.common import console, fail, settings
+    from generator import bench_serving
+    from generator.interface import GeneratorError
+
+    config = settings()
+    if min(concurrency) < 1 or requests < 0 or pool_requests < 0 or max_batch < 0 or threads < 0:
+        fail("concurrency must be at least 1; the other numbers must not be negative")
+    argv = ["--device", device or config.device, "--concurrency", *map(str, concurrency),
+            "--requests", str(requests), "--pool-requests", str(pool_requests),
+            "--max-batch", str(max_batch), "--threads", str(threads)]
+    chosen = weights or (str(config.weights) if config.weights else "")
+    if chosen:
+        argv += ["--weights", chosen]
+    if not http:
+        argv.append("--no-http")
+    args = bench_serving.parser().parse_args(argv)
+    bench_serving.set_threads(args.threads)
+    try:
+        text = bench_serving.run(args, say=lambda line: console.print(f"[dim]{line}[/]"))
+    except (FileNotFoundError, ValueError, GeneratorError) as error:
+        fail(str(error))
+    console.print(text, highlight=False, markup=False)
