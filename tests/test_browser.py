@@ -87,10 +87,9 @@ class Tab:
         await self.page.fill("#text", text)
         await self.page.press("#text", "Enter")
 
-    async def last_note(self) -> str:
-        note = self.page.locator(".msg.note .text").last
-        await note.wait_for()
-        return await note.text_content() or ""
+    async def expect_note(self, text: str) -> None:
+        """The newest private note says exactly `text` (waits for it to arrive)."""
+        await playwright_api.expect(self.page.locator(".msg.note .text").last).to_have_text(text)
 
     async def shot(self, name: str) -> None:
         ARTIFACTS.mkdir(exist_ok=True)
@@ -112,17 +111,17 @@ async def test_face_image_decodes_and_bad_input_gets_friendly_messages(browser, 
         " return img && img.complete && img.naturalWidth > 0; }")
     assert await image.evaluate("img => img.naturalWidth") > 0
     await wait_text(tab.page.locator(".msg.kind-bot .text").last, "seed 7")
-    assert await tab.page.input_value("#text") == ""  # sent: the box is cleared
+    await playwright_api.expect(tab.page.locator("#text")).to_have_value("")  # sent: the box is cleared
 
     await tab.say("/face banana")
-    assert await tab.last_note() == texts.BAD_SEED
+    await tab.expect_note(texts.BAD_SEED)
     await tab.say("x" * 10_000)
-    assert await tab.last_note() == texts.web_message_too_long(MAX_MESSAGE_CHARS)
+    await tab.expect_note(texts.web_message_too_long(MAX_MESSAGE_CHARS))
     assert await tab.page.input_value("#text") == "x" * 10_000  # kept, so it can be shortened
     await tab.set_name("   ")
     await playwright_api.expect(tab.page.locator("#online")).to_have_text("")  # no name: only watching
     await tab.say("/face 8")
-    assert await tab.last_note() == texts.WEB_NEED_NAME
+    await tab.expect_note(texts.WEB_NEED_NAME)
     await playwright_api.expect(tab.page.locator(".msg.note")).to_have_count(3)  # a reconnect keeps notes
     await tab.shot("bad-input")
 

@@ -5,6 +5,7 @@ import asyncio
 import io
 import json
 import socket
+from pathlib import Path
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Callable
 
@@ -17,16 +18,19 @@ from typer.testing import CliRunner
 from bot import texts
 from bot.app import Figment
 from bot.cli import app as cli_app
+from bot.refs import ChatRef
 from bot.settings import Settings
 from bot.web_app import build_app
 from bot.web_app.demo import DemoError, run_demo
 from bot.web_app.inputs import MAX_MESSAGE_CHARS
 from bot.web_app.playground import MESSAGES_PER_MINUTE
 from db import migrate
+from db.models import Round
 from generator.direct import DirectSource
-from tests.conftest import add_real_photos
+from tests.conftest import add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 
+WEB_CHAT = ChatRef("web", "playground", "Playground")
 ADA = "ada-0000-browser"
 BOB = "bob-1111-browser"
 
@@ -259,7 +263,7 @@ async def test_answers_that_make_no_sense_are_refused(client: TestClient, app: F
 
 async def test_stop_ends_the_game_and_a_new_tab_sees_the_room_so_far(client: TestClient, app: Figment) -> None:
     await add_real_photos(app)
-    await app.quiz.update_settings(_web_chat(), is_admin=True, key="seconds", value="60")
+    await app.quiz.update_settings(WEB_CHAT, is_admin=True, key="seconds", value="60")
     assert (await say(client, "/quiz 3"))[1]["ok"]
     _, body = await say(client, "/quiz 3")
     assert body["error"] == texts.GAME_RUNNING
@@ -276,9 +280,32 @@ async def test_stop_ends_the_game_and_a_new_tab_sees_the_room_so_far(client: Tes
         assert late.seen[0]["type"] == "reset"
 
 
-def _web_chat():  # type: ignore[no-untyped-def]
-    from bot.refs import ChatRef
-    return ChatRef("web", "playground", "Playground")
+async def test_a_restart_picks_up_the_web_game(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, round_seconds=60)
+    first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    await add_real_photos(first)
+    async with TestClient(TestServer(build_app(first))) as client:
+        async with events(client) as stream:
+            assert (await say(client, "/quiz 2"))[1]["ok"]
+            posted = (await stream.until(message("round")))["message"]
+    for _ in range(200):  # the core notes the round's message only after posting it
+        async with first.db.transaction() as session:
+            if (await session.get(Round, posted["round_id"])).message_ref:
+                break
+        await asyncio.sleep(0.01)
+    await first.close()  # the round is still open
+
+    second = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    try:
+        async with TestClient(TestServer(build_app(second))) as client:  # start-up resumes the game
+            _, body = await say(client, "/stop")
+            assert body["ok"]
+            async with events(client) as stream:  # the old round's reveal is posted anew, then the summary
+                reveal = await stream.until(message("bot", lambda m: "Nobody answered" in m["text"]))
+                assert reveal["message"]["text"].startswith("Round 1/2")
+                await stream.until(message("summary", lambda m: "Game stopped." in m["text"]))
+    finally:
+        await second.close()
 
 
 async def test_stats_settings_and_forgetme(client: TestClient) -> None:
