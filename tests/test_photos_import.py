@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.database import Database
 from bot.photos import reasons
@@ -133,20 +133,6 @@ async def test_interrupted_import_resumes_without_doubles(tmp_path: Path) -> Non
     assert len(rows) == len({r.content_hash for r in rows}) == first.imported + second.imported
     assert first.processed + second.processed == 7
     assert sum(first.rejects.values()) + sum(second.rejects.values()) == 1 + (6 - len(rows))
-
-
-async def test_two_worker_pool(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path)
-    photos = shared_photos("celeba-6k", 4, 10) + shared_photos("all-age-faces", 4, 10)
-    summary = await import_photos(settings.db_url, settings.data_dir, photos, ImportOptions("pool", workers=2))
-    assert summary.imported + sum(summary.rejects.values()) == 8 and summary.imported >= 7
-    database = Database(settings.db_url)
-    try:
-        async with database.transaction() as session:
-            count = (await session.execute(select(func.count()).select_from(RealPhoto))).scalar_one()
-    finally:
-        await database.close()
-    assert count == summary.imported
 
 
 async def test_bad_pack_name_and_share(tmp_path: Path) -> None:
