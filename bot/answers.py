@@ -14,9 +14,9 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from bot.database import Database
-from bot.refs import PlayerRef
+from bot.refs import ChatRef, PlayerRef
 from db import queries as q
-from db.models import Player
+from db.models import Chat, Player
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -27,6 +27,7 @@ class _Pending:
     round_id: int
     player: PlayerRef
     guess_real: bool
+    chat: ChatRef | None
     future: asyncio.Future[q.AnswerOutcome]
 
 
@@ -37,9 +38,11 @@ class AnswerRecorder:
         self._pending: list[_Pending] = []
         self._drainer: asyncio.Task[None] | None = None
 
-    async def record(self, round_id: int, player: PlayerRef, guess_real: bool) -> q.AnswerOutcome:
+    async def record(self, round_id: int, player: PlayerRef, guess_real: bool,
+                     chat: ChatRef | None = None) -> q.AnswerOutcome:
+        """Record one answer; with `chat`, a round of another chat counts as unknown."""
         future: asyncio.Future[q.AnswerOutcome] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(round_id, player, guess_real, future))
+        self._pending.append(_Pending(round_id, player, guess_real, chat, future))
         if self._drainer is None or self._drainer.done():
             # A task of its own: a caller that gives up must not strand the others' answers.
             self._drainer = asyncio.create_task(self._drain(), name="answer-recorder")
@@ -72,8 +75,13 @@ class AnswerRecorder:
     async def _write(self, batch: list[_Pending]) -> list[q.AnswerOutcome]:
         async with self.db.transaction() as session:
             player_ids = await _player_ids(session, [item.player for item in batch])
-            requests = [q.AnswerRequest(item.round_id, player_ids[(item.player.platform, item.player.user_id)],
-                                        item.guess_real) for item in batch]
+            chat_ids = await _chat_ids(session, [item.chat for item in batch if item.chat is not None])
+            requests = [
+                q.AnswerRequest(item.round_id, player_ids[(item.player.platform, item.player.user_id)],
+                                item.guess_real,
+                                chat_ids.get((item.chat.platform, item.chat.chat_id), -1) if item.chat else None)
+                for item in batch
+            ]
             return await q.record_answers(session, requests)
 
 
@@ -89,3 +97,14 @@ async def _player_ids(session, players: list[PlayerRef]) -> dict[tuple[str, str]
             row = await q.get_or_create_player(session, player.platform, player.user_id, player.name)
             ids[(player.platform, player.user_id)] = row.id
     return ids
+
+
+async def _chat_ids(session, chats: list[ChatRef]) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
+    if not chats:
+        return {}
+    keys = list({(c.platform, c.chat_id) for c in chats})
+    rows = await session.execute(
+        select(Chat.platform, Chat.platform_chat_id, Chat.id)
+        .where(tuple_(Chat.platform, Chat.platform_chat_id).in_(keys))
+    )
+    return {(platform, chat_id): row_id for platform, chat_id, row_id in rows.all()}

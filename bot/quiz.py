@@ -399,8 +399,10 @@ class QuizService:
                 log.exception("could not post the summary of game %s", game_id)
 
     # -- answers --
-    async def answer(self, round_id: int, player: PlayerRef, guess_real: bool) -> AnswerReply:
-        outcome = await self._answers.record(round_id, player, guess_real)
+    async def answer(self, round_id: int, player: PlayerRef, guess_real: bool,
+                     chat: ChatRef | None = None) -> AnswerReply:
+        """Take a click. Front-ends pass the chat it came from: a round of another chat is refused."""
+        outcome = await self._answers.record(round_id, player, guess_real, chat)
         if outcome.status is q.AnswerStatus.RECORDED:
             self._maybe_close_early(round_id, outcome.answers_so_far)
         text = {

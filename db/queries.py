@@ -221,6 +221,7 @@ class AnswerRequest:
     round_id: int
     player_id: int
     guess_real: bool
+    chat_id: int | None = None  # the chat the click came from, when known: it must own the round
 
 
 async def record_answer(session: AsyncSession, round_id: int, player_id: int, guess_real: bool,
@@ -264,7 +265,7 @@ async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
     rows, scored = [], []
     for request in requests:
         round_ = rounds.get(request.round_id)
-        if round_ is None:
+        if round_ is None or (request.chat_id is not None and request.chat_id != round_.chat_id):
             outcomes.append(AnswerOutcome(AnswerStatus.NO_ROUND))
         elif round_.closed_at is not None or now >= as_utc(round_.closes_at):
             outcomes.append(AnswerOutcome(AnswerStatus.CLOSED))

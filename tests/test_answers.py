@@ -110,3 +110,19 @@ async def test_group_commit_records_each_answer_once(tmp_path: Path) -> None:
     finally:
         await db.close()
         await other.close()
+
+
+async def test_click_from_another_chat_is_refused(tmp_path: Path) -> None:
+    from bot.answers import AnswerRecorder
+    from bot.refs import ChatRef, PlayerRef
+
+    db, round_id = await _setup(tmp_path)
+    try:
+        recorder = AnswerRecorder(db)
+        player = PlayerRef("test", "7", "Eve")
+        stranger = await recorder.record(round_id, player, True, ChatRef("test", "another-chat"))
+        assert stranger.status is q.AnswerStatus.NO_ROUND
+        home = await recorder.record(round_id, player, True, ChatRef("test", "chat-1"))
+        assert home.status is q.AnswerStatus.RECORDED
+    finally:
+        await db.close()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import texts
-from bot.discord_app.people import player_of
+from bot.discord_app.people import chat_of, player_of
 from bot.discord_app.replies import report_failure
 
 if TYPE_CHECKING:
@@ -42,7 +42,8 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSW
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: FigmentBot = interaction.client  # type: ignore[assignment]
         try:
-            reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user), self.guess_real)
+            reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user), self.guess_real,
+                                                  chat_of(interaction))
         except Exception:
             await report_failure(interaction, f"an answer to round {self.round_id}")
             return

@@ -202,7 +202,8 @@ class Handlers:
             return
         round_id, guess_real = parsed
         # The answer is stored before the toast: if the toast is lost, the answer still counts once.
-        reply = await self.figment.quiz.answer(round_id, player_ref(query.from_user), guess_real)
+        chat = self.plain_ref(query.message.chat) if query.message is not None else None
+        reply = await self.figment.quiz.answer(round_id, player_ref(query.from_user), guess_real, chat)
         await self.toast(query, reply.text)
 
     async def another_face(self, update: Update, context: Context) -> None:
