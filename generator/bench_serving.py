@@ -189,7 +189,8 @@ async def bench_http(args: argparse.Namespace, config, concurrencies: list[int],
     from generator.client import HttpFaceSource
 
     command = [sys.executable, "-m", "generator.bench_serving", "--serve-child", "--device", args.device,
-               "--preset", args.preset, "--threads", str(args.threads), "--config", json.dumps(dataclasses.asdict(config))]
+               "--preset", args.preset, "--threads", str(args.threads),
+               "--switch-interval", str(args.switch_interval), "--config", json.dumps(dataclasses.asdict(config))]
     if args.weights:
         command += ["--weights", str(args.weights)]
     say("HTTP: starting the server in a child process")
@@ -261,6 +262,7 @@ def serve_child(args: argparse.Namespace) -> None:
 def report(cells: list[Cell], raw: dict[int, float], config, model_line: str, device_line: str) -> str:  # type: ignore[no-untyped-def]
     lines = [
         f"Model: {model_line}",
+        f"Python GIL switch interval: {sys.getswitchinterval() * 1000:g} ms",
         f"Device: {device_line}",
         f"Service: max_batch {config.max_batch}, max_wait {config.max_wait_ms:g} ms, queue {config.queue_size}, "
         f"pool {config.pool_size} at psi {BENCH_PSI}, refill batch {config.refill_batch}",
@@ -304,7 +306,9 @@ def report(cells: list[Cell], raw: dict[int, float], config, model_line: str, de
             by_mode = {c.mode: c for c in here}
             if {"in-process", "HTTP"} <= set(by_mode):
                 added = by_mode["HTTP"].p50_ms - by_mode["in-process"].p50_ms
-                target = f" (target <= 5 ms: {'met' if added <= 5 else 'NOT met'})" if concurrency == 1 else ""
+                # Pool hits at concurrency 1 isolate the transport; seeded rows also carry model-time noise.
+                judged = kind == "pool hit" and concurrency == 1
+                target = f" (target <= 5 ms: {'met' if added <= 5 else 'NOT met'})" if judged else ""
                 lines.append(f"- HTTP adds at p50, {kind}, concurrency {concurrency}: {added:.2f} ms{target}")
     return "\n".join(lines)
 
@@ -353,6 +357,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads, here and in the server child (0: torch's default). On a CPU shared "
                         "with other work, 1 avoids OpenMP threads spinning against each other")
+    p.add_argument("--switch-interval", type=float, default=0.0,
+                   help="sys.setswitchinterval for this run and the server child, in seconds "
+                        "(0: Python's default, 0.005)")
     p.add_argument("--no-http", dest="http", action="store_false", help="skip the HTTP half")
     p.add_argument("--serve-child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--config", default="{}", help=argparse.SUPPRESS)
@@ -369,11 +376,13 @@ def fill_defaults(args: argparse.Namespace) -> argparse.Namespace:
     return args
 
 
-def set_threads(threads: int) -> None:
+def set_threads(threads: int, switch_interval: float = 0.0) -> None:
     if threads:
         import torch
 
         torch.set_num_threads(threads)
+    if switch_interval:
+        sys.setswitchinterval(switch_interval)
 
 
 def run(args: argparse.Namespace, say: Callable[[str], None] = lambda text: print(text, file=sys.stderr)) -> str:
@@ -385,7 +394,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = lambda text: prin
 
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    set_threads(args.threads)
+    set_threads(args.threads, args.switch_interval)
     if args.serve_child:
         serve_child(args)
         return

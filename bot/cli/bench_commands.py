@@ -27,6 +27,7 @@ def bench_generator(
     pool_requests: int = typer.Option(0, help="Pool size and pool-hit requests per cell (0: 512 GPU, 32 CPU)."),
     max_batch: int = typer.Option(0, help="The service's max batch (0: the device's default)."),
     threads: int = typer.Option(0, help="torch CPU threads (0: torch's default; 1 suits a busy shared CPU)."),
+    switch_interval: float = typer.Option(0.0, help="Python's GIL switch interval in seconds (0: default 0.005)."),
     http: bool = typer.Option(True, "--http/--no-http", help="Also measure over HTTP (server in a child process)."),
 ) -> None:
     """Generator latency p50/p99 and throughput: pool hits and seeded, in-process and over HTTP, next to raw model speed."""
@@ -39,16 +40,17 @@ def bench_generator(
         fail("concurrency must be at least 1; the other numbers must not be negative")
     argv = ["--device", device or config.device, "--concurrency", *map(str, concurrency),
             "--requests", str(requests), "--pool-requests", str(pool_requests),
-            "--max-batch", str(max_batch), "--threads", str(threads)]
+            "--max-batch", str(max_batch), "--threads", str(threads),
+            "--switch-interval", str(switch_interval)]
     chosen = weights or (str(config.weights) if config.weights else "")
     if chosen:
         argv += ["--weights", chosen]
     if not http:
         argv.append("--no-http")
     args = bench_serving.parser().parse_args(argv)
-    bench_serving.set_threads(args.threads)
+    bench_serving.set_threads(args.threads, args.switch_interval)
     try:
         text = bench_serving.run(args, say=lambda line: console.print(f"[dim]{line}[/]"))
     except (FileNotFoundError, ValueError, GeneratorError) as error:
         fail(str(error))
-    console.print(text, highlight=False, markup=False)
+    typer.echo(text)  # plain: the tables are markdown for the README, not to be wrapped
