@@ -44,9 +44,8 @@ class StyleGANFaceModel:
         self.resolution = G.cfg.resolution
         self.info = info or {}
         self.amp = self.device.type == "cuda"
-        G = G.eval().requires_grad_(False).to(self.device)
-        # channels_last pays on GPUs; on CPUs (oneDNN) the plain layout was faster at batch 1.
-        self.G = G.to(memory_format=torch.channels_last) if self.device.type == "cuda" else G
+        # channels_last: what cuDNN and oneDNN convolutions prefer (measured faster at batch 16 here)
+        self.G = G.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
 
     def generate(self, seeds: Sequence[int], psi: float | Sequence[float]) -> list[Image.Image]:
         seeds = [check_seed(seed) for seed in seeds]

@@ -54,3 +54,8 @@ def bench_generator(
     except (FileNotFoundError, ValueError, GeneratorError) as error:
         fail(str(error))
     typer.echo(text)  # plain: the tables are markdown for the README, not to be wrapped
+
+
+from bot.cli.train_commands import bench_model  # noqa: E402  (the command lives with the generator tools)
+
+app.command("model")(bench_model)

@@ -1,0 +1,155 @@
+"""`figment train`, `figment eval`, `figment generate`: the generator's own tools.
+
+Thin wrappers: the work is in generator/ (train.py, evaluate.py, loading.py), which runs without
+the bot. Bad input ends in a clear message and exit code 2, never a traceback.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bot.cli.common import console, fail, settings
+
+
+def train(
+    data: Path = typer.Option(..., help="Training archive (.npz from `figment dataset build`)."),
+    out: Path = typer.Option(..., help="Run directory: checkpoints, generator.safetensors, MODEL_CARD.md, grids, log."),
+    minutes: Optional[float] = typer.Option(None, help="Wall-clock budget; stops cleanly before it."),
+    kimg: Optional[float] = typer.Option(None, help="Stop after this many thousand images seen in total."),
+    resume: Optional[Path] = typer.Option(None, help="Run directory to resume from."),
+    batch: int = typer.Option(32, help="Images per step."),
+    model: str = typer.Option("lean", help="Model preset: lean (default) or tiny (tests)."),
+    channel_base: Optional[int] = typer.Option(None, help="Override: channels = channel_base / resolution."),
+    channel_max: Optional[int] = typer.Option(None, help="Override: widest layer."),
+    lr: float = typer.Option(0.0025, help="Adam learning rate of G and D."),
+    gamma: Optional[float] = typer.Option(None, help="R1 weight (default 1.0 x (resolution/256)^2)."),
+    augment: str = typer.Option("color,translation,cutout", help="DiffAugment policy, or none."),
+    xflip: bool = typer.Option(True, "--xflip/--no-xflip", help="Random horizontal flips of the reals."),
+    device: str = typer.Option("auto", help="auto, cpu or cuda."),
+    amp: str = typer.Option("auto", help="bf16 autocast: auto (on CUDA), bf16 or off."),
+    compile: bool = typer.Option(False, "--compile", help="torch.compile G and D (minutes of warm-up)."),
+    seed: int = typer.Option(0, help="Random seed of the run."),
+    ckpt: str = typer.Option("full", help="Checkpoint: full (fp32 + optimizer, bit-exact) or half (fp16, small)."),
+    ckpt_minutes: float = typer.Option(10.0, help="Minutes between checkpoints."),
+    grid_minutes: float = typer.Option(5.0, help="Minutes between sample grids."),
+    log_seconds: float = typer.Option(30.0, help="Seconds between log lines."),
+) -> None:
+    """Train the face GAN (same code as `python -m generator.train`)."""
+    from generator.checkpoint import WeightsFileError
+    from generator.train import TrainOptions, train as run_training
+
+    opts = TrainOptions(data=data, out=out, minutes=minutes, kimg=kimg, resume=resume, batch=batch, model=model,
+                        channel_base=channel_base, channel_max=channel_max, lr=lr, gamma=gamma, augment=augment,
+                        xflip=xflip, device=device, amp=amp, compile=compile, seed=seed, ckpt=ckpt,
+                        ckpt_minutes=ckpt_minutes, grid_minutes=grid_minutes, log_seconds=log_seconds)
+    try:
+        summary = run_training(opts, echo=lambda line: console.print(line, highlight=False))
+    except (ValueError, WeightsFileError, FileNotFoundError) as error:
+        fail(str(error))
+    if summary["diverged"]:
+        fail("training diverged; the last good checkpoint is kept", code=3)
+
+
+def evaluate(
+    real: Path = typer.Option(..., help="Held-out real faces: a training archive (its held-out split) or a folder."),
+    weights: Optional[Path] = typer.Option(None, help="Generator weights (default FIGMENT_WEIGHTS, else the shipped file)."),
+    n: int = typer.Option(2000, help="Faces to generate and compare (FD grows as n shrinks: compare at equal n)."),
+    psi: float = typer.Option(0.7, help="Truncation of the generated faces."),
+    seed: int = typer.Option(0, help="First seed; faces use seeds seed .. seed+n-1."),
+    train: Optional[Path] = typer.Option(None, help="Training archive for the data-copying test (default --real)."),
+    train_n: int = typer.Option(3000, help="Training faces embedded for the identity copying test."),
+    out: Path = typer.Option(Path("eval"), help="Folder for eval.json and samples.png."),
+    card: Optional[Path] = typer.Option(None, help="Also write the metrics into this model card."),
+    device: str = typer.Option("", help="auto, cpu or cuda (default FIGMENT_DEVICE)."),
+) -> None:
+    """FD_face, face rate, SWD, data-copying test and C2ST against held-out real faces."""
+    from generator.checkpoint import WeightsFileError
+    from generator.evaluate import EvalOptions, evaluate as run_eval
+    from generator.interface import GeneratorError, check_psi
+
+    config = settings()
+    try:
+        check_psi(psi)
+    except ValueError as error:
+        fail(str(error))
+    if n < 20:
+        fail("--n must be at least 20")
+    if not real.exists():
+        fail(f"real faces not found: {real}")
+    opts = EvalOptions(real=real, weights=weights or config.weights, n=n, psi=psi, seed=seed, train=train,
+                       train_n=train_n, out=out, card=card, device=device or config.device,
+                       cache=config.data_dir / "cache" / "eval")
+    try:
+        result = run_eval(opts, echo=lambda line: console.print(line, highlight=False))
+    except (ValueError, WeightsFileError, GeneratorError, FileNotFoundError) as error:
+        fail(str(error))
+    copying = result["copying"].get("passed")
+    console.print(f"FD_face {result['fd_face']}  face rate {result['face_rate']}  SWD {result['swd']['swd_avg']}  "
+                  f"C2ST {result['c2st']['pixels_cnn']}  data-copying "
+                  f"{'passed' if copying else 'FAILED' if copying is False else 'skipped'}", highlight=False)
+
+
+def generate(
+    count: int = typer.Option(8, help="How many faces."),
+    seed: Optional[int] = typer.Option(None, help="First seed (faces use seed, seed+1, ...); default random."),
+    psi: float = typer.Option(0.7, help="Truncation: 0 the average face, 1 the full variety."),
+    out: Path = typer.Option(Path("faces"), help="Folder for the PNGs."),
+    weights: Optional[Path] = typer.Option(None, help="Generator weights (default FIGMENT_WEIGHTS, else the shipped file)."),
+    device: str = typer.Option("", help="auto, cpu or cuda (default FIGMENT_DEVICE)."),
+) -> None:
+    """Write generated faces as PNGs named by seed and truncation."""
+    from generator.interface import MAX_SEED, GeneratorError, check_psi, check_seed
+    from generator.loading import load_face_model
+
+    config = settings()
+    if not 1 <= count <= 10_000:
+        fail("--count must be from 1 to 10000")
+    first = secrets.randbelow(MAX_SEED - count + 2) if seed is None else seed
+    try:
+        check_psi(psi)
+        check_seed(first)
+        check_seed(first + count - 1)
+    except ValueError as error:
+        fail(str(error))
+    try:
+        model = load_face_model(weights or config.weights, device or config.device)
+    except (GeneratorError, ValueError) as error:
+        fail(str(error))
+    out.mkdir(parents=True, exist_ok=True)
+    for start in range(first, first + count, 16):
+        seeds = list(range(start, min(start + 16, first + count)))
+        for s, image in zip(seeds, model.generate(seeds, psi)):
+            image.save(out / f"seed{s:010d}-psi{psi:.2f}.png")
+    console.print(f"{count} faces from {model.model_version} in {out} (seeds {first}..{first + count - 1}, psi {psi})",
+                  highlight=False)
+
+
+def bench_model(
+    weights: Optional[Path] = typer.Option(None, help="Generator weights (default FIGMENT_WEIGHTS, else the shipped "
+                                                      "file; without any, an untrained network of the real size)."),
+    device: str = typer.Option("cpu", help="cpu, cuda or auto."),
+    repeats: int = typer.Option(5, help="Timed repeats per batch size (median reported)."),
+    threads: int = typer.Option(0, help="torch CPU threads (0: torch's default)."),
+) -> None:
+    """Model FLOPs per face, parameters, and generation ms/face at batch 1 and 16."""
+    import json
+
+    import torch
+
+    from generator.bench_model import run
+    from generator.interface import GeneratorError
+
+    config = settings()
+    if repeats < 1 or threads < 0:
+        fail("--repeats must be at least 1 and --threads not negative")
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        report = run(weights or config.weights, repeats=repeats, device=device,
+                     echo=lambda line: console.print(line, highlight=False))
+    except (GeneratorError, ValueError) as error:
+        fail(str(error))
+    typer.echo(json.dumps(report, indent=2))

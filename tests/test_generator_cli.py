@@ -1,0 +1,107 @@
+"""`figment generate`, `figment train`, `figment eval`, `figment bench model`: they work, and bad
+input gets a clear message with exit code 2, never a traceback."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from bot.cli import app
+from bot.settings import get_settings
+from generator.checkpoint import EXPORT_NAME, export_generator
+from tests.test_generator_model import tiny_generator
+from tests.test_train import write_drawn_archive
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("FIGMENT_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("FIGMENT_WEIGHTS", raising=False)
+    get_settings.cache_clear()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def weights(tmp_path) -> Path:
+    path = tmp_path / EXPORT_NAME
+    export_generator(path, tiny_generator(), {"kimg": 1})
+    return path
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def says(result, text: str) -> bool:
+    """The output contains text, however the console wrapped it."""
+    return "".join(text.split()) in "".join(result.output.split())
+
+
+def test_generate_writes_pngs_and_repeats_itself(weights, tmp_path):
+    result = invoke("generate", "--count", 3, "--seed", 41, "--psi", 0.5, "--weights", weights, "--out", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    files = sorted((tmp_path / "a").glob("*.png"))
+    assert [f.name for f in files] == [f"seed{s:010d}-psi0.50.png" for s in (41, 42, 43)]
+    invoke("generate", "--count", 1, "--seed", 42, "--psi", 0.5, "--weights", weights, "--out", tmp_path / "b")
+    assert (tmp_path / "b" / files[1].name).read_bytes() == files[1].read_bytes()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--psi", "2"], "truncation"),
+    (["--psi", "-0.5"], "truncation"),
+    (["--seed", "-1"], "seed"),
+    (["--seed", str(2**32 - 1), "--count", "2"], "seed"),
+    (["--count", "0"], "count"),
+])
+def test_generate_refuses_bad_input(weights, tmp_path, args, message):
+    result = invoke("generate", "--weights", weights, "--out", tmp_path, *args)
+    assert result.exit_code == 2 and says(result, message) and "Traceback" not in result.output
+
+
+def test_generate_names_missing_or_corrupt_weights(tmp_path):
+    result = invoke("generate", "--weights", tmp_path / "missing.safetensors", "--out", tmp_path)
+    assert result.exit_code == 2 and says(result, "missing.safetensors")
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"garbage")
+    result = invoke("generate", "--weights", bad, "--out", tmp_path)
+    assert result.exit_code == 2 and says(result, "bad.safetensors")
+
+
+def test_train_command_runs_and_refuses_bad_input(tmp_path):
+    archive = write_drawn_archive(tmp_path / "drawn.npz")
+    result = invoke("train", "--data", archive, "--out", tmp_path / "run", "--kimg", 0.02, "--model", "tiny",
+                    "--batch", 4, "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / EXPORT_NAME).is_file() and says(result, "img/s over the run")
+    result = invoke("train", "--data", tmp_path / "none.npz", "--out", tmp_path / "run2", "--minutes", 1)
+    assert result.exit_code == 2 and says(result, "none.npz")
+    result = invoke("train", "--data", archive, "--out", tmp_path / "run2")
+    assert result.exit_code == 2 and says(result, "budget")
+    result = invoke("train", "--data", archive, "--out", tmp_path / "run2", "--kimg", 1, "--ckpt", "quarter")
+    assert result.exit_code == 2 and says(result, "ckpt")
+
+
+def test_eval_refuses_bad_input(weights, tmp_path):
+    archive = write_drawn_archive(tmp_path / "drawn.npz")
+    result = invoke("eval", "--real", tmp_path / "nothing.npz", "--weights", weights)
+    assert result.exit_code == 2 and says(result, "nothing.npz")
+    result = invoke("eval", "--real", archive, "--weights", tmp_path / "gone.safetensors", "--n", 20)
+    assert result.exit_code == 2 and says(result, "gone.safetensors")
+    result = invoke("eval", "--real", archive, "--weights", weights, "--psi", 3)
+    assert result.exit_code == 2 and says(result, "truncation")
+    result = invoke("eval", "--real", archive, "--weights", weights, "--n", 5)
+    assert result.exit_code == 2 and says(result, "--n")
+
+
+def test_bench_model_reports_flops_and_latency(weights):
+    result = invoke("bench", "model", "--weights", weights, "--repeats", 1)
+    assert result.exit_code == 0, result.output
+    assert '"gflop_per_face"' in result.output and '"16"' in result.output
+    result = invoke("bench", "model", "--weights", "/nonexistent/w.safetensors")
+    assert result.exit_code == 2 and says(result, "w.safetensors")
