@@ -123,13 +123,21 @@ def run(data: Path, batch: int, configs: list[str], seconds: float, warmup: int,
     if rates.get("naive") and rates.get("optimized"):
         report["speedup"] = round(rates["optimized"] / rates["naive"], 2)
         echo(f"  optimized / naive: {report['speedup']}x")
+    _write(out, report)
     if profile:
-        report["profile"] = profile_table(replace(base, **LADDER["optimized"]), images, device)
+        try:
+            report["profile"] = profile_table(replace(base, **LADDER["optimized"]), images, device)
+        except Exception as error:  # the numbers above are already saved
+            report["profile"] = f"profiling failed: {type(error).__name__}: {error}"
         echo(report["profile"])
+        _write(out, report)
+    return report
+
+
+def _write(out: Path | None, report: dict[str, Any]) -> None:
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(report, indent=2))
-    return report
 
 
 def main(argv: list[str] | None = None) -> int:

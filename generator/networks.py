@@ -102,9 +102,9 @@ class SynthesisBlock(nn.Module):
         else:
             x = self.conv0(x, w, noise_mode)
         x = self.conv1(x, w, noise_mode)
-        rgb = self.torgb(x, w)
+        rgb = self.torgb(x, w).float()  # the 3-channel image accumulates in fp32: cheap, and no banding
         if img is not None:
-            rgb = rgb + F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False).to(rgb.dtype)
+            rgb = rgb + F.interpolate(img, scale_factor=2, mode="bilinear", align_corners=False)
         return x, rgb
 
 

@@ -146,6 +146,8 @@ class Trainer:
         self.train_seconds = 0.0
         self.loss_sums = torch.zeros(3, device=device)  # G loss, D loss, R1; read only at log time
         self.loss_steps = [0, 0]
+        self._ema_pairs = (list(self.G_ema.parameters()), list(self.G.parameters()),
+                           list(self.G_ema.buffers()), list(self.G.buffers()))
 
     def _adam(self, module: torch.nn.Module) -> torch.optim.Optimizer:
         kwargs: dict[str, Any] = {"lr": self.opts.lr, "betas": (0.0, 0.99), "eps": 1e-8}
@@ -212,8 +214,9 @@ class Trainer:
         if self.opts.ema_rampup:
             ema_nimg = min(ema_nimg, self.nimg * self.opts.ema_rampup)
         beta = 0.5 ** (self.opts.batch / max(ema_nimg, 1e-8))
-        torch._foreach_lerp_(list(self.G_ema.parameters()), list(self.G.parameters()), 1.0 - beta)
-        for ema_buffer, buffer in zip(self.G_ema.buffers(), self.G.buffers()):
+        ema_params, params, ema_buffers, buffers = self._ema_pairs
+        torch._foreach_lerp_(ema_params, params, 1.0 - beta)  # one fused kernel set, no host sync
+        for ema_buffer, buffer in zip(ema_buffers, buffers):
             ema_buffer.copy_(buffer)
 
     def take_losses(self) -> dict[str, float]:
@@ -390,22 +393,28 @@ def train(opts: TrainOptions, echo: Callable[[str], None] = print, started: floa
                           "keeping the last checkpoint", **losses)
                 break
         if after - last_grid >= opts.grid_minutes * 60:
-            write_grid(trainer, opts.out / GRID_NAME)
+            try:
+                write_grid(trainer, opts.out / GRID_NAME)
+            except Exception as error:  # a grid is a convenience: never lose the run over it
+                log.write("error", f"sample grid failed: {error!r}", error=repr(error))
             last_grid = time.monotonic()
         if after - last_ckpt >= opts.ckpt_minutes * 60:
             saved = time.monotonic()
             version = save_run(trainer, opts.out, data_summary)
             last_ckpt = time.monotonic()
             reserve = max(reserve, 2 * (last_ckpt - saved) + 5)
-            log.write("checkpoint", f"checkpoint at kimg {trainer.nimg / 1000:.1f} ({version})",
-                      kimg=trainer.nimg / 1000, model_version=version)
+            log.write("checkpoint", f"checkpoint at kimg {trainer.nimg / 1000:.1f} ({version}, "
+                      f"{last_ckpt - saved:.1f} s)", kimg=trainer.nimg / 1000, model_version=version)
 
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     trainer.train_seconds = seconds_before + time.monotonic() - loop_start
     if not diverged:
         version = save_run(trainer, opts.out, data_summary)
-        write_grid(trainer, opts.out / GRID_NAME)
+        try:
+            write_grid(trainer, opts.out / GRID_NAME)
+        except Exception as error:
+            log.write("error", f"sample grid failed: {error!r}", error=repr(error))
     summary = {"kimg": trainer.nimg / 1000, "step": trainer.step, "model_version": version,
                "train_minutes": round(trainer.train_seconds / 60, 2), "diverged": diverged,
                "wall_minutes": round((time.monotonic() - started) / 60, 2),
