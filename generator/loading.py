@@ -44,6 +44,8 @@ class StyleGANFaceModel:
         self.resolution = G.cfg.resolution
         self.info = info or {}
         self.amp = self.device.type == "cuda"
+        # On a CPU, small chunks stay in cache: 16 faces took 84 ms each in one batch of 16, 59 in 4s.
+        self.chunk = 64 if self.device.type == "cuda" else 4
         # channels_last: what cuDNN and oneDNN convolutions prefer (measured faster at batch 16 here)
         self.G = G.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
 
@@ -59,7 +61,7 @@ class StyleGANFaceModel:
             return []
         z = seed_latents(seeds, self.G.cfg.z_dim)
         with torch.inference_mode():
-            images = synthesize(self.G, z, torch.tensor(psis, dtype=torch.float32), amp=self.amp)
+            images = synthesize(self.G, z, torch.tensor(psis, dtype=torch.float32), amp=self.amp, chunk=self.chunk)
         return to_pil(images)
 
 

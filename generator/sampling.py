@@ -44,6 +44,25 @@ def to_pil(images: torch.Tensor) -> list[Image.Image]:
     return [Image.fromarray(row.contiguous().numpy(), "RGB") for row in images]
 
 
+def save_small_png(image: Image.Image, path, max_bytes: int = 1_000_000) -> int:
+    """Save a PNG of at most max_bytes (for the README): full colour if it fits, else 256 colours
+    with dithering, else also smaller. Returns the size written."""
+    import io
+
+    candidates = [image, image.quantize(256, dither=Image.Dither.FLOYDSTEINBERG)]
+    for scale in (0.75, 0.5):
+        small = image.resize((round(image.width * scale), round(image.height * scale)), Image.LANCZOS)
+        candidates.append(small.quantize(256, dither=Image.Dither.FLOYDSTEINBERG))
+    for candidate in candidates:
+        buffer = io.BytesIO()
+        candidate.save(buffer, "PNG", optimize=True)
+        if buffer.tell() <= max_bytes or candidate is candidates[-1]:
+            with open(path, "wb") as handle:
+                handle.write(buffer.getvalue())
+            return buffer.tell()
+    raise AssertionError("unreachable")
+
+
 def image_grid(images: Sequence[Image.Image], cols: int = 8) -> Image.Image:
     if not images:
         raise ValueError("no images for the grid")

@@ -52,6 +52,26 @@ def test_generate_writes_pngs_and_repeats_itself(weights, tmp_path):
     assert (tmp_path / "b" / files[1].name).read_bytes() == files[1].read_bytes()
 
 
+def test_generate_grid_is_one_small_png(weights, tmp_path):
+    from PIL import Image
+
+    result = invoke("generate", "--count", 64, "--seed", 0, "--weights", weights, "--grid", tmp_path / "g" / "grid.png")
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "g" / "grid.png").size == (8 * 32, 8 * 32)
+    assert (tmp_path / "g" / "grid.png").stat().st_size <= 1_000_000
+
+
+def test_small_png_shrinks_to_fit(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from generator.sampling import save_small_png
+
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8))
+    size = save_small_png(noise, tmp_path / "n.png", max_bytes=300_000)
+    assert size == (tmp_path / "n.png").stat().st_size and size <= 300_000
+
+
 @pytest.mark.parametrize("args, message", [
     (["--psi", "2"], "truncation"),
     (["--psi", "-0.5"], "truncation"),

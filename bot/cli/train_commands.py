@@ -99,8 +99,10 @@ def generate(
     out: Path = typer.Option(Path("faces"), help="Folder for the PNGs."),
     weights: Optional[Path] = typer.Option(None, help="Generator weights (default FIGMENT_WEIGHTS, else the shipped file)."),
     device: str = typer.Option("", help="auto, cpu or cuda (default FIGMENT_DEVICE)."),
+    grid: Optional[Path] = typer.Option(None, help="Instead of one PNG per face, one grid PNG of at most 1 MB "
+                                                   "(8 per row), e.g. for the README."),
 ) -> None:
-    """Write generated faces as PNGs named by seed and truncation."""
+    """Write generated faces as PNGs named by seed and truncation (or one small grid PNG)."""
     from generator.interface import MAX_SEED, GeneratorError, check_psi, check_seed
     from generator.loading import load_face_model
 
@@ -118,13 +120,25 @@ def generate(
         model = load_face_model(weights or config.weights, device or config.device)
     except (GeneratorError, ValueError) as error:
         fail(str(error))
-    out.mkdir(parents=True, exist_ok=True)
+    faces = []
+    if grid is None:
+        out.mkdir(parents=True, exist_ok=True)
     for start in range(first, first + count, 16):
         seeds = list(range(start, min(start + 16, first + count)))
         for s, image in zip(seeds, model.generate(seeds, psi)):
-            image.save(out / f"seed{s:010d}-psi{psi:.2f}.png")
-    console.print(f"{count} faces from {model.model_version} in {out} (seeds {first}..{first + count - 1}, psi {psi})",
-                  highlight=False)
+            if grid is None:
+                image.save(out / f"seed{s:010d}-psi{psi:.2f}.png")
+            else:
+                faces.append(image)
+    where = out
+    if grid is not None:
+        from generator.sampling import image_grid, save_small_png
+
+        grid.parent.mkdir(parents=True, exist_ok=True)
+        size = save_small_png(image_grid(faces, cols=8), grid)
+        where = f"{grid} ({size / 1e6:.2f} MB)"
+    console.print(f"{count} faces from {model.model_version} in {where} (seeds {first}..{first + count - 1}, "
+                  f"psi {psi})", highlight=False)
 
 
 def bench_model(
