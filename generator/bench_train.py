@@ -7,6 +7,8 @@ settings, one after the other in one process on the same machine:
   device-data  + whole training split on the device as uint8, batched augmentation there
   bf16         + bf16 autocast
   optimized    what `train` uses by default on this device (CUDA: bf16, channels_last, fused Adam)
+  fast-resample  optimized with --resample fast (strided convolutions instead of bilinear
+               upsampling and average pooling: a different model, so asked for by name)
   compiled     + torch.compile (only when asked for: compiling takes minutes)
 
 Also counts the training FLOPs per image (torch's FLOP counter over one step) to turn images/second
@@ -33,6 +35,7 @@ LADDER: dict[str, dict[str, Any]] = {
     "device-data": dict(amp="off", channels_last=False, fused_adam=False),
     "bf16": dict(amp="bf16", channels_last=False, fused_adam=False),
     "optimized": dict(amp="auto", channels_last=None, fused_adam=None),
+    "fast-resample": dict(amp="auto", channels_last=None, fused_adam=None, resample="fast"),
     "compiled": dict(amp="auto", channels_last=None, fused_adam=None, compile=True),
 }
 DEFAULT_CONFIGS = ("naive", "device-data", "bf16", "optimized")
@@ -88,8 +91,18 @@ def profile_table(opts: TrainOptions, images: np.ndarray, device: torch.device, 
         for _ in range(steps):
             trainer.train_step()
         _sync(device)
-    key = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
-    return prof.key_averages().table(sort_by=key, row_limit=18, max_name_column_width=40)
+    # By operator, time including the kernels it launched (what to change), then by kernel.
+    cuda = device.type == "cuda"
+    averages = prof.key_averages()
+    by_op = [e for e in averages if e.key.startswith("aten::")]
+    total = sum(getattr(e, "self_device_time_total" if cuda else "self_cpu_time_total", 0) for e in averages) or 1
+    lines = [f"per step ({steps} steps profiled), by operator, {'GPU' if cuda else 'CPU'} time incl. kernels:"]
+    attr = "device_time_total" if cuda else "cpu_time_total"
+    for e in sorted(by_op, key=lambda e: getattr(e, attr, 0), reverse=True)[:22]:
+        value = getattr(e, attr, 0)
+        lines.append(f"  {e.key:42s} {value / 1000 / steps:8.2f} ms {100 * value / total:5.1f}%  x{e.count // steps}")
+    key = "self_cuda_time_total" if cuda else "self_cpu_time_total"
+    return "\n".join(lines) + "\n" + averages.table(sort_by=key, row_limit=15, max_name_column_width=90)
 
 
 def run(data: Path, batch: int, configs: list[str], seconds: float, warmup: int, min_steps: int,
@@ -104,17 +117,27 @@ def run(data: Path, batch: int, configs: list[str], seconds: float, warmup: int,
     base = TrainOptions(data=data, out=Path("unused"), kimg=1, batch=batch, model=model, device=device_arg)
     report: dict[str, Any] = {"device": device_name(device), "resolution": int(images.shape[1]), "batch": batch,
                               "model": model, "torch": torch.__version__, "results": {}}
-    flops = train_flops_per_image(replace(base, **LADDER["optimized"]), images, device)
+    flops_of: dict[str, float] = {}  # per model variant
+
+    def flops_for(opts: TrainOptions) -> float:
+        key = opts.resample or "classic"
+        if key not in flops_of:
+            flops_of[key] = train_flops_per_image(opts, images, device)
+        return flops_of[key]
+
+    flops = flops_for(replace(base, **LADDER["optimized"]))
     report["train_gflop_per_img"] = round(flops / 1e9, 2)
     echo(f"training throughput on {report['device']}, {report['resolution']} px, batch {batch}, "
          f"{flops / 1e9:.1f} GFLOP per training image")
     for name in configs:
+        opts = replace(base, **LADDER[name])
         try:
-            result = measure(replace(base, **LADDER[name]), images, device, seconds, warmup, min_steps)
+            result = measure(opts, images, device, seconds, warmup, min_steps)
+            result["gflop_per_img"] = round(flops_for(opts) / 1e9, 2)
         except Exception as error:  # one failed setting must not lose the others' numbers
             result = {"error": f"{type(error).__name__}: {error}"}
         if "img_s" in result:
-            result["tflop_s"] = round(result["img_s"] * flops / 1e12, 2)
+            result["tflop_s"] = round(result["img_s"] * result["gflop_per_img"] / 1e3, 2)
         report["results"][name] = result
         echo(f"  {name:12s} {json.dumps(result)}")
         if device.type == "cuda":

@@ -15,6 +15,7 @@ BATCH=${BATCH:-128}
 MODEL=${MODEL:-lean}
 DEVICE=${DEVICE:-cuda}
 BENCH_SECONDS=${BENCH_SECONDS:-6}
+CONFIGS=${CONFIGS:-naive,device-data,bf16,optimized}
 EXTRA=${EXTRA:-}
 PY=${PY:-}
 if [ -z "$PY" ]; then  # the first Python that has torch
@@ -33,7 +34,7 @@ ls -la "$DATA" || exit 2
 
 echo "== training throughput, before and after (batch $BATCH)"
 timeout 150 "$PY" -m generator.bench_train --data "$DATA" --batch "$BATCH" --model "$MODEL" --device "$DEVICE" \
-    --seconds "$BENCH_SECONDS" --profile --out "$OUT/bench.json"
+    --seconds "$BENCH_SECONDS" --configs "$CONFIGS" --profile --out "$OUT/bench.json"
 
 MINUTES=$("$PY" -c "print(round(max(0.5, $TOTAL_MINUTES - $SECONDS / 60), 2))")
 echo "== training for $MINUTES minutes (script at ${SECONDS}s)"

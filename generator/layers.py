@@ -41,42 +41,57 @@ class EqualLinear(nn.Module):
 class EqualConv2d(nn.Module):
     """A plain convolution (discriminator), with optional bias and activation."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, bias: bool = True, activate: bool = True) -> None:
+    def __init__(self, cin: int, cout: int, kernel: int, bias: bool = True, activate: bool = True,
+                 stride: int = 1) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.randn(cout, cin, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(cout)) if bias else None
         self.weight_gain = 1.0 / math.sqrt(cin * kernel * kernel)
         self.activate = activate
+        self.stride = stride
+        self.padding = (kernel - 1) // 2  # 3x3: 1 (same size, or half with stride 2); 2x2 and 1x1: 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, padding=self.weight.shape[-1] // 2)
+        x = F.conv2d(x, self.weight * self.weight_gain, self.bias, stride=self.stride, padding=self.padding)
         return lrelu(x) if self.activate else x
 
 
 class StyledConv(nn.Module):
-    """Modulated 3x3 convolution with demodulation, per-pixel noise, bias and activation."""
+    """Modulated convolution with demodulation, per-pixel noise, bias and activation.
 
-    def __init__(self, cin: int, cout: int, w_dim: int, resolution: int, up: bool = False) -> None:
+    up: None (3x3 at the same size), "bilinear" (bilinear 2x upsampling, then 3x3) or "transpose"
+    (one 4x4 stride-2 transposed convolution: every output pixel gets 4 of the 16 taps, so the
+    demodulation, computed over the whole kernel, is doubled to keep unit variance)."""
+
+    def __init__(self, cin: int, cout: int, w_dim: int, resolution: int, up: str | None = None) -> None:
         super().__init__()
+        if up not in (None, "bilinear", "transpose"):
+            raise ValueError(f"unknown upsampling {up!r}")
+        kernel = 4 if up == "transpose" else 3
         self.affine = EqualLinear(w_dim, cin, bias_init=1.0)
-        self.weight = nn.Parameter(torch.randn(cout, cin, 3, 3))
+        self.weight = nn.Parameter(torch.randn(cout, cin, kernel, kernel))
         self.bias = nn.Parameter(torch.zeros(cout))
         self.noise_strength = nn.Parameter(torch.zeros([]))
         # Fixed noise for inference: same seed -> same face, and psi=0 -> one average face.
         self.register_buffer("noise_const", torch.randn(1, 1, resolution, resolution))
-        self.weight_gain = 1.0 / math.sqrt(cin * 9)
+        self.weight_gain = 1.0 / math.sqrt(cin * kernel * kernel)
         self.up = up
         self.resolution = resolution
 
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise_mode: str) -> torch.Tensor:
-        if self.up:
+        if self.up == "bilinear":
             x = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
         styles = self.affine(w)  # B x cin
         weight = self.weight * self.weight_gain
         x = x * styles[:, :, None, None].to(x.dtype)
-        x = F.conv2d(x, weight.to(x.dtype), padding=1)
+        if self.up == "transpose":
+            x = F.conv_transpose2d(x, weight.transpose(0, 1).to(x.dtype), stride=2, padding=1)
+        else:
+            x = F.conv2d(x, weight.to(x.dtype), padding=1)
         # Demodulation: 1/|w * s| per output channel, computed from the weights and styles alone.
         demod = torch.rsqrt(styles.square() @ weight.square().sum([2, 3]).t() + 1e-8)  # B x cout
+        if self.up == "transpose":
+            demod = demod * 2.0
         x = x * demod[:, :, None, None].to(x.dtype)
         if noise_mode == "random":
             noise = torch.randn(x.shape[0], 1, self.resolution, self.resolution, device=x.device, dtype=x.dtype)

@@ -53,6 +53,7 @@ class TrainOptions:
     model: str = "lean"
     channel_base: int | None = None
     channel_max: int | None = None
+    resample: str | None = None  # classic (default) | fast: see ModelConfig.resample
     batch: int = 32
     lr: float = 0.0025
     gamma: float | None = None  # R1 weight; None: 1.0 at 256 px, scaled by resolution squared
@@ -111,7 +112,8 @@ def configure_backends(device: torch.device) -> None:
 
 def model_config(opts: TrainOptions, resolution: int) -> ModelConfig:
     cfg = preset(opts.model, resolution)
-    overrides = {k: v for k, v in (("channel_base", opts.channel_base), ("channel_max", opts.channel_max)) if v}
+    overrides = {k: v for k, v in (("channel_base", opts.channel_base), ("channel_max", opts.channel_max),
+                                   ("resample", opts.resample)) if v}
     return ModelConfig(**{**cfg.to_dict(), **overrides}) if overrides else cfg
 
 
@@ -435,6 +437,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default="lean", help="model preset: lean (default) or tiny (tests)")
     p.add_argument("--channel-base", type=int, help="override: channels = channel_base / resolution")
     p.add_argument("--channel-max", type=int, help="override: widest layer")
+    p.add_argument("--resample", choices=["classic", "fast"],
+                   help="classic (bilinear up, pooling down; default) or fast (strided convolutions)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--lr", type=float, default=0.0025)
     p.add_argument("--gamma", type=float, help="R1 weight (default 1.0 x (res/256)^2)")

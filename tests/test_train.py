@@ -89,6 +89,17 @@ def test_bf16_channels_last_path_runs_on_cpu(archive, tmp_path):
     assert all(np.isfinite(v) for v in trainer.take_losses().values())
 
 
+def test_fast_resample_model_trains_and_exports(archive, tmp_path):
+    """The strided-convolution variant (issue 9's speed option) trains and round-trips."""
+    summary = train(options(archive, tmp_path / "run", resample="fast"), echo=lambda _: None)
+    assert not summary["diverged"]
+    model = load_face_model(tmp_path / "run" / EXPORT_NAME, device="cpu")
+    assert model.G.cfg.resample == "fast"
+    assert model.G.synthesis.blocks[1].conv0.weight.shape[-1] == 4
+    [a, b] = model.generate([1, 1], 0.7)
+    assert a.size == (32, 32) and a.tobytes() == b.tobytes()
+
+
 def test_checkpoint_resumes_bit_exactly(archive, tmp_path):
     straight = make_trainer(archive, tmp_path)
     for _ in range(5):

@@ -24,6 +24,8 @@ def train(
     model: str = typer.Option("lean", help="Model preset: lean (default) or tiny (tests)."),
     channel_base: Optional[int] = typer.Option(None, help="Override: channels = channel_base / resolution."),
     channel_max: Optional[int] = typer.Option(None, help="Override: widest layer."),
+    resample: Optional[str] = typer.Option(None, help="classic (bilinear up, pooling down; default) or fast "
+                                                      "(strided convolutions)."),
     lr: float = typer.Option(0.0025, help="Adam learning rate of G and D."),
     gamma: Optional[float] = typer.Option(None, help="R1 weight (default 1.0 x (resolution/256)^2)."),
     augment: str = typer.Option("color,translation,cutout", help="DiffAugment policy, or none."),
@@ -42,7 +44,7 @@ def train(
     from generator.train import TrainOptions, train as run_training
 
     opts = TrainOptions(data=data, out=out, minutes=minutes, kimg=kimg, resume=resume, batch=batch, model=model,
-                        channel_base=channel_base, channel_max=channel_max, lr=lr, gamma=gamma, augment=augment,
+                        channel_base=channel_base, channel_max=channel_max, resample=resample, lr=lr, gamma=gamma, augment=augment,
                         xflip=xflip, device=device, amp=amp, compile=compile, seed=seed, ckpt=ckpt,
                         ckpt_minutes=ckpt_minutes, grid_minutes=grid_minutes, log_seconds=log_seconds)
     try:
