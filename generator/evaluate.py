@@ -45,6 +45,7 @@ class EvalOptions:
     c2st_epochs: int = 20
     near_copy_rms: float = 0.05  # RMS pixel difference (0..1, at 32 px) below which a face is a copy
     card: Path | None = None
+    workers: int = 2  # processes for dlib, which uses one core each
 
 
 def _fit(image: Image.Image, side: int) -> np.ndarray:
@@ -83,12 +84,13 @@ def _cache_key(path: Path, what: str) -> str:
 
 
 def analyze_cached(analyzer: FaceAnalyzer, images: np.ndarray, cache: Path | None, key: str | None,
-                   echo: Callable[[str], None]) -> FaceStats:
+                   echo: Callable[[str], None], workers: int = 1) -> FaceStats:
     file = cache / f"faces-{key}.npz" if cache and key else None
     if file and file.is_file():
         with np.load(file) as data:
             return FaceStats(data["detected"], data["boxes"], data["embeddings"])
-    stats = analyzer.analyze(images, progress=lambda i: echo(f"    {i}/{len(images)} faces embedded"))
+    stats = analyzer.analyze(images, progress=lambda i: echo(f"    {i}/{len(images)} faces embedded"),
+                             workers=workers)
     if file:
         file.parent.mkdir(parents=True, exist_ok=True)
         np.savez(file, detected=stats.detected, boxes=stats.boxes, embeddings=stats.embeddings)
@@ -122,10 +124,11 @@ def evaluate(opts: EvalOptions, echo: Callable[[str], None] = print) -> dict[str
     analyzer = FaceAnalyzer()
     stage("dlib: detecting and embedding real faces")
     real_key = _cache_key(opts.real, f"real|{opts.n}|{side}") if opts.real.is_file() else None
-    real_faces = analyze_cached(analyzer, real, opts.cache, real_key, echo)
+    real_faces = analyze_cached(analyzer, real, opts.cache, real_key, echo, opts.workers)
     stage("dlib: detecting and embedding generated faces")
     fake_faces = analyzer.analyze(fake, fallback=default_box(real_faces.boxes),
-                                  progress=lambda i: echo(f"    {i}/{len(fake)} faces embedded"))
+                                  progress=lambda i: echo(f"    {i}/{len(fake)} faces embedded"),
+                                  workers=opts.workers)
     result: dict[str, Any] = {
         "model_version": model.model_version, "weights": str(opts.weights or DEFAULT_WEIGHTS),
         "psi": opts.psi, "n_generated": len(fake), "n_real": len(real), "real": real_text, "resolution": side,
@@ -171,7 +174,7 @@ def copying_report(analyzer: FaceAnalyzer, train_path: Path, side: int, real: np
     # Identity space: a fixed, evenly spread subset of the training faces (dlib is slow on a CPU).
     subset = np.linspace(0, len(train) - 1, min(opts.train_n, len(train))).round().astype(int)
     key = _cache_key(train_path, f"train|{len(subset)}|{side}")
-    train_faces = analyze_cached(analyzer, train[subset], opts.cache, key, echo)
+    train_faces = analyze_cached(analyzer, train[subset], opts.cache, key, echo, opts.workers)
     identity = data_copying(train_faces.embeddings, real_faces.embeddings, fake_faces.embeddings)
     return {
         "identity": identity, "pixels": pixels, "train_faces": len(train), "train_faces_identity": len(subset),

@@ -93,6 +93,19 @@ def test_dlib_finds_real_faces_and_not_flat_images():
     assert same_person < 0.6  # dlib's same-person threshold
 
 
+@pytest.mark.skipif(not SHARED_FACES.is_dir(), reason="needs ../shared/faces")
+def test_dlib_in_two_processes_gives_the_same_answers(monkeypatch):
+    from generator.evaluation import faces
+
+    monkeypatch.setattr(faces, "CHUNK", 3)
+    folder = sorted((SHARED_FACES / "celeba-6k" / "celeb_10").glob("*.jpg"))[:6]
+    photos = [np.asarray(Image.open(p).convert("RGB").crop((0, 30, 178, 208)).resize((128, 128))) for p in folder]
+    photos.append(np.full((128, 128, 3), 128, dtype=np.uint8))
+    one, two = FaceAnalyzer().analyze(photos), FaceAnalyzer().analyze(photos, workers=2)
+    assert one.detected.tolist() == two.detected.tolist() and one.detected.sum() >= 5
+    assert np.allclose(one.embeddings, two.embeddings, atol=1e-5)
+
+
 def test_evaluate_writes_report_grid_and_card(tmp_path):
     archive = write_drawn_archive(tmp_path / "drawn.npz", count=72)
     weights = tmp_path / EXPORT_NAME

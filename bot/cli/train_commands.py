@@ -66,6 +66,7 @@ def evaluate(
     out: Path = typer.Option(Path("eval"), help="Folder for eval.json and samples.png."),
     card: Optional[Path] = typer.Option(None, help="Also write the metrics into this model card."),
     device: str = typer.Option("", help="auto, cpu or cuda (default FIGMENT_DEVICE)."),
+    workers: int = typer.Option(2, help="Processes for dlib (one core each)."),
 ) -> None:
     """FD_face, face rate, SWD, data-copying test and C2ST against held-out real faces."""
     from generator.checkpoint import WeightsFileError
@@ -79,11 +80,13 @@ def evaluate(
         fail(str(error))
     if n < 20:
         fail("--n must be at least 20")
+    if workers < 1:
+        fail("--workers must be at least 1")
     if not real.exists():
         fail(f"real faces not found: {real}")
     opts = EvalOptions(real=real, weights=weights or config.weights, n=n, psi=psi, seed=seed, train=train,
                        train_n=train_n, out=out, card=card, device=device or config.device,
-                       cache=config.data_dir / "cache" / "eval")
+                       cache=config.data_dir / "cache" / "eval", workers=workers)
     try:
         result = run_eval(opts, echo=lambda line: console.print(line, highlight=False))
     except (ValueError, WeightsFileError, GeneratorError, FileNotFoundError) as error:

@@ -81,11 +81,56 @@ class FaceAnalyzer:
         return out
 
     def analyze(self, images: Sequence[np.ndarray], fallback: np.ndarray | None = None,
-                progress: Callable[[int], None] | None = None) -> FaceStats:
+                progress: Callable[[int], None] | None = None, workers: int = 1) -> FaceStats:
+        if workers > 1 and len(images) >= 2 * CHUNK:
+            return _analyze_in_processes(images, fallback, progress, workers)
         detected, boxes = self.detect(images)
         if fallback is None:
             fallback = default_box(boxes)
         return FaceStats(detected, boxes, self.embed(images, boxes, fallback, progress))
+
+
+# dlib runs on one core: big sets go to a pool of processes, in chunks, in order.
+CHUNK = 100
+_worker: FaceAnalyzer | None = None
+
+
+def _start_worker() -> None:
+    global _worker
+    _worker = FaceAnalyzer()
+
+
+def _detect_chunk(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    assert _worker is not None
+    return _worker.detect(images)
+
+
+def _embed_chunk(job: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
+    assert _worker is not None
+    return _worker.embed(*job)
+
+
+def _analyze_in_processes(images: Sequence[np.ndarray], fallback: np.ndarray | None,
+                          progress: Callable[[int], None] | None, workers: int) -> FaceStats:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    images = np.asarray(images)
+    starts = range(0, len(images), CHUNK)
+    context = multiprocessing.get_context("spawn")  # no fork of a process that holds torch threads
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker) as pool:
+        found = list(pool.map(_detect_chunk, (images[i:i + CHUNK] for i in starts)))
+        detected = np.concatenate([f[0] for f in found])
+        boxes = np.concatenate([f[1] for f in found])
+        if fallback is None:
+            fallback = default_box(boxes)
+        jobs = ((images[i:i + CHUNK], boxes[i:i + CHUNK], fallback) for i in starts)
+        embeddings = []
+        for part in pool.map(_embed_chunk, jobs):
+            embeddings.append(part)
+            if progress:
+                progress(min(len(embeddings) * CHUNK, len(images)))
+    return FaceStats(detected, boxes, np.concatenate(embeddings))
 
 
 def default_box(boxes: np.ndarray) -> np.ndarray:
