@@ -63,7 +63,7 @@ def evaluate(
     seed: int = typer.Option(0, help="First seed; faces use seeds seed .. seed+n-1."),
     train: Optional[Path] = typer.Option(None, help="Training archive for the data-copying test (default --real)."),
     train_n: int = typer.Option(3000, help="Training faces embedded for the identity copying test."),
-    out: Path = typer.Option(Path("eval"), help="Folder for eval.json and samples.png."),
+    out: Optional[Path] = typer.Option(None, help="Folder for eval.json and samples.png (default DATA_DIR/eval)."),
     card: Optional[Path] = typer.Option(None, help="Also write the metrics into this model card."),
     device: str = typer.Option("", help="auto, cpu or cuda (default FIGMENT_DEVICE)."),
     workers: int = typer.Option(2, help="Processes for dlib (one core each)."),
@@ -85,7 +85,7 @@ def evaluate(
     if not real.exists():
         fail(f"real faces not found: {real}")
     opts = EvalOptions(real=real, weights=weights or config.weights, n=n, psi=psi, seed=seed, train=train,
-                       train_n=train_n, out=out, card=card, device=device or config.device,
+                       train_n=train_n, out=out or config.data_dir / "eval", card=card, device=device or config.device,
                        cache=config.data_dir / "cache" / "eval", workers=workers)
     try:
         result = run_eval(opts, echo=lambda line: console.print(line, highlight=False))
