@@ -88,23 +88,6 @@ def percent(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.0f}%"
 
 
-# --- chat commands, as the platforms list them (Telegram setMyCommands) ---
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "Say hello and see what Figment does"),
-    ("help", "List the commands"),
-    ("face", "[seed] [psi] A face of someone who does not exist"),
-    ("quiz", "[rounds] Play real photo or AI fake"),
-    ("stop", "End the game in this chat"),
-    ("leaderboard", "[week|all] [global] Who spots fakes best"),
-    ("stats", "Your record, and how often the generator fools people"),
-    ("forgetme", "Delete everything Figment stores about you"),
-    ("settings", "[seconds|rounds] [N] Round length and rounds per game (admins)"),
-)
-FACE_USAGE = "Use /face, /face SEED or /face SEED PSI, for example /face 42 0.7."
-SETTINGS_USAGE = "Use /settings, /settings seconds N or /settings rounds N."
-BUTTON_UNKNOWN = "This button no longer works."
-
-
 # --- the playground (local web page) ---
 WEB_NEED_NAME = "Type your name in the name field first, so the others know who you are."
 WEB_BAD_CLIENT = "This page lost its player id. Please reload the page."
@@ -130,6 +113,23 @@ def web_message_too_long(maximum: int) -> str:
 
 def web_unknown_command(command: str) -> str:
     return f"I don't know {command}. Type /help to see what I can do."
+
+
+# --- chat commands, as the platforms list them (Telegram setMyCommands) ---
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Say hello and see what Figment does"),
+    ("help", "List the commands"),
+    ("face", "[seed] [psi] A face of someone who does not exist"),
+    ("quiz", "[rounds] Play real photo or AI fake"),
+    ("stop", "End the game in this chat"),
+    ("leaderboard", "[week|all] [global] Who spots fakes best"),
+    ("stats", "Your record, and how often the generator fools people"),
+    ("forgetme", "Delete everything Figment stores about you"),
+    ("settings", "[seconds|rounds] [N] Round length and rounds per game (admins)"),
+)
+FACE_USAGE = "Use /face, /face SEED or /face SEED PSI, for example /face 42 0.7."
+SETTINGS_USAGE = "Use /settings, /settings seconds N or /settings rounds N."
+BUTTON_UNKNOWN = "This button no longer works."
 
 
 # --- Discord ---

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import io
-import ipaddress
 import logging
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from PIL import Image
 from generator.interface import (
     DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, check_psi, check_seed,
 )
+from generator.netaddr import is_loopback_host
 
 log = logging.getLogger(__name__)
 
@@ -126,13 +126,7 @@ class HttpFaceSource:
 
 
 def _is_loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_loopback_host(urlsplit(url).hostname or "")
 
 
 def _decode(data: bytes) -> Image.Image:

@@ -1,11 +1,11 @@
 """`figment`: the one door for operators. Each command group lives in its own module."""
 from __future__ import annotations
 
-import logging
-
 import typer
 
-from bot.cli import db_commands, bench_commands
+from bot.cli import db_commands, bench_commands, run_commands
+from bot.logging_setup import configure_logging, secrets_of
+from bot.settings import get_settings
 from bot.cli import demo_commands
 from bot.cli import generator_commands
 from bot.cli import photos_commands, dataset_commands
@@ -14,6 +14,7 @@ from bot.cli import train_commands
 
 app = typer.Typer(help="Figment: faces of people who do not exist, and a real-or-fake quiz.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
+app.command(name="run")(run_commands.run)
 app.add_typer(db_commands.app, name="db")
 app.add_typer(bench_commands.app, name="bench")
 app.command(name="demo")(demo_commands.demo)
@@ -27,5 +28,9 @@ app.command(name="generate")(train_commands.generate)
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        secrets = secrets_of(get_settings())
+    except Exception:  # bad settings are reported by the command that reads them
+        secrets = []
+    configure_logging(secrets)
     app()

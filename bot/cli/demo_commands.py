@@ -2,22 +2,14 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import signal
 import webbrowser
 
 import typer
 
 from bot.cli.common import console, fail, settings
+from generator.netaddr import is_loopback_host
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def demo(
@@ -29,7 +21,7 @@ def demo(
     from bot.web_app.demo import DemoError, run_demo  # aiohttp app: only loaded for this command
 
     config = settings()
-    if not _is_loopback(host):
+    if not is_loopback_host(host):
         console.print(f"[yellow]warning:[/] listening on {host}: anyone who can reach it can play, "
                       "with no login.", highlight=False)
 

@@ -2,24 +2,16 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 
 import typer
 
 from bot.cli.common import console, fail, settings
+from generator.netaddr import is_loopback_host
 
 app = typer.Typer(help="The shared face generator.", no_args_is_help=True)
 log = logging.getLogger(__name__)
 
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @app.command()
@@ -43,7 +35,7 @@ def serve(
         fail("max-batch, queue-size and pool-size must not be negative")
     config = settings()
     token = token or (config.generator_token.get_secret_value() if config.generator_token else "")
-    if not _is_loopback(host) and not token:
+    if not is_loopback_host(host) and not token:
         console.print(f"[yellow]warning:[/] serving on {host} without a token: anyone who can reach it may use it")
     try:
         model = load_model(config)
