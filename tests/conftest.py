@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator
+from typing import AsyncIterator, Iterator
 
 import pytest
 from PIL import Image
@@ -69,6 +69,17 @@ async def add_real_photos(app: Figment, count: int = 3, pack: str = "test-pack")
             session.add(RealPhoto(pack=pack, source_path=str(path), source="drawn for tests", licence="CC0",
                                   content_hash=f"hash-{pack}-{index}", perceptual_hash=index,
                                   stored_path=str(path.relative_to(app.settings.data_dir)), split="heldout"))
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models: one thread is many times faster than two on a busy 2-core machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -22,12 +22,7 @@ from tests.test_train import write_drawn_archive
 SHARED_FACES = Path(__file__).resolve().parent.parent.parent / "shared" / "faces"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def drawn(count: int, resolution: int = 32, seed: int = 0) -> np.ndarray:

@@ -14,13 +14,7 @@ from generator.networks import Discriminator, Generator, ModelConfig, preset
 from generator.sampling import seed_latents
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models: one thread is many times faster than two on a busy 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny_generator(resolution: int = 32, seed: int = 0) -> Generator:
