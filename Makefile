@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test browser bench clean
+.PHONY: setup demo test browser postgres bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,22 @@ browser:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium missing: browser tests will be skipped (install Debian's chromium)"; fi; }
 
+# A local PostgreSQL for the store's PostgreSQL tests (they skip when none is reachable).
+postgres:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  command -v pg_ctlcluster >/dev/null 2>&1 || { apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; \
+	  service postgresql start >/dev/null; \
+	  su postgres -c "psql -qtc \"SELECT 1 FROM pg_roles WHERE rolname='figment'\" | grep -q 1 || \
+	    psql -qc \"CREATE USER figment PASSWORD 'figment' CREATEDB\"" && \
+	  su postgres -c "psql -qtc \"SELECT 1 FROM pg_database WHERE datname='figment_test'\" | grep -q 1 || \
+	    createdb -O figment figment_test"; \
+	else echo "not root: PostgreSQL tests will be skipped unless FIGMENT_TEST_POSTGRES_URL points at a server"; fi
+
 demo: setup
 	$(BIN)/figment demo
 
-test: setup browser
+test: setup browser postgres
 	$(BIN)/pytest -q
 
 bench: setup

@@ -1,0 +1,86 @@
+"""The store on PostgreSQL: nothing outside db/engine.py is SQLite-specific.
+
+Runs when a PostgreSQL server is reachable at FIGMENT_TEST_POSTGRES_URL (`make test` starts one
+where it can); each test gets a fresh schema through the migrations.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+from sqlalchemy import text
+
+from bot.app import Figment
+from bot.refs import ChatRef, PlayerRef
+from db import migrate
+from db import queries as q
+from db.engine import make_engine
+from generator.direct import DirectSource
+from tests.conftest import RecordingPresenter, add_real_photos, make_settings
+from tests.fakes import DrawnFaceModel
+
+URL = os.environ.get("FIGMENT_TEST_POSTGRES_URL", "postgresql+asyncpg://figment:figment@127.0.0.1/figment_test")
+
+
+async def _reachable() -> bool:
+    engine = make_engine(URL)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def pg_app(tmp_path: Path) -> AsyncIterator[Figment]:
+    pytest.importorskip("asyncpg")
+    if not await _reachable():
+        pytest.skip(f"no PostgreSQL server at {URL}")
+    await asyncio.to_thread(migrate.downgrade, URL, "base")  # a fresh schema, through the migrations
+    app = await Figment.open(make_settings(tmp_path, database_url=URL), DirectSource(DrawnFaceModel()))
+    yield app
+    await app.close()
+
+
+async def test_game_boards_and_forget_on_postgres(pg_app: Figment) -> None:
+    await add_real_photos(pg_app)
+    presenter = RecordingPresenter()
+    pg_app.quiz.register("test", presenter)
+    truths = iter([True, False])
+    pg_app.quiz.choose_real = lambda: next(truths)
+    chat = ChatRef("test", "pg-chat", expected_players=3)
+    players = [PlayerRef("test", str(n), f"Player {n}") for n in range(3)]
+    await pg_app.quiz.start(chat, players[0], 2)
+    for number in (1, 2):
+        post = await presenter.next_post(number)
+        replies = await asyncio.gather(*(pg_app.quiz.answer(post.round_id, p, n == 0, chat)
+                                         for n, p in enumerate(players)),
+                                       pg_app.quiz.answer(post.round_id, players[0], False, chat))
+        assert sorted(r.status.value for r in replies) == ["already", "recorded", "recorded", "recorded"]
+    await asyncio.wait_for(pg_app.quiz.wait_idle(), 20)
+    assert [r.correct for _, _, r in presenter.reveals] == [1, 2]  # round 1 real, round 2 fake
+    board = await pg_app.boards.leaderboard_text(chat)
+    assert "Player 1: 50% of 2 answers" in board
+    stats = await pg_app.boards.stats_text(chat, players[0])
+    assert "model test-drawn-1" in stats and "of 3" in stats
+    assert "2 answers" in await pg_app.boards.forget(players[1])
+
+
+async def test_concurrent_answers_on_postgres(pg_app: Figment) -> None:
+    async with pg_app.db.transaction() as session:
+        chat = await q.get_or_create_chat(session, "test", "load")
+        game = await q.start_game(session, chat.id, None, 1, 60)
+        face = await q.add_generated_face(session, 1, 0.7, "v1")
+        round_id = (await q.add_round(session, game, 1, is_real=False, closes_at=q.utcnow().replace(year=2100),
+                                      generated_face_id=face.id)).id
+    replies = await asyncio.gather(*(pg_app.quiz.answer(round_id, PlayerRef("test", str(n), "p"), True)
+                                     for n in range(200)))
+    assert [r.status for r in replies] == [q.AnswerStatus.RECORDED] * 200
+    again = await pg_app.quiz.answer(round_id, PlayerRef("test", "7", "p"), False)
+    assert again.status is q.AnswerStatus.ALREADY
