@@ -21,7 +21,6 @@ import asyncio
 import base64
 import hmac
 import io
-import json
 import logging
 import signal
 import socket
@@ -132,9 +131,9 @@ async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
     route = resource.canonical if resource is not None else "other"
     token = request.app[TOKEN]
     if token and request.path != "/health":
-        given = request.headers.get("Authorization", "")
-        expected = f"Bearer {token}"
-        if not hmac.compare_digest(given.encode(), expected.encode()):
+        # A header that is not UTF-8 arrives with surrogates: compare its raw bytes, never raise.
+        given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+        if not hmac.compare_digest(given, f"Bearer {token}".encode()):
             response: web.StreamResponse = _error(
                 401, "unauthorized", "a valid bearer token is required", {"WWW-Authenticate": "Bearer"})
             _count(request, route, response.status, started)
@@ -178,13 +177,16 @@ async def _params(request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":
             try:
                 body = await request.json()
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (ValueError, RecursionError):  # bad JSON, bad UTF-8, or nested too deep
                 raise InvalidRequest("the body is not valid JSON") from None
             if not isinstance(body, dict):
                 raise InvalidRequest("the JSON body must be an object")
             params.update(body)
         else:
-            params.update(await request.post())
+            try:
+                params.update(await request.post())
+            except UnicodeDecodeError:
+                raise InvalidRequest("the form body is not valid UTF-8") from None
     return params
 
 

@@ -168,6 +168,24 @@ async def test_post_takes_json_or_form_parameters() -> None:
             assert response.status == 400
         async with http.post(f"{url}/generate", json={"seed": True}, headers=auth()) as response:
             assert response.status == 400
+        async with http.post(f"{url}/generate", data="[" * 50_000, headers={
+                **auth(), "Content-Type": "application/json"}) as response:
+            assert response.status == 400 and (await response.json())["error"] == "invalid"
+        async with http.post(f"{url}/generate", data=b"seed=\xff", headers={
+                **auth(), "Content-Type": "application/x-www-form-urlencoded"}) as response:
+            assert response.status == 400 and (await response.json())["error"] == "invalid"
+
+
+async def test_a_token_header_that_is_not_utf8_is_refused_not_a_crash() -> None:
+    async with serving() as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /generate?seed=1 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \xff\xfe\r\n"
+                     b"Connection: close\r\n\r\n")
+        async with asyncio.timeout(HANG_GUARD):
+            answer = await reader.read()
+        writer.close()
+    assert answer.startswith(b"HTTP/1.1 401"), answer[:200]
 
 
 async def test_metrics_are_prometheus_text() -> None:
