@@ -6,7 +6,6 @@ nobody else can feed the bot updates. Update processing is the same as with long
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from aiohttp import web
@@ -46,8 +45,11 @@ class WebhookReceiver:
             return web.Response(status=403)
         try:
             data = await request.json()
-            update = Update.de_json(data, self.application.bot)
-        except (ValueError, TypeError, KeyError, json.JSONDecodeError):
+            # PTB fails with AttributeError on a body that is JSON but not an object
+            update = Update.de_json(data, self.application.bot) if isinstance(data, dict) else None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            update = None
+        if update is None:
             return web.Response(status=400)
         await self.application.update_queue.put(update)
         return web.Response(status=200)
