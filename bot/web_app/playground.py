@@ -88,7 +88,9 @@ class Playground:
         if command in ("/help", "/start"):
             return [self.room.post("bot", texts.HELP)]
         if command == "/face":
-            post = await self.figment.faces.face(player, *args[:2])
+            if len(args) > 2:  # as on Telegram: extra words are a mistake, not something to ignore
+                raise UserError(texts.FACE_USAGE)
+            post = await self.figment.faces.face(player, *args)
             return [self.room.post("bot", post.caption, image=post.image)]
         if command == "/quiz":
             # a round closes early once everyone with a named tab open has answered
@@ -114,6 +116,8 @@ class Playground:
             return [self.room.post("bot", done)]
         if command == "/settings":
             # the playground runs on the operator's machine: whoever uses it is its admin
+            if len(args) > 2:
+                raise UserError(texts.SETTINGS_USAGE)
             key, value = (args + [None, None])[:2]
             return [self.room.post("bot", await self.figment.quiz.update_settings(
                 chat, is_admin=True, key=key, value=value))]
