@@ -221,6 +221,11 @@ class Trainer:
         for ema_buffer, buffer in zip(ema_buffers, buffers):
             ema_buffer.copy_(buffer)
 
+    def finite(self) -> bool:
+        """Whether the losses since the last log line and the EMA weights are all finite (one host sync)."""
+        checks = [torch.isfinite(self.loss_sums).all()] + [torch.isfinite(p).all() for p in self.G_ema.parameters()]
+        return bool(torch.stack(checks).all())
+
     def take_losses(self) -> dict[str, float]:
         """Mean losses since the last call (one host sync)."""
         sums = self.loss_sums.tolist()
@@ -391,8 +396,6 @@ def train(opts: TrainOptions, echo: Callable[[str], None] = print, started: floa
             last_log, log_nimg = after, trainer.nimg
             if not all(math.isfinite(v) for v in losses.values()):
                 diverged = True
-                log.write("diverged", f"losses are not finite at kimg {trainer.nimg / 1000:.1f}: stopping, "
-                          "keeping the last checkpoint", **losses)
                 break
         if after - last_grid >= opts.grid_minutes * 60:
             try:
@@ -401,6 +404,9 @@ def train(opts: TrainOptions, echo: Callable[[str], None] = print, started: floa
                 log.write("error", f"sample grid failed: {error!r}", error=repr(error))
             last_grid = time.monotonic()
         if after - last_ckpt >= opts.ckpt_minutes * 60:
+            if not trainer.finite():  # never overwrite good weights with broken ones
+                diverged = True
+                break
             saved = time.monotonic()
             version = save_run(trainer, opts.out, data_summary)
             last_ckpt = time.monotonic()
@@ -411,7 +417,11 @@ def train(opts: TrainOptions, echo: Callable[[str], None] = print, started: floa
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     trainer.train_seconds = seconds_before + time.monotonic() - loop_start
-    if not diverged:
+    diverged = diverged or not trainer.finite()
+    if diverged:
+        log.write("diverged", f"losses or weights are not finite at kimg {trainer.nimg / 1000:.1f}: stopped, "
+                  "the last checkpoint is kept", kimg=trainer.nimg / 1000)
+    else:
         version = save_run(trainer, opts.out, data_summary)
         try:
             write_grid(trainer, opts.out / GRID_NAME)

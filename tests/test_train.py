@@ -208,3 +208,18 @@ def test_throughput_bench_reports_each_setting(archive, tmp_path):
     assert all(r["img_s"] > 0 and r["finite"] for r in report["results"].values())
     assert report["train_gflop_per_img"] > 0 and "speedup" in report
     assert json.loads((tmp_path / "bench.json").read_text())["batch"] == 4
+
+
+@pytest.mark.parametrize("log_seconds", [0.0, 3600.0])
+def test_a_diverged_run_keeps_the_last_good_weights(archive, tmp_path, log_seconds):
+    """Whether or not a log line saw the bad losses, broken weights never replace good ones."""
+    out = tmp_path / "run"
+    good = train(options(archive, out, kimg=0.02), echo=lambda _: None)
+    exported = (out / EXPORT_NAME).read_bytes()
+    summary = train(options(archive, out, kimg=0.06, lr=1e30, resume=out, log_seconds=log_seconds),
+                    echo=lambda _: None)
+    assert summary["diverged"]
+    assert (out / EXPORT_NAME).read_bytes() == exported
+    assert load_checkpoint(out)[1]["step"] == good["step"]
+    events = [json.loads(line)["event"] for line in (out / LOG_NAME).read_text().splitlines()]
+    assert "diverged" in events
