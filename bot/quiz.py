@@ -333,8 +333,8 @@ class QuizService:
 
     async def _open_round(self, game_id: int, number: int, total: int, seconds: int
                           ) -> tuple[int, datetime, RoundPost]:
-        is_real = self.choose_real()
-        image, face, photo_id = await self._round_image(is_real)
+        image, face, photo_id = await self._round_image(self.choose_real())
+        is_real = face is None  # a real round with no readable photo falls back to a generated face
         posted = await asyncio.to_thread(quiz_image, image, self.settings.posted_size)
         async with self.db.transaction() as session:
             game = await session.get(Game, game_id)
