@@ -217,8 +217,16 @@ async def test_odd_buttons_get_a_toast(api: FakeBotApi, bot: RunningBot) -> None
 async def test_a_refused_token_stops_with_a_clear_error(api: FakeBotApi, settings: Settings) -> None:
     figment = await Figment.open(settings, DirectSource(DrawnFaceModel()))
     try:
-        with pytest.raises(TelegramStartError, match="refused the bot token"):
+        with pytest.raises(TelegramStartError, match="refused the bot token") as refused:
             await serve(figment, "999:not-the-token", asyncio.Event(), base_url=api.base_url)
+        assert "not-the-token" not in str(refused.value)
+        # the bot's HTTP client was closed: its keep-alive connection to the fake is gone
+        server = api._runner.server  # type: ignore[union-attr]
+        for _ in range(100):
+            if not server.connections:
+                break
+            await asyncio.sleep(0.02)
+        assert not server.connections
     finally:
         await figment.close()
 

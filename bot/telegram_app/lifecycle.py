@@ -96,10 +96,13 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
     application = build_application(token, opts)
     try:
         await deliver(application.initialize, "getMe", attempts=3)
-    except InvalidToken:
-        raise TelegramStartError("Telegram refused the bot token (FIGMENT_TELEGRAM_TOKEN). "
-                                 "Check it with @BotFather.") from None
     except TelegramError as error:
+        # initialize() opened the HTTP clients before getMe failed, and shutdown() skips an
+        # Application that never initialized: close them here.
+        await application.bot.shutdown()
+        if isinstance(error, InvalidToken):  # its own message would show the token
+            raise TelegramStartError("Telegram refused the bot token (FIGMENT_TELEGRAM_TOKEN). "
+                                     "Check it with @BotFather.") from None
         raise TelegramStartError(f"Could not reach the Telegram Bot API: {error}") from None
     receiver: WebhookReceiver | None = None
     try:
