@@ -28,7 +28,8 @@ import numpy as np
 import torch
 
 from generator.archive import TRAIN, load_archive
-from generator.train import Trainer, TrainOptions, configure_backends, device_name, model_config, resolve_device
+from generator.train import (Trainer, TrainOptions, configure_backends, device_name, model_config, resolve_device,
+                             run_command, synchronize)
 
 LADDER: dict[str, dict[str, Any]] = {
     "naive": dict(amp="off", channels_last=False, host_data=True, loop_augment=True, fused_adam=False),
@@ -41,9 +42,8 @@ LADDER: dict[str, dict[str, Any]] = {
 DEFAULT_CONFIGS = ("naive", "device-data", "bf16", "optimized")
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+def _trainer(opts: TrainOptions, images: np.ndarray, device: torch.device) -> Trainer:
+    return Trainer(opts, model_config(opts, images.shape[1]), images, device)
 
 
 def train_flops_per_image(opts: TrainOptions, images: np.ndarray, device: torch.device) -> float:
@@ -51,7 +51,7 @@ def train_flops_per_image(opts: TrainOptions, images: np.ndarray, device: torch.
     from torch.utils.flop_counter import FlopCounterMode
 
     small = replace(opts, batch=4, compile=False)
-    trainer = Trainer(small, model_config(small, images.shape[1]), images[:64], device)
+    trainer = _trainer(small, images[:64], device)
     trainer.step = 1  # not an R1 step: R1 adds about 1/r1_every of a D pass
     with FlopCounterMode(display=False) as counter:
         trainer.train_step()
@@ -60,16 +60,16 @@ def train_flops_per_image(opts: TrainOptions, images: np.ndarray, device: torch.
 
 def measure(opts: TrainOptions, images: np.ndarray, device: torch.device, seconds: float,
             warmup: int, min_steps: int) -> dict[str, Any]:
-    trainer = Trainer(opts, model_config(opts, images.shape[1]), images, device)
+    trainer = _trainer(opts, images, device)
     for _ in range(warmup):
         trainer.train_step()
-    _sync(device)
+    synchronize(device)
     start = time.monotonic()
     steps = 0
     while steps < min_steps or time.monotonic() - start < seconds:
         trainer.train_step()
         steps += 1
-    _sync(device)
+    synchronize(device)
     elapsed = time.monotonic() - start
     losses = trainer.take_losses()
     result = {"img_s": round(steps * opts.batch / elapsed, 1), "steps": steps,
@@ -82,15 +82,15 @@ def measure(opts: TrainOptions, images: np.ndarray, device: torch.device, second
 def profile_table(opts: TrainOptions, images: np.ndarray, device: torch.device, steps: int = 6) -> str:
     from torch.profiler import ProfilerActivity, profile
 
-    trainer = Trainer(opts, model_config(opts, images.shape[1]), images, device)
+    trainer = _trainer(opts, images, device)
     for _ in range(3):
         trainer.train_step()
-    _sync(device)
+    synchronize(device)
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
     with profile(activities=activities) as prof:
         for _ in range(steps):
             trainer.train_step()
-        _sync(device)
+        synchronize(device)
     # By operator, time including the kernels it launched (what to change), then by kernel.
     cuda = device.type == "cuda"
     averages = prof.key_averages()
@@ -176,14 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-limit", type=int, default=4096)
     p.add_argument("--profile", action="store_true")
     p.add_argument("--out", type=Path, help="write the report as JSON here")
-    args = p.parse_args(argv)
-    try:
-        run(args.data, args.batch, [c.strip() for c in args.configs.split(",") if c.strip()], args.seconds,
-            args.warmup, args.min_steps, args.device, args.model, args.data_limit, args.profile, args.out)
-    except (ValueError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+    return run_command(p, argv, lambda args: run(
+        args.data, args.batch, [c.strip() for c in args.configs.split(",") if c.strip()], args.seconds,
+        args.warmup, args.min_steps, args.device, args.model, args.data_limit, args.profile, args.out))
 
 
 if __name__ == "__main__":

@@ -33,6 +33,8 @@ from generator.augment import augment, augment_loop, parse_policy
 from generator.checkpoint import (CARD_NAME, EXPORT_NAME, WeightsFileError, export_generator, load_checkpoint,
                                   read_export, save_checkpoint, write_model_card)
 from generator.data import DeviceFaces, HostFaces
+from generator.interface import GeneratorUnavailable
+from generator.loading import pick_device
 from generator.networks import Discriminator, Generator, ModelConfig, preset
 from generator.sampling import image_grid, seed_latents, synthesize, to_pil
 
@@ -94,13 +96,17 @@ class TrainOptions:
 
 
 def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for but this machine has no usable GPU")
-    if name != "cpu" and not name.startswith("cuda"):
-        raise ValueError(f"unknown device {name!r}: use auto, cpu or cuda")
-    return torch.device(name)
+    """loading.pick_device, with a missing GPU as bad input (ValueError) rather than a generator outage."""
+    try:
+        return pick_device(name)
+    except GeneratorUnavailable as error:
+        raise ValueError(str(error)) from None
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work (timings and logs must not run ahead of it); nothing to do on a CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def configure_backends(device: torch.device) -> None:
@@ -383,8 +389,7 @@ def train(opts: TrainOptions, echo: Callable[[str], None] = print, started: floa
         step_seconds = after - now if step_seconds == 0 else 0.9 * step_seconds + 0.1 * (after - now)
         trainer.train_seconds = seconds_before + after - loop_start
         if after - last_log >= opts.log_seconds:
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
+            synchronize(device)
             after = time.monotonic()
             losses = trainer.take_losses()
             rate = (trainer.nimg - log_nimg) / (after - last_log)
@@ -414,8 +419,7 @@ def train(opts: TrainOptions, echo: Callable[[str], None] = print, started: floa
             log.write("checkpoint", f"checkpoint at kimg {trainer.nimg / 1000:.1f} ({version}, "
                       f"{last_ckpt - saved:.1f} s)", kimg=trainer.nimg / 1000, model_version=version)
 
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+    synchronize(device)
     trainer.train_seconds = seconds_before + time.monotonic() - loop_start
     diverged = diverged or not trainer.finite()
     if diverged:
@@ -471,15 +475,21 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    started = time.monotonic()
-    args = vars(build_parser().parse_args(argv))
+def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
+                action: Callable[[argparse.Namespace], object]) -> int:
+    """The `python -m generator.*` entry points: bad input ends in `error: ...` and exit code 2, no traceback."""
+    args = parser.parse_args(argv)
     try:
-        train(TrainOptions(**args), started=started)
+        action(args)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    return run_command(build_parser(), argv, lambda args: train(TrainOptions(**vars(args)), started=started))
 
 
 if __name__ == "__main__":
