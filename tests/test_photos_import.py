@@ -11,6 +11,9 @@ from sqlalchemy import select
 from bot.database import Database
 from bot.photos import reasons
 from bot.photos.importer import ImportOptions, import_photos
+from bot.photos.packs import remove_pack
+from bot.photos.process import AlignOptions
+from bot.photos.store import ImportRunning, import_lock
 from bot.settings import Settings
 from db.models import RealPhoto
 from tests.photo_samples import (copy_photo, jpeg_bytes, link, needs_faces, no_face_photo, png_bomb,
@@ -141,3 +144,24 @@ async def test_bad_pack_name_and_share(tmp_path: Path) -> None:
         await run_import(settings, [tmp_path], pack="../evil")
     with pytest.raises(ValueError, match="held-out share"):
         await run_import(settings, [tmp_path], heldout=1.5)
+
+
+async def test_one_import_at_a_time(tmp_path: Path) -> None:
+    # Two imports at once would race on files and rows and miss each other's duplicates
+    # (a photo could be held out in one pack and trained on in another): the second is refused.
+    settings = make_settings(tmp_path)
+    photos = shared_photos("celeba-6k", 1)
+    with import_lock(settings.data_dir):
+        with pytest.raises(ImportRunning, match="another photo import"):
+            await run_import(settings, photos, pack="second")
+        with pytest.raises(ImportRunning):
+            await remove_pack(settings.db_url, settings.data_dir, "second")
+    assert (await run_import(settings, photos)).imported == 1  # the lock went with its holder
+
+
+async def test_an_oversized_file_is_not_read(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    photo = shared_photos("celeba-6k", 1)[0]
+    limit = photo.stat().st_size - 1
+    summary = await run_import(settings, [photo], align=AlignOptions(max_file_bytes=limit))
+    assert summary.imported == 0 and summary.rejects == Counter({reasons.TOO_LARGE: 1})

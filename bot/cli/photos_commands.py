@@ -46,8 +46,11 @@ def import_command(
     align = AlignOptions(size=size, min_face=min_face,
                          min_sharpness=quality.MIN_SHARPNESS if min_sharpness is None else min_sharpness)
     options = ImportOptions(pack, source, licence, heldout, split_seed, workers, align)
-    with progress_bar(f"import {pack}") as update:
-        summary = asyncio.run(import_photos(config.db_url, config.data_dir, sources, options, update))
+    try:
+        with progress_bar(f"import {pack}") as update:
+            summary = asyncio.run(import_photos(config.db_url, config.data_dir, sources, options, update))
+    except ValueError as error:  # another import running
+        fail(str(error))
 
     table = Table(title=f"photos import: pack {pack}")
     table.add_column("outcome")
@@ -158,6 +161,9 @@ def remove_command(
         fail(f"no pack named {pack!r}")
     if not yes and not typer.confirm(f"Remove pack {pack!r} ({infos[0].photos} photos)?"):
         fail("nothing removed", code=1)
-    removed = asyncio.run(remove_pack(config.db_url, config.data_dir, pack))
+    try:
+        removed = asyncio.run(remove_pack(config.db_url, config.data_dir, pack))
+    except ValueError as error:  # an import running
+        fail(str(error))
     console.print(f"removed pack {pack}: {removed} photos")
 

@@ -26,7 +26,7 @@ from bot.photos import reasons
 from bot.photos.hashing import CANDIDATE_BITS, hamming, same_picture, thumbnail
 from bot.photos.process import AlignOptions, Processed, init_worker, process_file
 from bot.photos.split import DEFAULT_HELDOUT, split_for
-from bot.photos.store import Journal, check_pack_name, stored_path, write_atomically
+from bot.photos.store import Journal, check_pack_name, import_lock, stored_path, write_atomically
 from bot.photos.walk import walk_sources
 from db.models import RealPhoto
 
@@ -172,6 +172,12 @@ async def import_photos(db_url: str, data_dir: Path, sources: list[Path], option
     check_pack_name(options.pack)
     if not 0.0 <= options.heldout <= 1.0:
         raise ValueError("the held-out share must be between 0 and 1")
+    with import_lock(data_dir):
+        return await _import_locked(db_url, data_dir, sources, options, progress)
+
+
+async def _import_locked(db_url: str, data_dir: Path, sources: list[Path], options: ImportOptions,
+                         progress: Progress | None) -> ImportSummary:
     started = time.monotonic()
     walked = walk_sources(sources)
     summary = ImportSummary(found=len(walked.files), other_files=walked.other_files,

@@ -10,7 +10,7 @@ from sqlalchemy import delete, distinct, func, select
 
 from bot.database import Database
 from bot.photos.split import HELDOUT, TRAIN
-from bot.photos.store import Journal, check_pack_name, pack_dir
+from bot.photos.store import Journal, check_pack_name, import_lock, pack_dir
 from db.models import RealPhoto
 
 
@@ -56,16 +56,17 @@ async def pack_infos(db_url: str, data_dir: Path, pack: str | None = None) -> li
 async def remove_pack(db_url: str, data_dir: Path, pack: str) -> int:
     """Delete the pack's rows (quiz rounds keep their answers, losing the photo link) and files."""
     check_pack_name(pack)
-    database = Database(db_url)
-    try:
-        await database.ensure_schema()
-        async with database.transaction() as session:
-            removed = (await session.execute(delete(RealPhoto).where(RealPhoto.pack == pack))).rowcount
-    finally:
-        await database.close()
-    folder = pack_dir(data_dir, pack)
-    if folder.exists():
-        shutil.rmtree(folder)
+    with import_lock(data_dir):  # never under an import that is writing the pack's files
+        database = Database(db_url)
+        try:
+            await database.ensure_schema()
+            async with database.transaction() as session:
+                removed = (await session.execute(delete(RealPhoto).where(RealPhoto.pack == pack))).rowcount
+        finally:
+            await database.close()
+        folder = pack_dir(data_dir, pack)
+        if folder.exists():
+            shutil.rmtree(folder)
     return int(removed or 0)
 
 

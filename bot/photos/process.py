@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -12,7 +11,11 @@ from bot.photos.align import align_face, key_points, to_aligned
 from bot.photos.decode import MAX_PIXELS, decode_photo
 from bot.photos.hashing import content_hash, perceptual_hash, thumbnail
 from bot.photos.landmarks import find_face
-from bot.photos.reasons import FACE_TOO_SMALL, TOO_BLURRED, UNREADABLE, PhotoRejected
+from bot.photos.reasons import FACE_TOO_SMALL, TOO_BLURRED, TOO_LARGE, UNREADABLE, PhotoRejected
+
+# Files bigger than this are not read: a photo within MAX_PIXELS is far smaller even as an
+# uncompressed BMP (192 MB), and a worker must never pull a mislabelled huge file into memory.
+MAX_FILE_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,7 @@ class AlignOptions:
     min_face: float = 64.0                # smallest square side, in photo pixels, worth keeping
     min_sharpness: float = quality.MIN_SHARPNESS
     max_pixels: int = MAX_PIXELS
+    max_file_bytes: int = MAX_FILE_BYTES
 
 
 @dataclass
@@ -71,9 +75,13 @@ def process_file(item: tuple[str, str | None]) -> Processed:
     path, identity = item
     result = Processed(path, identity)
     try:
-        data = Path(path).read_bytes()
+        with open(path, "rb") as handle:
+            data = handle.read(_options.max_file_bytes + 1)  # read no more than the limit
     except OSError as error:
         result.reason, result.detail = UNREADABLE, error.strerror or str(error)
+        return result
+    if len(data) > _options.max_file_bytes:
+        result.reason, result.detail = TOO_LARGE, f"file over {_options.max_file_bytes} bytes"
         return result
     result.content_hash = content_hash(data)
     try:

@@ -1,14 +1,18 @@
 """Where a pack's files live under the data directory, and the journal of what was tried."""
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 PACK_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PHOTOS = "photos"
 JOURNAL = ".journal.jsonl"
+IMPORT_LOCK = ".import.lock"
 
 
 def check_pack_name(pack: str) -> str:
@@ -32,6 +36,28 @@ def write_atomically(path: Path, data: bytes) -> None:
     temporary = path.with_name(path.name + ".part")
     temporary.write_bytes(data)
     os.replace(temporary, path)
+
+
+class ImportRunning(ValueError):
+    """Another import holds the data directory's photos."""
+
+
+@contextmanager
+def import_lock(data_dir: Path) -> Iterator[None]:
+    """One import at a time per data directory: two at once would race on the same files and rows,
+    and neither would see the other's photos when looking for duplicates across packs (a photo
+    could then be held out in one pack and trained on in another). The lock dies with its process."""
+    path = data_dir / PHOTOS / IMPORT_LOCK
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ImportRunning(f"another photo import is running on {data_dir}: wait for it to finish") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class Journal:
