@@ -76,6 +76,12 @@ def jpeg_bytes(image: Image.Image, quality: int = 92) -> bytes:
     return buffer.getvalue()
 
 
+def png_of(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def recompressed(source: Path, scale: float = 0.9, quality: int = 80) -> bytes:
     """The same picture, resized and saved again: a near duplicate."""
     with Image.open(source) as image:

@@ -16,7 +16,7 @@ from bot.photos.process import AlignOptions
 from bot.photos.store import ImportRunning, import_lock
 from bot.settings import Settings
 from db.models import RealPhoto
-from tests.photo_samples import (copy_photo, jpeg_bytes, link, needs_faces, no_face_photo, png_bomb,
+from tests.photo_samples import (copy_photo, jpeg_bytes, link, needs_faces, no_face_photo, png_bomb, png_of,
                                  recompressed, shared_photos, three_faces_photo, truncated_jpeg, write)
 
 pytestmark = needs_faces
@@ -57,6 +57,7 @@ async def test_bad_inputs_are_rejected_with_their_reason(tmp_path: Path) -> None
     copy_photo(good[0], folder / "copy of good.jpg")
     write(folder / "good-smaller.jpg", recompressed(good[0]))
     write(folder / "readme.txt", b"not a photo name: ignored")
+    write(folder / "strip.png", png_of(Image.new("RGB", (1, 10_000), "grey")))  # shrinks to zero width
     link(folder / "outside.jpg", shared_photos("all-age-faces", 1)[0])  # leads out of the source
 
     summary = await run_import(settings, [folder])
@@ -66,7 +67,7 @@ async def test_bad_inputs_are_rejected_with_their_reason(tmp_path: Path) -> None
     assert set(by_name) == {"copy of good.jpg", "other good.jpg"}
     assert summary.imported == 2
     assert summary.rejects == Counter({
-        reasons.UNREADABLE: 1, reasons.TOO_LARGE: 1, reasons.NOT_AN_IMAGE: 1, reasons.NO_FACE: 1,
+        reasons.UNREADABLE: 1, reasons.TOO_LARGE: 1, reasons.NOT_AN_IMAGE: 1, reasons.NO_FACE: 2,
         reasons.SEVERAL_FACES: 1, reasons.DUPLICATE: 1, reasons.NEAR_DUPLICATE: 1})
     assert summary.other_files == 1 and summary.links_outside == 1
     # Provenance and the stored aligned face.

@@ -54,8 +54,8 @@ def _detect(rgb: np.ndarray) -> list[tuple[float, float, float, float]]:
     small = rgb
     if scale < 1.0:
         from PIL import Image
-        small = np.asarray(Image.fromarray(rgb).resize((round(width * scale), round(height * scale)),
-                                                       Image.Resampling.BILINEAR))
+        side = (max(1, round(width * scale)), max(1, round(height * scale)))  # a thin strip keeps one pixel
+        small = np.asarray(Image.fromarray(rgb).resize(side, Image.Resampling.BILINEAR))
     pad = round(DETECT_PAD * max(small.shape[:2]))
     padded = np.pad(small, ((pad, pad), (pad, pad), (0, 0)), mode="edge")
     for image, offset, upsample in ((small, 0, 0), (padded, pad, 0), (padded, pad, 1)):

@@ -89,4 +89,6 @@ def process_file(item: tuple[str, str | None]) -> Processed:
          result.points) = process_photo(data, _options)
     except PhotoRejected as rejected:
         result.reason, result.detail = rejected.reason, rejected.detail
+    except Exception as error:  # a picture the pipeline chokes on must not stop (and re-stop) the import
+        result.reason, result.detail = UNREADABLE, f"{type(error).__name__}: {error}"
     return result
