@@ -246,28 +246,41 @@ async def test_cancelling_half_the_callers_costs_nothing_more() -> None:
         assert service.metrics.requests.get(outcome="cancelled") == 10
 
 
+class SteppedModel(DrawnFaceModel):
+    """Each model call records its seeds, then waits for one `steps.release()` from the test."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.steps = threading.Semaphore(0)
+        self.started: list[tuple[int, ...]] = []
+
+    def generate(self, seeds, psi):  # type: ignore[no-untyped-def]
+        self.started.append(tuple(seeds))
+        if not self.steps.acquire(timeout=HANG_GUARD):
+            raise RuntimeError("the test never let this call run")
+        return super().generate(seeds, psi)
+
+
 async def test_a_caller_cancelled_after_its_batch_started_gives_its_face_to_the_pool() -> None:
-    model = GatedModel()
-    config = ServiceConfig(pool_psis=(0.7,), pool_size=1, refill_batch=1)
+    model = SteppedModel()
+    config = ServiceConfig(pool_psis=(0.7,), pool_size=2, refill_batch=1)
     async with GeneratorService(model, config) as service:
-        await asyncio.to_thread(model.entered.wait, HANG_GUARD)  # the first refill is running
-        model.gate.set()
-        async with asyncio.timeout(HANG_GUARD):
-            await service.wait_pool_full()
-        model.gate.clear()
-        model.entered.clear()
-        await service.face()  # takes the pooled face; a refill starts and blocks
-        await asyncio.to_thread(model.entered.wait, HANG_GUARD)
-        task = asyncio.create_task(service.face(None, 0.7))  # pool empty: queued, random seed
-        await wait_until(lambda: service.queue_depth == 1, "queued")
-        model.entered.clear()
-        model.gate.set()
-        await asyncio.to_thread(model.entered.wait, HANG_GUARD)  # its batch has started
-        task.cancel()
-        async with asyncio.timeout(HANG_GUARD):
-            while service.pool_levels()[0.7] == 0:
-                await asyncio.sleep(0.001)
-        assert len(model.calls) == 2 + 1  # two refills and the cancelled request's batch, nothing more
+        try:
+            await wait_until(lambda: len(model.started) == 1, "the first refill is running")
+            task = asyncio.create_task(service.face(None, 0.7))  # pool empty: queued, random seed
+            await wait_until(lambda: service.queue_depth == 1, "queued")
+            model.steps.release()  # the refill ends (pool 1 of 2); the request's batch starts
+            await wait_until(lambda: len(model.started) == 2, "its batch has started")
+            [cancelled_seed] = model.started[1]
+            task.cancel()
+            model.steps.release()  # its batch ends after the caller left
+            await wait_until(lambda: service.pool_levels()[0.7] == 2 or len(model.started) > 2, "pool or refill")
+            assert service.pool_levels()[0.7] == 2 and len(model.started) == 2  # kept, so no refill was needed
+            pooled = [await service.face() for _ in range(2)]
+            assert {face.seed for face in pooled} == {model.started[0][0], cancelled_seed}
+            assert same_image(next(f for f in pooled if f.seed == cancelled_seed), cancelled_seed, 0.7)
+        finally:
+            model.steps.release(100)  # let any refill still waiting finish
 
 
 async def test_a_caller_that_waits_too_long_gets_unavailable_and_leaves_the_queue() -> None:
