@@ -112,6 +112,11 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         directory = ChatDirectory(bot, small_chat=opts.small_chat)
         Handlers(figment, directory).install(application)
         await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
+        # Resume games before any update is taken: clicks that waited at Telegram while the bot was
+        # down must find their game running, or a round they complete would not close early.
+        resumed = await figment.quiz.recover(PLATFORM, directory.expected_for)
+        if resumed:
+            log.info("resumed %d Telegram games", resumed)
         await application.start()
         if opts.webhook_url:
             secret = opts.webhook_secret or secrets.token_urlsafe(32)
@@ -128,9 +133,6 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
                                                     allowed_updates=ALLOWED_UPDATES,
                                                     drop_pending_updates=opts.drop_pending_updates,
                                                     error_callback=_polling_trouble)
-        resumed = await figment.quiz.recover(PLATFORM, directory.expected_for)
-        if resumed:
-            log.info("resumed %d Telegram games", resumed)
         if opts.started is not None:
             opts.started.set()
         await stop.wait()
