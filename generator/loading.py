@@ -35,7 +35,10 @@ def pick_device(device: str) -> torch.device:
 
 
 class StyleGANFaceModel:
-    """A FaceModel over a trained Generator: same (seed, psi) -> same image, on any machine."""
+    """A FaceModel over a trained Generator: same (seed, psi) -> same face on any machine.
+
+    Byte-identical for the same batch; a seed batched with other seeds may differ by one level of
+    255 in a few pixels (convolution kernels round differently per batch size)."""
 
     def __init__(self, G: Generator, model_version: str, device: torch.device | str = "cpu",
                  info: dict | None = None) -> None:
