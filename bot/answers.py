@@ -52,11 +52,12 @@ class AnswerRecorder:
         while self._pending:
             batch, self._pending = self._pending[: self.max_batch], self._pending[self.max_batch:]
             try:
-                outcomes = await self._write(batch)
-            except IntegrityError:
-                # Only another process racing on the same rows gets here: retry one by one.
-                outcomes = [await self._write_one(item) for item in batch]
-            except Exception as error:  # the store failed: tell every waiting caller
+                try:
+                    outcomes = await self._write(batch)
+                except IntegrityError:
+                    # Only another process racing on the same rows gets here: retry one by one.
+                    outcomes = [await self._write_one(item) for item in batch]
+            except Exception as error:  # the store failed (the retry too): tell every waiting caller
                 log.exception("could not record %d answers", len(batch))
                 for item in batch:
                     if not item.future.done():

@@ -126,3 +126,31 @@ async def test_click_from_another_chat_is_refused(tmp_path: Path) -> None:
         assert home.status is q.AnswerStatus.RECORDED
     finally:
         await db.close()
+
+
+async def test_a_store_failure_during_the_retry_reaches_every_caller(tmp_path: Path) -> None:
+    """A batch that meets a racing insert is retried one by one; if the store then fails, each
+    caller must get the error, not wait forever on an answer that was never written."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from bot.answers import AnswerRecorder
+    from bot.refs import PlayerRef
+
+    class FailingStore(AnswerRecorder):
+        calls = 0
+
+        async def _write(self, batch):  # type: ignore[no-untyped-def]
+            self.calls += 1
+            if self.calls == 1:
+                raise IntegrityError("INSERT INTO answers", {}, Exception("another process raced"))
+            raise OperationalError("INSERT INTO answers", {}, Exception("disk I/O error"))
+
+    db, round_id = await _setup(tmp_path)
+    try:
+        recorder = FailingStore(db)
+        players = [PlayerRef("test", str(n), f"player {n}") for n in range(3)]
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(*(recorder.record(round_id, p, True) for p in players), return_exceptions=True), 5)
+        assert all(isinstance(outcome, OperationalError) for outcome in outcomes)
+    finally:
+        await db.close()
