@@ -46,8 +46,8 @@ def build_face_source(settings: Settings) -> HttpFaceSource | GeneratorService:
 async def open_face_source(settings: Settings) -> AsyncIterator[HttpFaceSource | GeneratorService]:
     """Build (off the event loop: loading a model blocks), start, and finally stop the face source."""
     source = await asyncio.to_thread(build_face_source, settings)
-    await source.start()
     try:
+        await source.start()
         yield source
     finally:
         await source.aclose()

@@ -72,6 +72,8 @@ class HttpFaceSource:
         try:
             async with self._open().get(f"{self.url}/health") as response:
                 body = await response.json(content_type=None)
+                if not isinstance(body, dict):
+                    raise ValueError(f"health answered {type(body).__name__}, not an object")
                 if response.status != 200:
                     raise GeneratorUnavailable(f"{UNAVAILABLE} (health says {body.get('status', response.status)})")
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:

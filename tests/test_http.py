@@ -288,6 +288,24 @@ async def test_client_with_a_wrong_token_or_no_server_is_unavailable() -> None:
                 await source.face(1)
 
 
+async def test_client_aimed_at_a_server_that_is_not_ours_starts_and_says_unavailable() -> None:
+    async def not_ours(request: web.Request) -> web.Response:
+        return web.json_response(["not", "a", "generator"])
+
+    app = web.Application()
+    app.router.add_get("/health", not_ours)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        async with HttpFaceSource(f"http://127.0.0.1:{runner.addresses[0][1]}") as source:
+            assert source.model_version == "unknown"
+            with pytest.raises(GeneratorUnavailable):
+                await source.health()
+    finally:
+        await runner.cleanup()
+
+
 async def test_client_retries_5xx_then_succeeds() -> None:
     hits = []
 
