@@ -21,7 +21,7 @@ from bot.cli import app as cli_app
 from bot.refs import ChatRef
 from bot.settings import Settings
 from bot.web_app import build_app
-from bot.web_app.demo import DemoError, run_demo
+from bot.web_app.demo import DemoError, hide_password, run_demo
 from bot.web_app.inputs import MAX_MESSAGE_CHARS
 from bot.web_app.playground import MESSAGES_PER_MINUTE
 from db import migrate
@@ -361,6 +361,17 @@ async def test_demo_explains_a_taken_port_and_a_missing_generator(settings: Sett
     with pytest.raises(DemoError, match="FIGMENT_WEIGHTS"):
         await run_demo(settings, host="127.0.0.1", port=0, stop=asyncio.Event(), on_ready=print,
                        say=lambda _: None, open_source=broken)
+
+
+async def test_demo_never_shows_the_database_password(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, database_url="postgresql+asyncpg://figment:hunter2-secret@127.0.0.1:1/x")
+    with pytest.raises(DemoError, match="could not open the database") as failed:
+        await run_demo(settings, host="127.0.0.1", port=0, stop=asyncio.Event(), on_ready=print,
+                       say=lambda _: None, open_source=drawn_source)
+    assert "hunter2-secret" not in str(failed.value) and "figment:***@127.0.0.1:1/x" in str(failed.value)
+    assert hide_password("postgresql://u:pw@h/d", "at postgresql://u:pw@h/d and u:pw@h") == \
+        "at postgresql://u:***@h/d and u:***@h"
+    assert hide_password("no url: pw", "bad no url: pw") == "bad FIGMENT_DATABASE_URL"
 
 
 def test_demo_command_refuses_a_bad_port() -> None:

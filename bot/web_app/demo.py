@@ -6,6 +6,8 @@ import logging
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from typing import Callable
 
+from sqlalchemy.engine import make_url
+
 from bot.app import Figment
 from bot.settings import Settings
 from bot.web_app import serve
@@ -25,6 +27,18 @@ def _default_opener(settings: Settings) -> AbstractAsyncContextManager[FaceSourc
     from bot.wiring import open_face_source  # the production generator: shipped weights or a shared server
 
     return open_face_source(settings)
+
+
+def hide_password(db_url: str, text: str) -> str:
+    """text with the password of db_url (a PostgreSQL URL may hold one) masked, for the terminal."""
+    try:
+        url = make_url(db_url)
+    except Exception:  # unparsable: never echo it, it may still hold a password
+        return text.replace(db_url, "FIGMENT_DATABASE_URL")
+    if not url.password:
+        return text
+    text = text.replace(db_url, url.render_as_string(hide_password=True))
+    return text.replace(f":{url.password}@", ":***@")  # the URL as a driver may quote it, decoded
 
 
 async def photo_summary(figment: Figment) -> str:
@@ -51,7 +65,9 @@ async def run_demo(settings: Settings, *, host: str, port: int, stop: asyncio.Ev
         try:
             figment = await Figment.open(settings, source)  # brings the database to the newest schema
         except Exception as error:
-            raise DemoError(f"could not open the database at {settings.db_url}: {error}") from error
+            url = settings.db_url
+            raise DemoError(f"could not open the database at {hide_password(url, url)}: "
+                            f"{hide_password(url, str(error))}") from error
         stack.push_async_callback(figment.close)
         say(await photo_summary(figment))
         try:
