@@ -74,6 +74,21 @@ def test_a_few_steps_stay_finite_and_learn_something(archive, tmp_path):
     assert trainer.nimg == 16 and trainer.step == 4
 
 
+def test_every_image_the_discriminator_sees_is_augmented(archive, tmp_path):
+    """Reals and fakes alike, in the G step, the D step and R1: a cutout square of exact zeros in each.
+    (A real face is never exactly 0 anywhere unaugmented: uint8 / 127.5 - 1 cannot be 0.)"""
+    trainer = make_trainer(archive, tmp_path, augment="cutout")
+    seen: list[torch.Tensor] = []
+    trainer.D.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
+    trainer.train_step()  # step 0: G step, D step on fakes and reals, and R1 on the reals
+    assert len(seen) == 4
+    for batch in seen:
+        zero_pixels = (batch == 0).all(1).sum((1, 2))
+        assert (zero_pixels >= 8 * 8).all(), zero_pixels  # a 16 px square, at least a quarter inside
+    plain = make_trainer(archive, tmp_path, augment="none")
+    assert not (plain.faces.sample(4) == 0).all(1).any()
+
+
 def test_bf16_channels_last_path_runs_on_cpu(archive, tmp_path):
     """The GPU settings (bf16 autocast, channels_last) exercised here, where no GPU is."""
     trainer = make_trainer(archive, tmp_path, amp="bf16", channels_last=True)
