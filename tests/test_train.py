@@ -89,6 +89,20 @@ def test_every_image_the_discriminator_sees_is_augmented(archive, tmp_path):
     assert not (plain.faces.sample(4) == 0).all(1).any()
 
 
+def test_ema_follows_the_generator_at_its_half_life_after_the_ramp_up(archive, tmp_path):
+    trainer = make_trainer(archive, tmp_path, ema_kimg=0.01, ema_rampup=0.0)  # half-life 10 images
+    before = [p.clone() for p in trainer.G_ema.parameters()]
+    trainer.train_step()
+    beta = 0.5 ** (4 / 10)  # one batch of 4
+    for old, ema, live in zip(before, trainer.G_ema.parameters(), trainer.G.parameters()):
+        torch.testing.assert_close(ema, old.lerp(live, 1 - beta))
+    assert torch.equal(trainer.G_ema.mapping.w_avg, trainer.G.mapping.w_avg)  # buffers are copied
+    ramped = make_trainer(archive, tmp_path)  # ramp-up: after 4 images the half-life is 0.2 images
+    ramped.train_step()
+    for ema, live in zip(ramped.G_ema.parameters(), ramped.G.parameters()):
+        torch.testing.assert_close(ema, live, rtol=1e-4, atol=1e-5)
+
+
 def test_bf16_channels_last_path_runs_on_cpu(archive, tmp_path):
     """The GPU settings (bf16 autocast, channels_last) exercised here, where no GPU is."""
     trainer = make_trainer(archive, tmp_path, amp="bf16", channels_last=True)
