@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from bot import texts
+from bot.telegram_app import TelegramStartError
 from bot.telegram_app.webhook import SECRET_HEADER
 from tests.conftest import add_real_photos, make_settings
 from tests.telegram_fake import FakeBotApi
@@ -143,6 +144,17 @@ async def test_restart_mid_round_resolves_the_round(api: FakeBotApi, tmp_path) -
             (r, str(p["id"])) for r in (rid, rid2) for p in people)
     finally:
         await second.close()
+
+
+async def test_a_webhook_port_in_use_stops_with_a_clear_error(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(TelegramStartError, match="updates could not start"):
+            await start_bot(api, make_settings(tmp_path), webhook_url=f"http://127.0.0.1:{port}/hook",
+                            webhook_listen="127.0.0.1", webhook_port=port)
+    assert not api.calls_to("setWebhook")
 
 
 async def test_webhook_mode(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]

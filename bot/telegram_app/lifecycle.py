@@ -118,21 +118,24 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         if resumed:
             log.info("resumed %d Telegram games", resumed)
         await application.start()
-        if opts.webhook_url:
-            secret = opts.webhook_secret or secrets.token_urlsafe(32)
-            receiver = WebhookReceiver(application, opts.webhook_path or urlsplit(opts.webhook_url).path or "/",
-                                       secret)
-            await receiver.start(opts.webhook_listen, opts.webhook_port)
-            await deliver(lambda: bot.set_webhook(opts.webhook_url, secret_token=secret,  # type: ignore[arg-type]
-                                                  allowed_updates=ALLOWED_UPDATES,
-                                                  drop_pending_updates=opts.drop_pending_updates,
-                                                  max_connections=opts.concurrent_updates), "setWebhook")
-        else:
-            assert application.updater is not None
-            await application.updater.start_polling(poll_interval=0.0, timeout=int(opts.poll_timeout),
-                                                    allowed_updates=ALLOWED_UPDATES,
-                                                    drop_pending_updates=opts.drop_pending_updates,
-                                                    error_callback=_polling_trouble)
+        try:
+            if opts.webhook_url:
+                secret = opts.webhook_secret or secrets.token_urlsafe(32)
+                path = opts.webhook_path or urlsplit(opts.webhook_url).path or "/"
+                receiver = WebhookReceiver(application, path, secret)
+                await receiver.start(opts.webhook_listen, opts.webhook_port)
+                await deliver(lambda: bot.set_webhook(opts.webhook_url, secret_token=secret,  # type: ignore[arg-type]
+                                                      allowed_updates=ALLOWED_UPDATES,
+                                                      drop_pending_updates=opts.drop_pending_updates,
+                                                      max_connections=opts.concurrent_updates), "setWebhook")
+            else:
+                assert application.updater is not None
+                await application.updater.start_polling(poll_interval=0.0, timeout=int(opts.poll_timeout),
+                                                        allowed_updates=ALLOWED_UPDATES,
+                                                        drop_pending_updates=opts.drop_pending_updates,
+                                                        error_callback=_polling_trouble)
+        except (TelegramError, OSError) as error:  # e.g. a webhook URL Telegram refuses, a port in use
+            raise TelegramStartError(f"Telegram updates could not start: {error}") from None
         if opts.started is not None:
             opts.started.set()
         await stop.wait()
