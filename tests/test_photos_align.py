@@ -1,6 +1,8 @@
 """FFHQ-style alignment: the geometry, the padding, and faces of every source framed alike."""
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -110,6 +112,23 @@ def test_decode_rejects_bad_files() -> None:
     with pytest.raises(PhotoRejected) as rejected:
         decode_photo(jpeg_bytes(no_face_photo())[:400])
     assert rejected.value.reason == UNREADABLE
+
+
+@pytest.mark.parametrize("kind", ["EPS", "PPM", "TGA"])
+def test_decode_takes_photo_formats_only(kind: str) -> None:
+    # An EPS named .jpg would go to Ghostscript where it is installed: only photo formats are opened.
+    buffer = io.BytesIO()
+    no_face_photo(64).save(buffer, format=kind)
+    with pytest.raises(PhotoRejected) as rejected:
+        decode_photo(buffer.getvalue())
+    assert rejected.value.reason == NOT_AN_IMAGE
+
+
+def test_decode_takes_every_photo_format() -> None:
+    for kind in ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF"):
+        buffer = io.BytesIO()
+        no_face_photo(64).save(buffer, format=kind)
+        assert decode_photo(buffer.getvalue()).size == (64, 64), kind
 
 
 @needs_faces

@@ -11,6 +11,9 @@ from bot.photos.reasons import NOT_AN_IMAGE, TOO_LARGE, UNREADABLE, PhotoRejecte
 # Photos bigger than this (declared width x height) are refused before any pixel is decoded:
 # a PNG can declare 100,000 x 100,000 pixels in a few hundred bytes.
 MAX_PIXELS = 64_000_000
+# The photo formats the walk takes by name (JPEG covers cameras' MPO too). Pillow would otherwise
+# open whatever the bytes are, EPS included, which it hands to Ghostscript where that is installed.
+FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "GIF", "TIFF")
 
 
 def decode_photo(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
@@ -18,7 +21,7 @@ def decode_photo(data: bytes, max_pixels: int = MAX_PIXELS) -> Image.Image:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
             width, height = image.size
             if width * height > max_pixels:
                 raise PhotoRejected(TOO_LARGE, f"{width}x{height} pixels declared")
