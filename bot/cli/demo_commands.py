@@ -11,7 +11,6 @@ from bot.cli.common import console, fail, settings
 from generator.netaddr import is_loopback_host
 
 
-
 def demo(
     host: str = typer.Option("127.0.0.1", help="Address to listen on. Keep 127.0.0.1 unless you mean to share it."),
     port: int = typer.Option(8765, min=1, max=65535, help="Port to listen on."),
