@@ -74,6 +74,8 @@ def test_bad_input_gives_clear_errors(cli, tmp_path: Path) -> None:
     assert result.exit_code == 2 and "not found" in result.output
     result = cli("photos", "import", str(tmp_path), "--pack", "../up")
     assert result.exit_code == 2 and "bad pack name" in result.output
+    result = cli("photos", "import", str(tmp_path), "--pack", "p", "--size", "64")  # below the quiz's detail
+    assert result.exit_code == 2 and "--size" in result.output
     result = cli("photos", "remove", "ghost", "--yes")
     assert result.exit_code == 2 and "no pack named 'ghost'" in result.output
     result = cli("photos", "stats", "ghost")

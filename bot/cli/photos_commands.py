@@ -20,7 +20,9 @@ def import_command(
     pack: str = typer.Option(..., "--pack", help="Pack name, e.g. celeba-6k."),
     source: str = typer.Option("", "--source", help="Where the photos come from (shown at the quiz's reveal)."),
     licence: str = typer.Option("", "--licence", help="The photos' licence or terms."),
-    size: int = typer.Option(256, "--size", min=64, max=1024, help="Side of the stored aligned faces."),
+    # At least the quiz's detail level (bot.imaging.QUIZ_DETAIL): a smaller stored face would be
+    # upscaled for the quiz and show softer than the generated ones.
+    size: int = typer.Option(256, "--size", min=128, max=1024, help="Side of the stored aligned faces."),
     heldout: float = typer.Option(0.10, "--heldout", min=0.0, max=1.0,
                                   help="Share held out from training (the quiz shows these)."),
     split_seed: int = typer.Option(0, "--split-seed", help="Seed of the held-out choice."),
