@@ -300,12 +300,17 @@ async def test_a_restart_picks_up_the_web_game(tmp_path: Path) -> None:
     second = await Figment.open(settings, DirectSource(DrawnFaceModel()))
     try:
         async with TestClient(TestServer(build_app(second))) as client:  # start-up resumes the game
+            # the new room numbers its messages from 1 again: one of these now has the old round's id
+            chat = [(await say(client, f"hello {n}"))[1]["messages"][0] for n in range(3)]
+            assert posted["id"] in [m["id"] for m in chat]
             _, body = await say(client, "/stop")
             assert body["ok"]
             async with events(client) as stream:  # the old round's reveal is posted anew, then the summary
                 reveal = await stream.until(message("bot", lambda m: "Nobody answered" in m["text"]))
                 assert reveal["message"]["text"].startswith("Round 1/2")
                 await stream.until(message("summary", lambda m: "Game stopped." in m["text"]))
+            users = [e["message"] for e in stream.seen if e["type"] == "message" and e["message"]["kind"] == "user"]
+            assert [m["text"] for m in users[:3]] == ["hello 0", "hello 1", "hello 2"]  # left as they were
     finally:
         await second.close()
 

@@ -23,10 +23,12 @@ class WebPresenter:
     async def post_round(self, chat: ChatRef, post: RoundPost) -> str:
         buttons = [Button(texts.BUTTON_REAL, "real"), Button(texts.BUTTON_FAKE, "fake")]
         message = self.room.post("round", post.caption, image=post.image, round_id=post.round_id, buttons=buttons)
-        return message.id
+        # A restarted room numbers its messages anew: the epoch keeps an old ref from naming a new message.
+        return f"{self.room.epoch}:{message.id}"
 
     async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None:
-        message = self.room.get(message_ref)
+        epoch, _, message_id = message_ref.rpartition(":")
+        message = self.room.get(message_id) if epoch == self.room.epoch else None
         if message is None:  # scrolled out of the room (or posted before a restart): say it anew
             self.room.post("bot", reveal.text())
         else:
