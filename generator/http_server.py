@@ -268,4 +268,7 @@ async def serve_forever(service: GeneratorService, host: str, port: int, *, toke
                 on_ready(bound)
             await stop.wait()
         finally:
+            # Service first: waiting requests get their 503 at once, so the server's cleanup (which
+            # waits for open handlers) does not wait for a model call to finish.
+            await service.aclose()
             await runner.cleanup()

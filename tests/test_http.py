@@ -11,9 +11,11 @@ import hashlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import AsyncIterator
@@ -30,7 +32,7 @@ from bot.errors import UserError
 from bot.faces import FaceService
 from bot.refs import PlayerRef
 from generator.client import HttpFaceSource
-from generator.http_server import encode, start_server
+from generator.http_server import encode, serve_forever, start_server
 from generator.interface import FaceSource, GeneratorBusy, GeneratorUnavailable, InvalidRequest
 from generator.service import GeneratorService, ServiceConfig
 from tests.fakes import DrawnFaceModel
@@ -421,3 +423,35 @@ def test_serve_command_refuses_a_bad_port_clearly() -> None:
     assert result.exit_code == 2
     assert "port must be from 1 to 65535" in result.output
     assert "Traceback" not in result.output
+
+
+async def test_sigterm_stops_the_server_at_once_even_during_a_model_call() -> None:
+    """Waiting requests get a 503 at once instead of holding the shutdown until the model answers."""
+    gate, entered = threading.Event(), threading.Event()
+
+    class Stuck(DrawnFaceModel):
+        def generate(self, seeds, psi):  # type: ignore[no-untyped-def]
+            entered.set()
+            gate.wait(HANG_GUARD)
+            return super().generate(seeds, psi)
+
+    ports: list[int] = []
+    service = GeneratorService(Stuck(), ServiceConfig(pool_size=0))
+    server = asyncio.create_task(serve_forever(service, "127.0.0.1", 0, on_ready=ports.append))
+    try:
+        async with asyncio.timeout(HANG_GUARD):
+            while not ports:
+                await asyncio.sleep(0.01)
+        async with aiohttp.ClientSession() as http:
+            request = asyncio.create_task(http.get(f"http://127.0.0.1:{ports[0]}/generate?seed=1"))
+            await asyncio.to_thread(entered.wait, HANG_GUARD)  # its model call is running
+            started = time.monotonic()
+            os.kill(os.getpid(), signal.SIGTERM)
+            async with asyncio.timeout(HANG_GUARD):
+                await server
+                response = await request
+            assert time.monotonic() - started < 5
+            assert response.status == 503
+            response.release()
+    finally:
+        gate.set()
