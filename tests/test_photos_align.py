@@ -160,3 +160,13 @@ def test_split_is_seeded_by_identity_or_photo() -> None:
     assert splits != [split_for("p", None, h, 0.1, 1) for h in hashes]  # the seed matters
     assert len({split_for("p", "celeb_7", h, 0.5, 0) for h in hashes}) == 1  # one identity, one side
     assert split_for("p", None, hashes[0], 0.0) == TRAIN and split_for("p", None, hashes[0], 1.0) == HELDOUT
+
+
+def test_contact_sheet_skips_a_missing_face(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.photos.framing import contact_sheet
+
+    face = tmp_path / "face.png"
+    no_face_photo(64).save(face)
+    out = contact_sheet({"pack": [face, tmp_path / "gone.png"]}, tmp_path / "sheet.png", thumb=32)
+    with Image.open(out) as sheet:
+        assert sheet.size == (140 + 2 * 32, 32)

@@ -56,9 +56,12 @@ def contact_sheet(groups: dict[str, list[Path]], out: Path, thumb: int = 96) -> 
     for row, (name, paths) in enumerate(groups.items()):
         draw.text((6, row * thumb + thumb // 2 - 6), name, fill="black")
         for column, path in enumerate(paths):
-            with Image.open(path) as image:
-                face = image.convert("RGB").resize((thumb, thumb), Image.Resampling.LANCZOS)
             x, y = label + column * thumb, row * thumb
+            try:
+                with Image.open(path) as image:
+                    face = image.convert("RGB").resize((thumb, thumb), Image.Resampling.LANCZOS)
+            except OSError:  # a stored face gone or broken: its cell stays empty
+                continue
             sheet.paste(face, (x, y))
             for cx, cy in CANONICAL * thumb:
                 draw.ellipse([x + cx - 1.5, y + cy - 1.5, x + cx + 1.5, y + cy + 1.5], outline=(0, 255, 0))
