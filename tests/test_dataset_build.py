@@ -116,5 +116,8 @@ def test_cli_builds_and_refuses_unknown_packs(faces: Settings, tmp_path: Path, m
         assert read_meta(out)["packs"] == ["beta"]
         result = runner.invoke(app, ["dataset", "build", "--res", "4"])
         assert result.exit_code == 2
+        result = runner.invoke(app, ["dataset", "build", "--res", "32", "--out", str(tmp_path), "--workers", "1"])
+        assert result.exit_code == 2 and "Is a directory" in result.output  # --out names a folder
+        assert not tmp_path.with_name(tmp_path.name + ".part").exists()
     finally:
         get_settings.cache_clear()

@@ -39,7 +39,7 @@ def build_command(
     try:
         with progress_bar("dataset build", "faces") as update:
             meta = build_dataset(rows, config.data_dir, options, update)
-    except ValueError as error:
+    except (ValueError, OSError) as error:  # OSError: an --out that cannot be written
         fail(str(error))
     table = Table(title=f"dataset {out}")
     for column in ("source", "train", "held out", "available (train/held out)"):

@@ -132,10 +132,12 @@ def build_dataset(rows: list[Any], data_dir: Path, options: DatasetOptions,
     }
     options.out.parent.mkdir(parents=True, exist_ok=True)
     partial = options.out.with_name(options.out.name + ".part")
-    meta = write_archive(partial, entries, meta)
-    size = partial.stat().st_size
-    if size > options.max_bytes:  # the overhead estimate was wrong: never ship an archive over budget
-        partial.unlink()
-        raise ValueError(f"archive came out at {size} bytes, over the {options.max_bytes} byte budget")
-    os.replace(partial, options.out)
+    try:
+        meta = write_archive(partial, entries, meta)
+        size = partial.stat().st_size
+        if size > options.max_bytes:  # the overhead estimate was wrong: never ship an archive over budget
+            raise ValueError(f"archive came out at {size} bytes, over the {options.max_bytes} byte budget")
+        os.replace(partial, options.out)
+    finally:
+        partial.unlink(missing_ok=True)  # gone after the replace; a failed build leaves nothing behind
     return {**meta, "bytes": size, "missing": missing}
