@@ -481,7 +481,7 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
     args = parser.parse_args(argv)
     try:
         action(args)
-    except (ValueError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -84,6 +84,16 @@ def test_generate_refuses_bad_input(weights, tmp_path, args, message):
     assert result.exit_code == 2 and says(result, message) and "Traceback" not in result.output
 
 
+def test_generate_and_train_into_a_file_are_clear_errors(weights, tmp_path):
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    result = invoke("generate", "--weights", weights, "--out", taken, "--count", 1)
+    assert result.exit_code == 2 and says(result, "taken"), result.output  # an uncaught error exits 1
+    archive = write_drawn_archive(tmp_path / "drawn.npz")
+    result = invoke("train", "--data", archive, "--out", taken, "--kimg", 0.01, "--model", "tiny", "--device", "cpu")
+    assert result.exit_code == 2 and says(result, "taken")
+
+
 def test_generate_names_missing_or_corrupt_weights(tmp_path):
     result = invoke("generate", "--weights", tmp_path / "missing.safetensors", "--out", tmp_path)
     assert result.exit_code == 2 and says(result, "missing.safetensors")

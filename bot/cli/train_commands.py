@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from bot.cli.common import console, fail, settings
+
+if TYPE_CHECKING:
+    from generator.interface import FaceModel
 
 
 def train(
@@ -40,7 +43,6 @@ def train(
     log_seconds: float = typer.Option(30.0, help="Seconds between log lines."),
 ) -> None:
     """Train the face GAN (same code as `python -m generator.train`)."""
-    from generator.checkpoint import WeightsFileError
     from generator.train import TrainOptions, train as run_training
 
     opts = TrainOptions(data=data, out=out, minutes=minutes, kimg=kimg, resume=resume, batch=batch, model=model,
@@ -49,7 +51,7 @@ def train(
                         ckpt_minutes=ckpt_minutes, grid_minutes=grid_minutes, log_seconds=log_seconds)
     try:
         summary = run_training(opts, echo=lambda line: console.print(line, highlight=False))
-    except (ValueError, WeightsFileError, FileNotFoundError) as error:
+    except (ValueError, OSError) as error:  # WeightsFileError is a ValueError; OSError: e.g. --out is a file
         fail(str(error))
     if summary["diverged"]:
         fail("training diverged; the last good checkpoint is kept", code=3)
@@ -69,7 +71,6 @@ def evaluate(
     workers: int = typer.Option(2, help="Processes for dlib (one core each)."),
 ) -> None:
     """FD_face, face rate, SWD, data-copying test and C2ST against held-out real faces."""
-    from generator.checkpoint import WeightsFileError
     from generator.evaluate import EvalOptions, evaluate as run_eval
     from generator.interface import GeneratorError, check_psi
 
@@ -89,7 +90,7 @@ def evaluate(
                        cache=config.data_dir / "cache" / "eval", workers=workers)
     try:
         result = run_eval(opts, echo=lambda line: console.print(line, highlight=False))
-    except (ValueError, WeightsFileError, GeneratorError, FileNotFoundError) as error:
+    except (ValueError, GeneratorError, OSError) as error:  # WeightsFileError is a ValueError
         fail(str(error))
     copying = result["copying"].get("passed")
     console.print(f"FD_face {result['fd_face']}  face rate {result['face_rate']}  SWD {result['swd']['swd_avg']}  "
@@ -125,6 +126,16 @@ def generate(
         model = load_face_model(weights or config.weights, device or config.device)
     except (GeneratorError, ValueError) as error:
         fail(str(error))
+    try:
+        where = _write_faces(model, first, count, psi, out, grid)
+    except OSError as error:  # e.g. --out names a file, or the disk is full
+        fail(f"cannot write the faces: {error}")
+    console.print(f"{count} faces from {model.model_version} in {where} (seeds {first}..{first + count - 1}, "
+                  f"psi {psi})", highlight=False)
+
+
+def _write_faces(model: "FaceModel", first: int, count: int, psi: float, out: Path, grid: Optional[Path]) -> str:
+    """One PNG per face in `out`, or one small grid PNG; returns where they went."""
     faces = []
     if grid is None:
         out.mkdir(parents=True, exist_ok=True)
@@ -135,15 +146,13 @@ def generate(
                 image.save(out / f"seed{s:010d}-psi{psi:.2f}.png")
             else:
                 faces.append(image)
-    where = out
-    if grid is not None:
-        from generator.sampling import image_grid, save_small_png
+    if grid is None:
+        return str(out)
+    from generator.sampling import image_grid, save_small_png
 
-        grid.parent.mkdir(parents=True, exist_ok=True)
-        size = save_small_png(image_grid(faces, cols=8), grid)
-        where = f"{grid} ({size / 1e6:.2f} MB)"
-    console.print(f"{count} faces from {model.model_version} in {where} (seeds {first}..{first + count - 1}, "
-                  f"psi {psi})", highlight=False)
+    grid.parent.mkdir(parents=True, exist_ok=True)
+    size = save_small_png(image_grid(faces, cols=8), grid)
+    return f"{grid} ({size / 1e6:.2f} MB)"
 
 
 def bench_model(
