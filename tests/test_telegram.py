@@ -133,6 +133,13 @@ async def test_full_game_in_a_group(api: FakeBotApi, bot: RunningBot) -> None:
         right = 1 if real else answered - 1
         assert f"{right} of {answered} got it right" in caption
         assert ("'test-pack' pack" in caption) == real and ("model test-drawn-1" in caption) == (not real)
+        if number == 1:  # the same button data from another chat (a forwarded round) counts nowhere
+            outsider = api.user(999, "Outsider")
+            dm = api.private(outsider)
+            api.command(dm, outsider, "/help")
+            [help_reply] = await api.wait_calls("sendMessage", 1, lambda c: int(c.params["chat_id"]) == dm["id"])
+            forged = api.click(outsider, dm["id"], message_id(help_reply), f"a:{rid}:r")
+            assert await toast(api, forged) == texts.ANSWER_UNKNOWN
         if number == 3:
             late_query = api.click(people[4], GROUP, mid, f"a:{rid}:r")
     assert await toast(api, late_query) == texts.ANSWER_CLOSED  # type: ignore[arg-type]
