@@ -31,7 +31,7 @@ class WebhookReceiver:
         await self._runner.setup()
         site = web.TCPSite(self._runner, listen, port)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]
         log.info("Telegram webhook listening on %s:%s%s", listen, self.port, self.path)
 
     async def stop(self) -> None:
