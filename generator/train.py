@@ -442,35 +442,37 @@ def train(opts: TrainOptions, echo: Callable[[str], None] = print, started: floa
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m generator.train", description=__doc__.split("\n\n")[0])
+    # An option not given is left out, so TrainOptions' defaults are the only ones.
+    p = argparse.ArgumentParser(prog="python -m generator.train", description=__doc__.split("\n\n")[0],
+                                argument_default=argparse.SUPPRESS)
     p.add_argument("--data", type=Path, required=True, help="training archive (.npz from `figment dataset build`)")
     p.add_argument("--out", type=Path, required=True, help="run directory for checkpoints, weights, logs, grids")
     p.add_argument("--minutes", type=float, help="wall-clock budget from start; stops cleanly before it")
     p.add_argument("--kimg", type=float, help="stop after this many thousand images seen (in total)")
     p.add_argument("--resume", type=Path, help="run directory to resume from")
-    p.add_argument("--model", default="lean", help="model preset: lean (default) or tiny (tests)")
+    p.add_argument("--model", help="model preset: lean (default) or tiny (tests)")
     p.add_argument("--channel-base", type=int, help="override: channels = channel_base / resolution")
     p.add_argument("--channel-max", type=int, help="override: widest layer")
     p.add_argument("--resample", choices=["classic", "fast"],
                    help="classic (bilinear up, pooling down; default) or fast (strided convolutions)")
-    p.add_argument("--batch", type=int, default=32)
-    p.add_argument("--lr", type=float, default=0.0025)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--lr", type=float)
     p.add_argument("--gamma", type=float, help="R1 weight (default 1.0 x (res/256)^2)")
-    p.add_argument("--r1-every", type=int, default=16)
+    p.add_argument("--r1-every", type=int)
     p.add_argument("--ema-kimg", type=float, help="EMA half-life in kimg (default batch x 10 / 32)")
-    p.add_argument("--augment", default="color,translation,cutout", help="DiffAugment policy, or none")
+    p.add_argument("--augment", help="DiffAugment policy, or none")
     p.add_argument("--no-xflip", dest="xflip", action="store_false")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--amp", default="auto", choices=["auto", "bf16", "off"], help="bf16 autocast (auto: on CUDA)")
-    p.add_argument("--channels-last", dest="channels_last", action="store_true", default=None)
+    p.add_argument("--device", help="auto, cpu or cuda")
+    p.add_argument("--amp", choices=["auto", "bf16", "off"], help="bf16 autocast (auto: on CUDA)")
+    p.add_argument("--channels-last", dest="channels_last", action="store_true")
     p.add_argument("--no-channels-last", dest="channels_last", action="store_false")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D (takes minutes to warm up)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int)
     p.add_argument("--data-limit", type=int, help="use only the first N training faces")
-    p.add_argument("--log-seconds", type=float, default=30.0)
-    p.add_argument("--grid-minutes", type=float, default=5.0)
-    p.add_argument("--ckpt-minutes", type=float, default=10.0)
-    p.add_argument("--ckpt", default="full", choices=["full", "half"],
+    p.add_argument("--log-seconds", type=float)
+    p.add_argument("--grid-minutes", type=float)
+    p.add_argument("--ckpt-minutes", type=float)
+    p.add_argument("--ckpt", choices=["full", "half"],
                    help="full: fp32 + optimizer (bit-exact resume); half: fp16 G and D, files <= 15 MiB")
     return p
 
