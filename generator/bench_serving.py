@@ -239,6 +239,8 @@ async def bench_http(args: argparse.Namespace, config, concurrencies: list[int],
             child.wait(10)
         except subprocess.TimeoutExpired:
             child.kill()
+            child.wait()
+        child.stdout.close()  # type: ignore[union-attr]
 
 
 def serve_child(args: argparse.Namespace) -> None:
@@ -392,14 +394,18 @@ def run(args: argparse.Namespace, say: Callable[[str], None] = lambda text: prin
     return asyncio.run(run_async(args, say))
 
 
-def main(argv: list[str] | None = None) -> None:
-    args = parser().parse_args(argv)
-    set_threads(args.threads, args.switch_interval)
-    if args.serve_child:
-        serve_child(args)
-        return
-    print(run(args))
+def main(argv: list[str] | None = None) -> int:
+    from generator.train import run_command
+
+    def action(args: argparse.Namespace) -> None:
+        set_threads(args.threads, args.switch_interval)
+        if args.serve_child:
+            serve_child(args)
+        else:
+            print(run(args))
+
+    return run_command(parser(), argv, action)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
