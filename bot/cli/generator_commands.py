@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 
@@ -10,8 +9,6 @@ from bot.cli.common import console, fail, settings
 from generator.netaddr import is_loopback_host
 
 app = typer.Typer(help="The shared face generator.", no_args_is_help=True)
-log = logging.getLogger(__name__)
-
 
 
 @app.command()
