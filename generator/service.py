@@ -239,15 +239,18 @@ class GeneratorService:
             raise GeneratorBusy(BUSY_MESSAGE)
         seeds = [None] * needed if seed is None else list(range(seed, seed + count))
         requests = [self._enqueue(s, psi, started) for s in seeds]
-        if len(requests) == 1:
-            return pooled + [await self._wait(requests[0])]
         try:
-            made = await asyncio.gather(*(self._wait(request) for request in requests))
+            if len(requests) == 1:
+                made = [await self._wait(requests[0])]
+            else:
+                made = list(await asyncio.gather(*(self._wait(request) for request in requests)))
         except BaseException:
             for request in requests:  # one failed or the caller left: the rest are not wanted either
                 request.future.cancel()
+            for face in pooled:  # nor the pooled faces taken for this call: they serve the next one
+                self._to_pool(face)
             raise
-        return pooled + list(made)
+        return pooled + made
 
     def _enqueue(self, seed: int | None, psi: float, started: float) -> _Request:
         assert self._loop is not None

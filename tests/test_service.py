@@ -321,3 +321,25 @@ async def test_metrics_name_requests_batches_queue_pool_and_latency() -> None:
                  "figment_generator_pool_level{psi=\"0.7\"}", "figment_generator_request_seconds_bucket",
                  "# TYPE figment_generator_request_seconds histogram"):
         assert name in text
+
+
+async def test_pooled_faces_of_a_request_that_failed_go_back_to_the_pool() -> None:
+    class BreaksLater(DrawnFaceModel):
+        broken = False
+
+        def generate(self, seeds, psi):  # type: ignore[no-untyped-def]
+            if self.broken:
+                raise RuntimeError("the GPU fell over")
+            return super().generate(seeds, psi)
+
+    model = BreaksLater()
+    config = ServiceConfig(pool_psis=(0.7,), pool_size=2, refill_batch=2, restart_backoff=0.01)
+    async with GeneratorService(model, config) as service:
+        async with asyncio.timeout(HANG_GUARD):
+            await service.wait_pool_full()
+        model.broken = True
+        with pytest.raises(GeneratorUnavailable):
+            await service.faces(3)  # two from the pool, one for the broken model
+        assert service.pool_levels()[0.7] == 2
+        model.broken = False
+        assert len({face.seed for face in await service.faces(2)}) == 2
