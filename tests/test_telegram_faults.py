@@ -146,6 +146,19 @@ async def test_restart_mid_round_resolves_the_round(api: FakeBotApi, tmp_path) -
         await second.close()
 
 
+async def test_a_command_menu_telegram_refuses_does_not_stop_the_bot(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    api.fault("setMyCommands", "500", times=10)  # refused, whatever the number of tries
+    bot = await start_bot(api, make_settings(tmp_path))
+    try:
+        user = api.user(5, "Alice")
+        chat = api.private(user)
+        api.command(chat, user, "/help")
+        assert await replies(api, chat["id"]) == [texts.HELP]
+    finally:
+        await bot.close()
+    assert [c.outcome for c in api.calls if c.method == "setMyCommands"] == ["500", "500"]
+
+
 async def test_a_webhook_port_in_use_stops_with_a_clear_error(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -111,7 +111,10 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         figment.quiz.register(PLATFORM, TelegramPresenter(bot))
         directory = ChatDirectory(bot, small_chat=opts.small_chat)
         Handlers(figment, directory).install(application)
-        await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands")
+        try:
+            await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands", attempts=2)
+        except TelegramError as error:  # the menu is a nicety: typed commands work without it
+            log.warning("could not publish the Telegram command menu (%s); the next start tries again", error)
         # Resume games before any update is taken: clicks that waited at Telegram while the bot was
         # down must find their game running, or a round they complete would not close early.
         resumed = await figment.quiz.recover(PLATFORM, directory.expected_for)
