@@ -1,9 +1,9 @@
 """Start, run and stop the Telegram bot around one Figment core.
 
 serve() builds the real python-telegram-bot Application (rate limiter on, updates handled
-concurrently), registers the quiz presenter, publishes the command list, receives updates by
-long polling (default) or webhook, lets the core recover games that were running at the last
-stop, and returns once `stop` is set. A clean stop leaves open rounds open: the next start
+concurrently), registers the quiz presenter, publishes the command list, lets the core recover
+games that were running at the last stop, then receives updates by long polling (default) or
+webhook, and returns once `stop` is set. A clean stop leaves open rounds open: the next start
 resumes them and their buttons keep working.
 """
 from __future__ import annotations
