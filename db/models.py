@@ -129,6 +129,8 @@ class Round(Base):
     opened_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     closes_at: Mapped[datetime] = mapped_column(Stamp)
     closed_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
+    # Set once the front-end has shown the truth; a closed round without it is revealed at restart.
+    revealed_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
     message_ref: Mapped[str | None] = mapped_column(String(256), nullable=True)
 
     game: Mapped[Game] = relationship(back_populates="rounds")

@@ -107,10 +107,13 @@ async def active_game(session: AsyncSession, chat_id: int) -> Game | None:
     return (await session.execute(select(Game).where(Game.active_chat_id == chat_id))).scalar_one_or_none()
 
 
-async def end_game(session: AsyncSession, game_id: int, now: datetime | None = None) -> None:
-    await session.execute(
-        update(Game).where(Game.id == game_id).values(ended_at=now or utcnow(), active_chat_id=None)
+async def end_game(session: AsyncSession, game_id: int, now: datetime | None = None) -> bool:
+    """End a game once. True if this call ended it (False: it had ended already)."""
+    result = await session.execute(
+        update(Game).where(Game.id == game_id, Game.ended_at.is_(None))
+        .values(ended_at=now or utcnow(), active_chat_id=None)
     )
+    return result.rowcount == 1
 
 
 async def add_generated_face(session: AsyncSession, seed: int, psi: float, model_version: str) -> GeneratedFace:
@@ -184,6 +187,21 @@ async def rounds_played(session: AsyncSession, game_id: int) -> int:
 async def last_round(session: AsyncSession, game_id: int) -> Round | None:
     query = select(Round).where(Round.game_id == game_id).order_by(Round.number.desc()).limit(1)
     return (await session.execute(query)).scalar_one_or_none()
+
+
+async def mark_revealed(session: AsyncSession, round_id: int) -> None:
+    await session.execute(update(Round).where(Round.id == round_id).values(revealed_at=utcnow()))
+
+
+async def unrevealed_rounds(session: AsyncSession, platform: str) -> list[Round]:
+    """Closed rounds whose reveal never reached their chat (a crash or shutdown came between)."""
+    query = (
+        select(Round).join(Chat, Chat.id == Round.chat_id)
+        .where(Chat.platform == platform, Round.closed_at.is_not(None), Round.revealed_at.is_(None),
+               Round.message_ref.is_not(None))
+        .order_by(Round.id)
+    )
+    return list((await session.execute(query)).scalars())
 
 
 async def open_rounds(session: AsyncSession, platform: str | None = None) -> list[Round]:

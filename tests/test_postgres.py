@@ -84,3 +84,16 @@ async def test_concurrent_answers_on_postgres(pg_app: Figment) -> None:
     assert [r.status for r in replies] == [q.AnswerStatus.RECORDED] * 200
     again = await pg_app.quiz.answer(round_id, PlayerRef("test", "7", "p"), False)
     assert again.status is q.AnswerStatus.ALREADY
+
+
+async def test_concurrent_finishes_post_one_summary(pg_app: Figment) -> None:
+    """Two ends of one game at once (a /stop as the loop ends): truly concurrent on PostgreSQL."""
+    await add_real_photos(pg_app)
+    presenter = RecordingPresenter()
+    pg_app.quiz.register("test", presenter)
+    chat = ChatRef("test", "pg-finish")
+    game_id = await pg_app.quiz.start(chat, PlayerRef("test", "1", "A"), 3)
+    await presenter.next_post(1)
+    await pg_app.quiz.shutdown()  # no loop: the two finishes below race each other alone
+    await asyncio.gather(*(pg_app.quiz._finish(game_id, chat, stopped=True) for _ in range(4)))
+    assert len(presenter.summaries) == 1

@@ -211,3 +211,69 @@ async def test_stop_while_the_image_is_made_posts_no_round(tmp_path) -> None:  #
         assert summary.stopped and summary.rounds_played == 0
     finally:
         await app.close()
+
+
+async def test_a_reveal_lost_in_a_crash_is_shown_after_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path, round_seconds=30)
+    first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    await add_real_photos(first)
+
+    class RevealFails(RecordingPresenter):
+        async def reveal_round(self, chat, message_ref, reveal):  # type: ignore[no-untyped-def]
+            raise ConnectionError("the chat platform went away")
+
+    failing = RevealFails()
+    first.quiz.register("test", failing)
+    chat = ChatRef("test", "crashy", expected_players=1)
+    await first.quiz.start(chat, player(0), 2)
+    post = await failing.next_post(1)
+    await asyncio.sleep(0.3)  # let the core store the message reference
+    await first.quiz.answer(post.round_id, player(1), True)  # closes the round early; its reveal fails
+    await asyncio.sleep(0.5)
+    await first.close()
+
+    second = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    try:
+        presenter = RecordingPresenter()
+        second.quiz.register("test", presenter)
+        await second.quiz.recover("test")
+        assert [r.round_id for _, _, r in presenter.reveals][:1] == [post.round_id]
+        assert presenter.reveals[0][1] == f"msg-{post.round_id}" and presenter.reveals[0][2].answers == 1
+        await second.quiz.stop(chat)
+        third_reveals = len(presenter.reveals)
+        await second.quiz.recover("test")  # nothing is left to reveal twice
+        assert len(presenter.reveals) == third_reveals
+    finally:
+        await second.close()
+
+
+async def test_next_image_is_made_during_the_pause(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The post must come a fixed gap after the reveal, however long the image took to make."""
+    import time
+
+    class SlowSource(DirectSource):
+        calls: list[float] = []
+
+        async def face(self, seed=None, psi=0.7):  # type: ignore[no-untyped-def]
+            SlowSource.calls.append(time.monotonic())
+            await asyncio.sleep(0.5)
+            return await super().face(seed, psi)
+
+    settings = make_settings(tmp_path, round_gap_seconds=1.5)
+    figment = await Figment.open(settings, SlowSource(DrawnFaceModel()))
+    try:
+        await add_real_photos(figment)
+        presenter = RecordingPresenter()
+        figment.quiz.register("test", presenter)
+        figment.quiz.choose_real = lambda: False  # every round generated: every image takes 0.5 s
+        chat = ChatRef("test", "timing", expected_players=1)
+        await figment.quiz.start(chat, player(0), 2)
+        post = await presenter.next_post(1)
+        await figment.quiz.answer(post.round_id, player(1), True)
+        revealed = time.monotonic()
+        await presenter.next_post(2)
+        # the second image was asked for at the reveal, not after the pause
+        assert SlowSource.calls[1] - revealed < 1.0
+        await figment.quiz.stop(chat)
+    finally:
+        await figment.close()
