@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Iterable
 
+from sqlalchemy.engine import make_url
+
 REDACTED = "[secret]"
 
 
@@ -20,14 +22,11 @@ class RedactSecrets(logging.Filter):
         if not self.secrets:
             return True
         message = record.getMessage()
-        text = message
-        for secret in self.secrets:
-            text = text.replace(secret, REDACTED)
+        text = redact(message, self.secrets)
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            for secret in self.secrets:
-                record.exc_text = record.exc_text.replace(secret, REDACTED)
+            record.exc_text = redact(record.exc_text, self.secrets)
         if text != message:
             record.msg, record.args = text, None
         return True
@@ -46,6 +45,23 @@ def configure_logging(secrets: Iterable[str] = (), level: int = logging.INFO) ->
 
 
 def secrets_of(settings) -> list[str]:  # type: ignore[no-untyped-def]
+    """Every secret the settings hold: tokens, and the database password (a PostgreSQL URL may carry one)."""
     values = [settings.telegram_token, settings.discord_token, settings.generator_token,
               getattr(settings, "telegram_webhook_secret", None)]
-    return [v.get_secret_value() for v in values if v is not None]
+    found = [v.get_secret_value() for v in values if v is not None]
+    if settings.database_url:
+        try:
+            password = make_url(settings.database_url).password
+        except Exception:  # unparsable: it may still hold a password, so the whole URL is secret
+            found.append(settings.database_url)
+        else:
+            if password:
+                found.append(str(password))
+    return found
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """text with each secret (6+ characters) replaced, for messages printed outside logging."""
+    for secret in sorted({s for s in secrets if s and len(s) >= 6}, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text

@@ -63,3 +63,13 @@ def test_cli_never_prints_the_token(tmp_path: Path) -> None:
 def test_redaction_leaves_other_lines_alone() -> None:
     record = logging.LogRecord("x", logging.INFO, __file__, 1, "hello %s", ("world",), None)
     assert RedactSecrets([TOKEN]).filter(record) and record.getMessage() == "hello world"
+
+
+@pytest.mark.parametrize("url", ["postgresql+asyncpg://figment:Sup3rSecretPw@127.0.0.1:1/figment",
+                                 "postgresql+asyncpg://figment:Sup3rSecretPw@[bad"])
+def test_cli_errors_never_print_the_database_password(tmp_path: Path, url: str) -> None:
+    env = {"FIGMENT_DATABASE_URL": url, "FIGMENT_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    result = subprocess.run([sys.executable, "-c", "from bot.cli import main; main()", "db", "upgrade"],
+                            env=env, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 2 and "error:" in result.stderr
+    assert "Sup3rSecretPw" not in result.stdout + result.stderr

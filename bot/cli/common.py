@@ -5,7 +5,9 @@ from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
+from bot.logging_setup import redact, secrets_of
 from bot.settings import Settings, get_settings
 
 console = Console()
@@ -20,5 +22,11 @@ def settings() -> Settings:
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print a clear error and exit; secrets in the message (tokens, a database password) are masked."""
+    try:
+        message = redact(message, secrets_of(get_settings()))
+    except Exception:  # the settings themselves are what is wrong: nothing to mask from them
+        pass
+    # escape: a message is plain text, and "[...]" in it must not be read as rich markup
+    err_console.print("[bold red]error:[/] " + escape(message), highlight=False)
     raise typer.Exit(code)
