@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from typing import Sequence
 
 from PIL import Image, ImageDraw
@@ -38,3 +39,20 @@ class DrawnFaceModel:
             draw.ellipse([size * (x - 0.05), size * 0.4, size * (x + 0.05), size * 0.48], fill=colour())
         draw.rectangle([size * 0.4, size * 0.7, size * 0.6, size * 0.74], fill=colour())
         return image
+
+
+class GatedModel(DrawnFaceModel):
+    """Blocks each model call until `gate` is set; `entered` tells that a call has started.
+    Lets a test hold the generator's worker exactly where it wants it, without sleeps."""
+
+    def __init__(self, hang_guard: float = 30.0, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.hang_guard = hang_guard
+        self.gate = threading.Event()
+        self.entered = threading.Event()
+
+    def generate(self, seeds: Sequence[int], psi: float | Sequence[float]) -> list[Image.Image]:
+        self.entered.set()
+        if not self.gate.wait(self.hang_guard):
+            raise RuntimeError("the test never opened the gate")
+        return super().generate(seeds, psi)

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,7 +34,7 @@ from generator.client import HttpFaceSource
 from generator.http_server import encode, serve_forever, start_server
 from generator.interface import FaceSource, GeneratorBusy, GeneratorUnavailable, InvalidRequest
 from generator.service import GeneratorService, ServiceConfig
-from tests.fakes import DrawnFaceModel
+from tests.fakes import DrawnFaceModel, GatedModel
 
 REPO = Path(__file__).resolve().parent.parent
 TOKEN = "test-token-not-secret"
@@ -210,16 +209,6 @@ async def test_metrics_are_prometheus_text() -> None:
         assert line in text, line
 
 
-class GatedModel(DrawnFaceModel):
-    def __init__(self) -> None:
-        super().__init__()
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-
-    def generate(self, seeds, psi):  # type: ignore[no-untyped-def]
-        self.entered.set()
-        self.gate.wait(HANG_GUARD)
-        return super().generate(seeds, psi)
 
 
 async def test_a_full_queue_answers_429_and_the_client_raises_busy() -> None:

@@ -13,24 +13,11 @@ import pytest
 
 from generator.interface import FaceSource, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest
 from generator.service import CLOSED_MESSAGE, FAILED_MESSAGE, GeneratorService, ServiceConfig
-from tests.fakes import DrawnFaceModel
+from tests.fakes import DrawnFaceModel, GatedModel
 
 HANG_GUARD = 20  # seconds; a test that needs this long has hung
 
 
-class GatedModel(DrawnFaceModel):
-    """Blocks each model call until `gate` is set; `entered` tells that a call has started."""
-
-    def __init__(self, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
-        self.gate = threading.Event()
-        self.entered = threading.Event()
-
-    def generate(self, seeds, psi):  # type: ignore[no-untyped-def]
-        self.entered.set()
-        if not self.gate.wait(HANG_GUARD):
-            raise RuntimeError("the test never opened the gate")
-        return super().generate(seeds, psi)
 
 
 def no_pool(**overrides: object) -> ServiceConfig:
