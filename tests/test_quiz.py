@@ -91,21 +91,35 @@ async def test_stop_without_game(app: Figment) -> None:
         await app.quiz.stop(CHAT)
 
 
+async def first_life(settings, chat: ChatRef, rounds: int,  # type: ignore[no-untyped-def]
+                     presenter: RecordingPresenter | None = None):
+    """A bot that starts a game and posts its first round (its process will 'die' in the test)."""
+    figment = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    await add_real_photos(figment)
+    presenter = presenter or RecordingPresenter()
+    figment.quiz.register("test", presenter)
+    await figment.quiz.start(chat, player(0), rounds)
+    post = await presenter.next_post(1)
+    await asyncio.sleep(0.3)  # let the core store the message reference
+    return figment, presenter, post
+
+
+async def second_life(settings) -> tuple[Figment, RecordingPresenter]:  # type: ignore[no-untyped-def]
+    """The restarted bot on the same database, its presenter registered, before recover()."""
+    figment = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    presenter = RecordingPresenter()
+    figment.quiz.register("test", presenter)
+    return figment, presenter
+
+
 async def test_restart_mid_round_resumes_and_counts(tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path, round_seconds=3)
-    first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
-    await add_real_photos(first)
-    presenter = RecordingPresenter()
-    first.quiz.register("test", presenter)
-    await first.quiz.start(CHAT, player(0), 2)
-    post = await presenter.next_post(1)
+    first, _, post = await first_life(settings, CHAT, 2)
     await first.quiz.answer(post.round_id, player(1), True)
     await first.close()  # the process dies mid-round
 
-    second = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    second, presenter2 = await second_life(settings)
     try:
-        presenter2 = RecordingPresenter()
-        second.quiz.register("test", presenter2)
         assert await second.quiz.recover("test") == 1
         reply = await second.quiz.answer(post.round_id, player(2), False)  # an old button still works
         assert reply.status is q.AnswerStatus.RECORDED
@@ -119,19 +133,11 @@ async def test_restart_mid_round_resumes_and_counts(tmp_path) -> None:  # type: 
 
 async def test_overdue_round_is_revealed_after_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path, round_seconds=1)
-    first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
-    await add_real_photos(first)
-    presenter = RecordingPresenter()
-    first.quiz.register("test", presenter)
-    await first.quiz.start(CHAT, player(0), 1)
-    post = await presenter.next_post(1)
-    await asyncio.sleep(0.3)  # let the core store the message reference
+    first, _, post = await first_life(settings, CHAT, 1)
     await first.close()
     await asyncio.sleep(1.2)
-    second = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    second, presenter2 = await second_life(settings)
     try:
-        presenter2 = RecordingPresenter()
-        second.quiz.register("test", presenter2)
         await second.quiz.recover("test")
         assert (await second.quiz.answer(post.round_id, player(3), True)).status is q.AnswerStatus.CLOSED
         await asyncio.wait_for(second.quiz.wait_idle(), 10)
@@ -215,27 +221,19 @@ async def test_stop_while_the_image_is_made_posts_no_round(tmp_path) -> None:  #
 
 async def test_a_reveal_lost_in_a_crash_is_shown_after_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path, round_seconds=30)
-    first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
-    await add_real_photos(first)
 
     class RevealFails(RecordingPresenter):
         async def reveal_round(self, chat, message_ref, reveal):  # type: ignore[no-untyped-def]
             raise ConnectionError("the chat platform went away")
 
-    failing = RevealFails()
-    first.quiz.register("test", failing)
     chat = ChatRef("test", "crashy", expected_players=1)
-    await first.quiz.start(chat, player(0), 2)
-    post = await failing.next_post(1)
-    await asyncio.sleep(0.3)  # let the core store the message reference
+    first, _, post = await first_life(settings, chat, 2, RevealFails())
     await first.quiz.answer(post.round_id, player(1), True)  # closes the round early; its reveal fails
     await asyncio.sleep(0.5)
     await first.close()
 
-    second = await Figment.open(settings, DirectSource(DrawnFaceModel()))
+    second, presenter = await second_life(settings)
     try:
-        presenter = RecordingPresenter()
-        second.quiz.register("test", presenter)
         await second.quiz.recover("test")
         assert [r.round_id for _, _, r in presenter.reveals][:1] == [post.round_id]
         assert presenter.reveals[0][1] == f"msg-{post.round_id}" and presenter.reveals[0][2].answers == 1
