@@ -266,10 +266,9 @@ class QuizService:
                 number = resume.number + 1
             while number <= total and not running.stop_requested:
                 # The image is made during the pause, so the post comes a fixed gap after the
-                # reveal whatever its source: the timing must not hint at the truth.
+                # start or the last reveal whatever its source: timing must not hint at the truth.
                 preparing = asyncio.create_task(self._prepare_image())
-                if number > first_number or resume is not None:
-                    await self._pause(running)
+                await self._pause(running)
                 try:
                     prepared = await preparing
                 finally:
