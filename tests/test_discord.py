@@ -96,6 +96,25 @@ async def test_face_with_and_without_seed(fake: FakeDiscord, world: World, figme
     assert_no_mentions(fake)
 
 
+async def test_a_refused_face_is_told_privately(fake: FakeDiscord, world: World, tmp_path: Path) -> None:
+    """After the public "thinking", a refusal (here the rate limit) goes to the asker alone."""
+    app = await Figment.open(make_settings(tmp_path, posted_size=128, face_per_minute=1),
+                             DirectSource(DrawnFaceModel()))
+    alice = world.members[2]
+    try:
+        async with running_bot(fake, app):
+            await fake.reply(await fake.slash("face", alice, world.general, seed=1))
+            refused = await fake.slash("face", alice, world.general, seed=2)
+            original = await fake.wait_for(
+                lambda: refused.original_id is not None and fake.messages[refused.original_id].get("deleted"),
+                what="the public 'thinking' message deleted")
+            [followup_id] = await fake.wait_for(lambda: refused.followup_ids or None, what="a private follow-up")
+            followup = fake.messages[followup_id]
+            assert original and int(followup["flags"]) & 64 and "Easy there" in followup["content"]
+    finally:
+        await app.close()
+
+
 class SlowModel(DrawnFaceModel):
     def generate(self, seeds, psi):  # type: ignore[no-untyped-def]
         time.sleep(0.8)

@@ -41,8 +41,9 @@ async def send_face(interaction: discord.Interaction, seed: int | str | None, ps
     await interaction.response.defer(thinking=True)
     try:
         post = await bot.figment.faces.face(player_of(interaction.user), seed, psi_value)
-    except UserError as error:
-        await interaction.edit_original_response(content=error.message)
+    except UserError as error:  # a refusal (rate limit, busy generator) is for the asker alone
+        await interaction.delete_original_response()
+        await interaction.followup.send(error.message, ephemeral=True)
         return
     file, embed = face_card(post)
     await interaction.edit_original_response(attachments=[file], embed=embed, view=face_view(post.psi))

@@ -228,6 +228,7 @@ class FakeDiscord:
             ("POST", r"/interactions/(\d+)/([^/]+)/callback", self._callback),
             ("PATCH", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)", self._edit_webhook_message),
             ("GET", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)", self._get_webhook_message),
+            ("DELETE", r"/webhooks/(\d+)/([^/]+)/messages/(@original|\d+)", self._delete_webhook_message),
             ("POST", r"/webhooks/(\d+)/([^/]+)", self._followup),
             ("POST", r"/channels/(\d+)/messages", self._create_message),
             ("PATCH", r"/channels/(\d+)/messages/(\d+)", self._edit_channel_message),
@@ -374,6 +375,14 @@ class FakeDiscord:
         if message is None:
             return 404, {"message": "Unknown Message", "code": 10008}
         return 200, message
+
+    async def _delete_webhook_message(self, record: Recorded, application_id: str, token: str, which: str
+                                      ) -> tuple[int, Any]:
+        _, message = self._webhook_target(application_id, token, which)
+        if message is None:
+            return 404, {"message": "Unknown Message", "code": 10008}
+        message["deleted"] = True
+        return 204, None
 
     async def _followup(self, record: Recorded, application_id: str, token: str) -> tuple[int, Any]:
         interaction, _ = self._webhook_target(application_id, token, "@original")
