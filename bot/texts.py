@@ -146,3 +146,25 @@ def discord_quiz_elsewhere(channel: str) -> str:
 
 def discord_quiz_channel(channel: str | None) -> str:
     return f"Quiz channel: {channel}." if channel else "Quiz channel: the channel where /quiz is used."
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Split a long text into messages of at most `limit` characters, at line breaks where possible."""
+    out: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single overlong line: cut it
+            if current:
+                out.append(current)
+                current = ""
+            out.append(line[:limit])
+            line = line[limit:]
+        candidate = line if not current else current + "\n" + line
+        if len(candidate) > limit:
+            out.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not out:
+        out.append(current)
+    return out

@@ -110,3 +110,14 @@ async def test_stats_show_fool_rate(app: Figment) -> None:
     # round 2 was fake: Alice said real (fooled), Bob said fake
     assert "fools people" in text and "model test-drawn-1, psi" in text and ": 50% [" in text and "of 2" in text
 
+
+
+def test_split_message_keeps_lines_whole_where_it_can() -> None:
+    from bot.texts import split_message
+
+    assert split_message("short", 10) == ["short"]
+    assert split_message("", 10) == [""]
+    assert split_message("aaaa\nbbbb\ncccc", 9) == ["aaaa\nbbbb", "cccc"]
+    assert split_message("x" * 25, 10) == ["x" * 10, "x" * 10, "x" * 5]
+    pieces = split_message("\n".join(f"line {n}" for n in range(100)), 50)
+    assert all(len(p) <= 50 for p in pieces) and "\n".join(pieces).split("\n") == [f"line {n}" for n in range(100)]

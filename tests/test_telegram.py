@@ -245,3 +245,36 @@ def test_options_come_from_settings(tmp_path) -> None:  # type: ignore[no-untype
         telegram_webhook_secret="abc", telegram_api_url="http://localhost:8081/bot"))
     assert options == {"base_url": "http://localhost:8081/bot", "webhook_url": "https://bot.example.org/tg",
                        "webhook_listen": "0.0.0.0", "webhook_port": 8080, "webhook_secret": "abc"}
+
+
+async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    from bot.answers import AnswerRecorder
+    from bot.refs import PlayerRef
+    from db import queries as q
+
+    settings = make_settings(tmp_path, board_size=50)
+    running = await start_bot(api, settings)
+    try:
+        group = api.group(GROUP, "Crowded", members=60)
+        async with running.figment.db.transaction() as session:  # 50 ranked players with long names
+            chat = await q.get_or_create_chat(session, "telegram", str(GROUP))
+            game = await q.start_game(session, chat.id, None, 1, 60)
+            face = await q.add_generated_face(session, 1, 0.7, "v1")
+            round_id = (await q.add_round(session, game, 1, is_real=False, generated_face_id=face.id,
+                                          closes_at=q.utcnow() + timedelta(minutes=5))).id
+        recorder = AnswerRecorder(running.figment.db)
+        names = [f"Player {n:02d} " + "x" * 100 for n in range(50)]
+        for n, name in enumerate(names):
+            await recorder.record(round_id, PlayerRef("telegram", str(1000 + n), name), n % 2 == 1)
+        api.command(group, api.user(7, "Asker"), "/leaderboard")
+        def sent() -> list[str]:
+            return [str(c.params["text"]) for c in api.calls_to("sendMessage") if int(c.params["chat_id"]) == GROUP]
+
+        async with asyncio.timeout(15):  # every piece of the one reply arrives
+            while not all(name in "\n".join(sent()) for name in names):
+                await asyncio.sleep(0.05)
+        assert len(sent()) >= 2 and all(len(text) <= 4096 for text in sent())
+    finally:
+        await running.close()

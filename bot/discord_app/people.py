@@ -4,6 +4,7 @@ from __future__ import annotations
 import discord
 
 from bot.refs import ChatRef, PlayerRef
+from bot.texts import split_message
 
 PLATFORM = "discord"
 MESSAGE_LIMIT = 2000  # Discord refuses longer message contents
@@ -31,23 +32,6 @@ def escape(name: str) -> str:
     return discord.utils.escape_markdown(name)
 
 
-def pieces(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Split a long text into messages Discord accepts, at line breaks where possible."""
-    out: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:  # a single overlong line: cut it
-            if current:
-                out.append(current)
-                current = ""
-            out.append(line[:limit])
-            line = line[limit:]
-        candidate = line if not current else current + "\n" + line
-        if len(candidate) > limit:
-            out.append(current)
-            current = line
-        else:
-            current = candidate
-    if current or not out:
-        out.append(current)
-    return out
+def pieces(text: str) -> list[str]:
+    """A long text as messages Discord accepts."""
+    return split_message(text, MESSAGE_LIMIT)

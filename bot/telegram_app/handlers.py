@@ -102,8 +102,9 @@ class Handlers:
     async def say(self, update: Update, context: Context, text: str) -> None:
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
         reply_to = self._reply_to(update)
-        await deliver(lambda: context.bot.send_message(chat_id, text[:MessageLimit.MAX_TEXT_LENGTH],
-                                                       reply_parameters=reply_to), "sendMessage")
+        for piece in texts.split_message(text, MessageLimit.MAX_TEXT_LENGTH):
+            await deliver(lambda piece=piece: context.bot.send_message(chat_id, piece, reply_parameters=reply_to),
+                          "sendMessage")
 
     @staticmethod
     async def toast(query: CallbackQuery, text: str | None) -> None:

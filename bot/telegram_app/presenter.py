@@ -5,6 +5,7 @@ from telegram import Bot, InputFile
 from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 
+from bot import texts
 from bot.quiz import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.telegram_app.calls import deliver, is_not_modified
@@ -36,5 +37,5 @@ class TelegramPresenter:
                 raise
 
     async def end_game(self, chat: ChatRef, summary: GameSummary) -> None:
-        text = summary.text()[:MessageLimit.MAX_TEXT_LENGTH]
-        await deliver(lambda: self.bot.send_message(int(chat.chat_id), text), "sendMessage (summary)")
+        for piece in texts.split_message(summary.text(), MessageLimit.MAX_TEXT_LENGTH):
+            await deliver(lambda piece=piece: self.bot.send_message(int(chat.chat_id), piece), "sendMessage (summary)")
