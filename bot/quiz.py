@@ -312,6 +312,11 @@ class QuizService:
                                message_ref: str | None, presenter: QuizPresenter) -> None:
         running.round_id = round_id
         remaining = (q.as_utc(closes_at) - utcnow()).total_seconds()
+        if remaining > 0 and running.chat.expected_players:
+            # A resumed round may have had all its answers already (clicks while the bot was down).
+            async with self.db.transaction() as session:
+                if (await q.round_tally(session, round_id)).answers >= running.chat.expected_players:
+                    remaining = 0
         if remaining > 0 and not running.stop_requested:
             try:
                 await asyncio.wait_for(running.round_done.wait(), timeout=remaining)

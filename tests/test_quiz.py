@@ -275,3 +275,24 @@ async def test_next_image_is_made_during_the_pause(tmp_path) -> None:  # type: i
         await figment.quiz.stop(chat)
     finally:
         await figment.close()
+
+
+async def test_a_resumed_round_with_every_answer_in_closes_at_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path, round_seconds=60)
+    chat = ChatRef("test", "duo", expected_players=2)
+    first, _, post = await first_life(settings, chat, 1)
+    await first.close()  # down before anyone answered
+    second, presenter = await second_life(settings)
+    try:
+        # both players' clicks reach the restarted bot before its recovery (queued updates)
+        for n in (1, 2):
+            assert (await second.quiz.answer(post.round_id, player(n), True)).status is q.AnswerStatus.RECORDED
+        await second.quiz.recover("test", expected_players=lambda _: _two())
+        await asyncio.wait_for(second.quiz.wait_idle(), 10)  # not the round's 60 s
+        assert [r.answers for _, _, r in presenter.reveals] == [2]
+    finally:
+        await second.close()
+
+
+async def _two() -> int:
+    return 2
