@@ -54,6 +54,7 @@ class ServiceConfig:
     refill_batch: int = 8          # faces per background refill call; small, as it delays requests
     request_timeout: float | None = 60.0  # a caller waits at most this long, then GeneratorUnavailable
     restart_backoff: float = 0.5   # first pause after a failed model reload; doubles up to 30 s
+    stall_seconds: float = 120.0   # a model call running longer has hung: fail it, start a fresh worker
 
     def __post_init__(self) -> None:
         if self.max_batch < 1 or self.queue_size < 1 or self.refill_batch < 1 or self.pool_size < 0:
@@ -409,10 +410,23 @@ class GeneratorService:
         assert self._loop is not None and self._executor is not None
         psi: float | list[float] = psis[0] if len(set(psis)) == 1 else psis
         started = time.perf_counter()
+        call = self._loop.run_in_executor(self._executor, _call_model, self.model, seeds, psi)
         try:
-            images = await self._loop.run_in_executor(self._executor, _call_model, self.model, seeds, psi)
+            # A hung call (a stuck driver, a deadlock) would stall every caller behind it: give up on
+            # it after stall_seconds; the restart abandons its thread and starts a fresh one.
+            # (asyncio.wait, not wait_for: a cancelled caller must not wait for the thread.)
+            done, _ = await asyncio.wait({call}, timeout=self.config.stall_seconds)
         except asyncio.CancelledError:
+            call.cancel()
             raise
+        if not done:
+            call.cancel()
+            log.error("the face model hung for %.0f s on a %s batch of %d; restarting the worker",
+                      self.config.stall_seconds, kind, len(seeds))
+            self.metrics.failures.inc()
+            raise _ModelFailed() from TimeoutError(f"no answer in {self.config.stall_seconds:g} s")
+        try:
+            images = call.result()
         except Exception as error:
             log.error("the face model failed on a %s batch of %d: %r; restarting the worker", kind, len(seeds), error)
             self.metrics.failures.inc()

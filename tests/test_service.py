@@ -11,7 +11,8 @@ import threading
 
 import pytest
 
-from generator.interface import FaceSource, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest
+from generator.interface import (DEFAULT_PSI, FaceSource, GeneratedFace, GeneratorBusy, GeneratorUnavailable,
+                                 InvalidRequest)
 from generator.service import CLOSED_MESSAGE, FAILED_MESSAGE, GeneratorService, ServiceConfig
 from tests.fakes import DrawnFaceModel, GatedModel
 
@@ -330,3 +331,14 @@ async def test_pooled_faces_of_a_request_that_failed_go_back_to_the_pool() -> No
         assert service.pool_levels()[0.7] == 2
         model.broken = False
         assert len({face.seed for face in await service.faces(2)}) == 2
+
+
+async def test_a_hung_model_call_fails_its_batch_and_a_fresh_worker_serves_the_next() -> None:
+    model = GatedModel(hang_guard=5)  # blocks until the gate opens: a hung driver call
+    async with GeneratorService(model, no_pool(stall_seconds=0.3)) as service:
+        with pytest.raises(GeneratorUnavailable, match="failed"):
+            await service.face(1)
+        assert service.restarts == 1 and service.healthy
+        model.gate.set()  # the next call on the fresh worker thread goes through
+        face = await service.face(2)
+        assert face.seed == 2 and same_image(face, 2, DEFAULT_PSI)
