@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -82,13 +83,13 @@ class RealPhoto(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pack: Mapped[str] = mapped_column(String(64))
-    source_path: Mapped[str] = mapped_column(String(1024))
+    source_path: Mapped[str] = mapped_column(Text)  # operators' folders can nest deep
     source: Mapped[str] = mapped_column(String(512), default="")
     licence: Mapped[str] = mapped_column(String(256), default="")
     content_hash: Mapped[str] = mapped_column(String(64))
     perceptual_hash: Mapped[int] = mapped_column(BigInteger, default=0)
-    stored_path: Mapped[str] = mapped_column(String(1024))
-    identity: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    stored_path: Mapped[str] = mapped_column(Text)
+    identity: Mapped[str | None] = mapped_column(Text, nullable=True)
     # 'train' or 'heldout': held-out photos are never trained on; the quiz shows them.
     split: Mapped[str] = mapped_column(String(16), default="heldout")
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)

@@ -97,3 +97,14 @@ async def test_concurrent_finishes_post_one_summary(pg_app: Figment) -> None:
     await pg_app.quiz.shutdown()  # no loop: the two finishes below race each other alone
     await asyncio.gather(*(pg_app.quiz._finish(game_id, chat, stopped=True) for _ in range(4)))
     assert len(presenter.summaries) == 1
+
+
+async def test_long_photo_paths_fit_on_postgres(pg_app: Figment) -> None:
+    from db.models import RealPhoto
+
+    deep = "/photos/" + "/".join(["a-folder-with-a-long-name"] * 80) + "/face.jpg"  # over 2,000 characters
+    async with pg_app.db.transaction() as session:
+        session.add(RealPhoto(pack="deep", source_path=deep, content_hash="h", stored_path=deep,
+                              identity="x" * 300, split="heldout"))
+    async with pg_app.db.transaction() as session:
+        assert await q.count_quiz_photos(session, ["deep"]) == 1
