@@ -15,7 +15,6 @@ from sqlalchemy import text
 
 from bot.app import Figment
 from bot.refs import ChatRef, PlayerRef
-from db import migrate
 from db import queries as q
 from db.engine import make_engine
 from generator.direct import DirectSource
@@ -42,7 +41,11 @@ async def pg_app(tmp_path: Path) -> AsyncIterator[Figment]:
     pytest.importorskip("asyncpg")
     if not await _reachable():
         pytest.skip(f"no PostgreSQL server at {URL}")
-    await asyncio.to_thread(migrate.downgrade, URL, "base")  # a fresh schema, through the migrations
+    engine = make_engine(URL)  # a fresh, empty schema; Figment.open migrates it to head
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
     app = await Figment.open(make_settings(tmp_path, database_url=URL), DirectSource(DrawnFaceModel()))
     yield app
     await app.close()
@@ -108,3 +111,11 @@ async def test_long_photo_paths_fit_on_postgres(pg_app: Figment) -> None:
                               identity="x" * 300, split="heldout"))
     async with pg_app.db.transaction() as session:
         assert await q.count_quiz_photos(session, ["deep"]) == 1
+
+
+async def test_migrations_down_and_up_on_postgres(pg_app: Figment) -> None:
+    from db import migrate
+
+    await asyncio.to_thread(migrate.downgrade, URL, "base")
+    await asyncio.to_thread(migrate.upgrade, URL)
+    assert await migrate.current_revision(URL) == migrate.head_revision(URL)
