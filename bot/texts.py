@@ -19,15 +19,23 @@ def _plain(text: str) -> str:
 BOT_NAME = "Figment"
 AI_NOTICE = "AI-generated: this person does not exist."
 
-HELP = (
-    "Figment shows faces of people who do not exist, and a game: real photo or AI fake?\n"
-    "/face [seed] [psi] - a face of someone who does not exist\n"
-    "/quiz [rounds] - play real or fake\n"
-    "/stop - end the game in this chat\n"
-    "/leaderboard [week|all] [global] - who spots fakes best\n"
-    "/stats - your record, and how often the generator fools people\n"
-    "/forgetme - delete everything Figment stores about you\n"
-    "/settings - round length and rounds per game (admins)"
+# (command, arguments, what it does): the one list that /help and the platforms' command menus show.
+COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("face", "[seed] [psi]", "a face of someone who does not exist"),
+    ("quiz", "[rounds]", "play real photo or AI fake"),
+    ("stop", "", "end the game in this chat"),
+    ("leaderboard", "[week|all] [global]", "who spots fakes best"),
+    ("stats", "", "your record, and how often the generator fools people"),
+    ("forgetme", "", "delete everything Figment stores about you"),
+    ("settings", "[seconds|rounds] [N]", "round length and rounds per game (admins)"),
+)
+HELP = "Figment shows faces of people who do not exist, and a game: real photo or AI fake?\n" + "\n".join(
+    f"/{name}{' ' + args if args else ''} - {what}" for name, args, what in COMMAND_TABLE)
+# As Telegram's setMyCommands lists them: a name and a short description.
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("start", "Say hello and see what Figment does"),
+    ("help", "List the commands"),
+    *((name, f"{args} {what[0].upper()}{what[1:]}".strip()) for name, args, what in COMMAND_TABLE),
 )
 START = "Hi! I am Figment. " + HELP
 
@@ -115,18 +123,6 @@ def web_unknown_command(command: str) -> str:
     return f"I don't know {command}. Type /help to see what I can do."
 
 
-# --- chat commands, as the platforms list them (Telegram setMyCommands) ---
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "Say hello and see what Figment does"),
-    ("help", "List the commands"),
-    ("face", "[seed] [psi] A face of someone who does not exist"),
-    ("quiz", "[rounds] Play real photo or AI fake"),
-    ("stop", "End the game in this chat"),
-    ("leaderboard", "[week|all] [global] Who spots fakes best"),
-    ("stats", "Your record, and how often the generator fools people"),
-    ("forgetme", "Delete everything Figment stores about you"),
-    ("settings", "[seconds|rounds] [N] Round length and rounds per game (admins)"),
-)
 FACE_USAGE = "Use /face, /face SEED or /face SEED PSI, for example /face 42 0.7."
 SETTINGS_USAGE = "Use /settings, /settings seconds N or /settings rounds N."
 BUTTON_UNKNOWN = "This button no longer works."
