@@ -169,7 +169,7 @@ class QuizService:
             elif key in ("rounds", "rounds_per_game", "games"):
                 name, low, high, what = "rounds_per_game", 1, self.settings.max_rounds_per_game, "rounds per game"
             else:
-                raise UserError("Unknown setting. Use /settings seconds N or /settings rounds N.")
+                raise UserError("Unknown setting. " + texts.SETTINGS_USAGE)
             number = parse_count(value, default=-1, low=low, high=high, error=texts.settings_bad(low, high, what))
             if number == -1:
                 raise UserError(texts.settings_bad(low, high, what))
