@@ -29,7 +29,7 @@ from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db import queries as q
 from db.models import Chat, Game, GeneratedFace, RealPhoto, Round, utcnow
-from generator.interface import FaceSource
+from generator.interface import FaceSource, GeneratorBusy, GeneratorError
 from generator.interface import GeneratedFace as MadeFace
 
 log = logging.getLogger(__name__)
@@ -83,10 +83,13 @@ class GameSummary:
     players: list[PlayerResult]
     board_text: str
     stopped: bool = False
+    reason: str | None = None  # why a game stopped early, for the players (e.g. the generator is down)
 
     def text(self, escape: texts.Escape = texts._plain) -> str:
         head = "Game stopped." if self.stopped else "Game over!"
         lines = [f"{head} {self.rounds_played} rounds played."]
+        if self.reason:
+            lines.append(self.reason)
         if not self.players:
             lines.append("Nobody answered this time.")
         for place, player in enumerate(self.players, 1):
@@ -254,7 +257,7 @@ class QuizService:
     # -- the game loop --
     async def _run(self, running: _RunningGame, first_number: int, resume: Round | None) -> None:
         presenter = self.presenters[running.chat.platform]
-        stopped = False
+        stopped, reason = False, None
         try:
             async with self.db.transaction() as session:
                 game = await session.get(Game, running.game_id)
@@ -294,12 +297,18 @@ class QuizService:
             stopped = running.stop_requested or number <= total
         except asyncio.CancelledError:
             raise
+        except GeneratorBusy:
+            log.warning("quiz game %s stopped: the generator is busy", running.game_id)
+            stopped, reason = True, texts.GENERATOR_BUSY
+        except GeneratorError:
+            log.warning("quiz game %s stopped: the generator is unavailable", running.game_id)
+            stopped, reason = True, texts.GENERATOR_UNAVAILABLE
         except Exception:
             log.exception("quiz game %s failed", running.game_id)
-            stopped = True
+            stopped, reason = True, texts.ERROR
         finally:
             self._games.pop(running.game_id, None)
-        await self._finish(running.game_id, running.chat, stopped=stopped)
+        await self._finish(running.game_id, running.chat, stopped=stopped, reason=reason)
 
     async def _pause(self, running: _RunningGame) -> None:
         running.round_done = asyncio.Event()
@@ -413,7 +422,7 @@ class QuizService:
                     return photo
         return None
 
-    async def _finish(self, game_id: int, chat: ChatRef, *, stopped: bool) -> None:
+    async def _finish(self, game_id: int, chat: ChatRef, *, stopped: bool, reason: str | None = None) -> None:
         presenter = self.presenters.get(chat.platform)
         async with self.db.transaction() as session:
             open_ids = [r.id for r in await q.open_rounds(session) if r.game_id == game_id]
@@ -429,7 +438,7 @@ class QuizService:
                        for _, name, answers, correct in await q.game_tallies(session, game_id)]
             chat_id = game.chat_id
         board = await self.boards.chat_board_text(chat_id)
-        summary = GameSummary(game_id, played, results, board, stopped)
+        summary = GameSummary(game_id, played, results, board, stopped, reason)
         if presenter is not None:
             try:
                 await presenter.end_game(chat, summary)

@@ -296,3 +296,28 @@ async def test_a_resumed_round_with_every_answer_in_closes_at_once(tmp_path) -> 
 
 async def _two() -> int:
     return 2
+
+
+async def test_a_game_whose_generator_goes_down_says_why(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from generator.interface import GeneratedFace, GeneratorUnavailable
+
+    class Down:
+        model_version = "down"
+
+        async def face(self, seed=None, psi=0.7) -> GeneratedFace:  # type: ignore[no-untyped-def]
+            raise GeneratorUnavailable("connection refused")
+
+    figment = await Figment.open(make_settings(tmp_path), Down())
+    try:
+        await add_real_photos(figment)
+        presenter = RecordingPresenter()
+        figment.quiz.register("test", presenter)
+        figment.quiz.choose_real = lambda: False  # the first round needs the generator
+        await figment.quiz.start(CHAT, player(0), 3)
+        await asyncio.wait_for(figment.quiz.wait_idle(), 10)
+        [(_, summary)] = presenter.summaries
+        assert summary.stopped and summary.rounds_played == 0
+        assert "generator is unavailable right now" in summary.text()
+        assert not presenter.posts
+    finally:
+        await figment.close()
