@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.boards import BoardService
+from bot.chat_settings import ChatSettings
 from bot.database import Database
 from bot.faces import FaceService
 from bot.quiz import QuizService
@@ -19,19 +20,22 @@ class Figment:
     faces: FaceService
     quiz: QuizService
     boards: BoardService
+    chats: ChatSettings
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True) -> "Figment":
         db = Database(settings.db_url)
         await db.ensure_schema(upgrade=upgrade)
         boards = BoardService(db, settings)
+        chats = ChatSettings(db, settings)
         return cls(
             settings=settings,
             db=db,
             source=source,
             faces=FaceService(source, size=settings.posted_size, per_minute=settings.face_per_minute),
-            quiz=QuizService(db, source, settings, boards),
+            quiz=QuizService(db, source, settings, boards, chats),
             boards=boards,
+            chats=chats,
         )
 
     async def close(self) -> None:

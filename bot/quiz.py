@@ -14,12 +14,13 @@ import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Protocol
+from typing import Awaitable, Callable, Protocol
 
 from PIL import Image
 
 from bot import texts
 from bot.answers import AnswerRecorder
+from bot.chat_settings import ChatSettings
 from bot.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, quiz_image
@@ -136,8 +137,10 @@ class _RunningGame:
 # --- the service ----------------------------------------------------------------------------
 
 class QuizService:
-    def __init__(self, db: Database, source: FaceSource, settings: Settings, boards: "BoardTexts") -> None:
+    def __init__(self, db: Database, source: FaceSource, settings: Settings, boards: "BoardTexts",
+                 chats: ChatSettings) -> None:
         self.db = db
+        self.chats = chats
         self.source = source
         self.settings = settings
         self.boards = boards
@@ -151,64 +154,13 @@ class QuizService:
     def register(self, platform: str, presenter: QuizPresenter) -> None:
         self.presenters[platform] = presenter
 
-    # -- settings per chat --
-    async def chat_settings(self, chat: ChatRef) -> tuple[int, int]:
-        async with self.db.transaction() as session:
-            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
-            return self._round_seconds(row), self._rounds_per_game(row)
-
-    async def update_settings(self, chat: ChatRef, *, is_admin: bool, key: str | None,
-                              value: str | None) -> str:
-        """/settings [seconds|rounds] [N]: show or change this chat's settings (admins only change)."""
-        async with self.db.transaction() as session:
-            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
-            if key is None:
-                return texts.settings_now(self._round_seconds(row), self._rounds_per_game(row))
-            if not is_admin:
-                raise UserError(texts.NOT_ADMIN)
-            key = key.lower()
-            if key in ("seconds", "round", "round_seconds", "time"):
-                name, low, high, what = "round_seconds", 5, 600, "round length in seconds"
-            elif key in ("rounds", "rounds_per_game", "games"):
-                name, low, high, what = "rounds_per_game", 1, self.settings.max_rounds_per_game, "rounds per game"
-            else:
-                raise UserError("Unknown setting. " + texts.SETTINGS_USAGE)
-            number = parse_count(value, default=-1, low=low, high=high, error=texts.settings_bad(low, high, what))
-            if number == -1:
-                raise UserError(texts.settings_bad(low, high, what))
-            row.settings = {**(row.settings or {}), name: number}
-            return texts.settings_now(self._round_seconds(row), self._rounds_per_game(row))
-
-    def _round_seconds(self, chat: Chat) -> int:
-        return int((chat.settings or {}).get("round_seconds", self.settings.round_seconds))
-
-    def _rounds_per_game(self, chat: Chat) -> int:
-        return int((chat.settings or {}).get("rounds_per_game", self.settings.rounds_per_game))
-
-    # A front-end's own per-chat values (e.g. Discord's quiz channel), kept with the chat's settings.
-    async def chat_option(self, chat: ChatRef, key: str) -> Any:
-        async with self.db.transaction() as session:
-            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
-            return (row.settings or {}).get(key)
-
-    async def set_chat_option(self, chat: ChatRef, key: str, value: Any) -> None:
-        """Store value under key (None removes it); JSON-compatible values only."""
-        async with self.db.transaction() as session:
-            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
-            options = dict(row.settings or {})
-            if value is None:
-                options.pop(key, None)
-            else:
-                options[key] = value
-            row.settings = options  # a new dict, so the JSON column sees the change
-
     # -- starting and stopping --
     async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None) -> int:
         """Start a game in chat; returns its id. Raises UserError for bad input or a running game."""
         maximum = self.settings.max_rounds_per_game
         async with self.db.transaction() as session:
             chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
-            total = parse_count(rounds, default=self._rounds_per_game(chat_row), low=1, high=maximum,
+            total = parse_count(rounds, default=self.chats.rounds_per_game(chat_row), low=1, high=maximum,
                                 error=texts.bad_rounds(maximum))
             if await q.active_game(session, chat_row.id) is not None:
                 raise UserError(texts.GAME_RUNNING)
@@ -217,7 +169,7 @@ class QuizService:
             self._limiter.check((by.platform, by.user_id))
             player = await q.get_or_create_player(session, by.platform, by.user_id, by.name)
             try:
-                game = await q.start_game(session, chat_row.id, player.id, total, self._round_seconds(chat_row))
+                game = await q.start_game(session, chat_row.id, player.id, total, self.chats.round_seconds(chat_row))
             except q.GameAlreadyRunning:
                 raise UserError(texts.GAME_RUNNING) from None
         self._launch(game.id, chat, first_number=1)

@@ -207,7 +207,7 @@ async def test_settings_need_manage_server(fake: FakeDiscord, world: World, figm
 
         back = await ephemeral_text(fake, await fake.slash("settings", world.admin, world.general, any_channel=True))
         assert texts.discord_quiz_channel(None) in back
-    assert await figment.quiz.chat_settings(_chat(world)) == (30, 4)
+    assert await figment.chats.current(_chat(world)) == (30, 4)
 
 
 def _chat(world: World):  # type: ignore[no-untyped-def]
@@ -257,7 +257,7 @@ async def test_quiz_in_direct_messages_closes_when_the_player_answered(
     await add_real_photos(figment)
     player = world.members[3]
     dm = fake.add_dm(player)
-    await figment.quiz.update_settings(_dm_chat(dm), is_admin=True, key="seconds", value="60")
+    await figment.chats.update(_dm_chat(dm), is_admin=True, key="seconds", value="60")
     async with running_bot(fake, figment):
         await fake.reply(await fake.slash("quiz", player, dm, rounds=2))
         first = await fake.wait_for(lambda: fake.channel_messages(dm) and fake.channel_messages(dm)[0], 10)

@@ -161,11 +161,11 @@ async def test_forget_me_deletes_answers(app: Figment) -> None:
 
 async def test_settings_need_admin_and_valid_numbers(app: Figment) -> None:
     with pytest.raises(UserError, match="admins"):
-        await app.quiz.update_settings(CHAT, is_admin=False, key="seconds", value="30")
+        await app.chats.update(CHAT, is_admin=False, key="seconds", value="30")
     with pytest.raises(UserError, match="from 5 to 600"):
-        await app.quiz.update_settings(CHAT, is_admin=True, key="seconds", value="1")
-    assert "30 s" in await app.quiz.update_settings(CHAT, is_admin=True, key="seconds", value="30")
-    assert await app.quiz.chat_settings(CHAT) == (30, app.settings.rounds_per_game)
+        await app.chats.update(CHAT, is_admin=True, key="seconds", value="1")
+    assert "30 s" in await app.chats.update(CHAT, is_admin=True, key="seconds", value="30")
+    assert await app.chats.current(CHAT) == (30, app.settings.rounds_per_game)
 
 
 async def test_a_real_round_without_a_readable_photo_is_a_fake_round(app: Figment) -> None:

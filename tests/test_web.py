@@ -265,7 +265,7 @@ async def test_answers_that_make_no_sense_are_refused(client: TestClient, app: F
 
 async def test_stop_ends_the_game_and_a_new_tab_sees_the_room_so_far(client: TestClient, app: Figment) -> None:
     await add_real_photos(app)
-    await app.quiz.update_settings(WEB_CHAT, is_admin=True, key="seconds", value="60")
+    await app.chats.update(WEB_CHAT, is_admin=True, key="seconds", value="60")
     assert (await say(client, "/quiz 3"))[1]["ok"]
     _, body = await say(client, "/quiz 3")
     assert body["error"] == texts.GAME_RUNNING

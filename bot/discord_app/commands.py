@@ -126,12 +126,12 @@ def add_commands(tree: app_commands.CommandTree) -> None:
             raise UserError(texts.NOT_ADMIN)
         if (channel is not None or any_channel) and not in_server:
             raise UserError(texts.DISCORD_SERVER_ONLY)
-        text = await bot.figment.quiz.update_settings(chat, is_admin=is_admin, key=None, value=None)
+        text = await bot.figment.chats.update(chat, is_admin=is_admin, key=None, value=None)
         for key, value in (("seconds", seconds), ("rounds", rounds)):
             if value is not None:
-                text = await bot.figment.quiz.update_settings(chat, is_admin=True, key=key, value=str(value))
+                text = await bot.figment.chats.update(chat, is_admin=True, key=key, value=str(value))
         if channel is not None or any_channel:
-            await bot.figment.quiz.set_chat_option(chat, QUIZ_CHANNEL, None if any_channel else str(channel.id))
+            await bot.figment.chats.set_option(chat, QUIZ_CHANNEL, None if any_channel else str(channel.id))
         if in_server:
             current = await bot.presenter.quiz_channel(chat)
             text += "\n" + texts.discord_quiz_channel(f"<#{current}>" if current else None)

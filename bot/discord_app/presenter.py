@@ -32,26 +32,26 @@ class DiscordPresenter:
         self._channels: dict[str, int] = {}  # chat id -> game channel, ahead of the stored option
 
     async def quiz_channel(self, chat: ChatRef) -> int | None:
-        value = await self.figment.quiz.chat_option(chat, QUIZ_CHANNEL)
+        value = await self.figment.chats.option(chat, QUIZ_CHANNEL)
         return int(value) if value else None
 
     async def game_started(self, chat: ChatRef, channel_id: int) -> None:
         """Call right after quiz.start() returns, before anything else awaits: the new game's
         task has not run yet, so its first round already finds its channel here."""
         self._channels[chat.chat_id] = channel_id
-        await self.figment.quiz.set_chat_option(chat, GAME_CHANNEL, str(channel_id))
+        await self.figment.chats.set_option(chat, GAME_CHANNEL, str(channel_id))
         if chat.expected_players is not None:
-            await self.figment.quiz.set_chat_option(chat, PLAYERS, chat.expected_players)
+            await self.figment.chats.set_option(chat, PLAYERS, chat.expected_players)
 
     async def expected_players(self, chat: ChatRef) -> int | None:
         """For quiz.recover(): a direct message's one player still closes rounds early."""
-        value = await self.figment.quiz.chat_option(chat, PLAYERS)
+        value = await self.figment.chats.option(chat, PLAYERS)
         return int(value) if value else None
 
     async def _channel(self, chat: ChatRef) -> discord.PartialMessageable:
         channel_id = self._channels.get(chat.chat_id)
         if channel_id is None:
-            stored = await self.figment.quiz.chat_option(chat, GAME_CHANNEL)
+            stored = await self.figment.chats.option(chat, GAME_CHANNEL)
             # a direct message chat is its own channel
             channel_id = int(stored) if stored else int(chat.chat_id)
             self._channels[chat.chat_id] = channel_id

@@ -189,7 +189,7 @@ class Handlers:
         chat, user = update.effective_chat, update.effective_user
         # Only a change needs the admin check (one getChatMember call); anyone may look.
         is_admin = key is not None and await self.directory.is_admin(chat, user, update.effective_message)  # type: ignore[arg-type]
-        text = await self.figment.quiz.update_settings(self.plain_ref(chat), is_admin=is_admin, key=key,  # type: ignore[arg-type]
+        text = await self.figment.chats.update(self.plain_ref(chat), is_admin=is_admin, key=key,  # type: ignore[arg-type]
                                                        value=value)
         await self.say(update, context, text)
 

@@ -119,6 +119,6 @@ class Playground:
             if len(args) > 2:
                 raise UserError(texts.SETTINGS_USAGE)
             key, value = (args + [None, None])[:2]
-            return [self.room.post("bot", await self.figment.quiz.update_settings(
+            return [self.room.post("bot", await self.figment.chats.update(
                 chat, is_admin=True, key=key, value=value))]
         raise UserError(texts.web_unknown_command(command[:40]))
