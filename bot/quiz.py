@@ -351,9 +351,7 @@ class QuizService:
         if is_real:
             photo = await self._random_photo()
             if photo is not None:
-                path = Path(photo.stored_path)
-                path = path if path.is_absolute() else self.settings.data_dir / path
-                image = await asyncio.to_thread(_load_rgb, path)
+                image = await asyncio.to_thread(_load_rgb, self._photo_path(photo))
                 return image, None, photo.id
             log.warning("no real photo could be read; showing a generated face instead")
         psi = self.settings.quiz_psis[secrets.randbelow(len(self.settings.quiz_psis))]
@@ -368,11 +366,13 @@ class QuizService:
                 if count == 0:
                     return None
                 photo = await q.quiz_photo_at(session, packs, secrets.randbelow(count))
-            if photo is not None:
-                path = Path(photo.stored_path)
-                if (path if path.is_absolute() else self.settings.data_dir / path).exists():
-                    return photo
+            if photo is not None and self._photo_path(photo).exists():
+                return photo
         return None
+
+    def _photo_path(self, photo: RealPhoto) -> Path:
+        """Stored paths are relative to the data directory (absolute ones are kept)."""
+        return self.settings.data_dir / photo.stored_path  # pathlib keeps an absolute right side
 
     async def _finish(self, game_id: int, chat: ChatRef, *, stopped: bool, reason: str | None = None) -> None:
         presenter = self.presenters.get(chat.platform)

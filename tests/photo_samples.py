@@ -14,8 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
+from tests.conftest import SHARED_FACES
+
 REPO = Path(__file__).resolve().parent.parent
-SHARED_FACES = REPO.parent / "shared" / "faces"
 SOURCES = ("all-age-faces", "utkface-crop", "celeba-6k")
 
 needs_faces = pytest.mark.skipif(not SHARED_FACES.is_dir(), reason="../shared/faces is not here")

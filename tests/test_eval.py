@@ -17,9 +17,9 @@ from generator.evaluation.faces import FaceAnalyzer
 from generator.evaluation.frechet import frechet_distance
 from generator.evaluation.swd import swd
 from tests.test_generator_model import tiny_generator
+from tests.conftest import SHARED_FACES
 from tests.test_train import write_drawn_archive
 
-SHARED_FACES = Path(__file__).resolve().parent.parent.parent / "shared" / "faces"
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
