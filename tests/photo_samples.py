@@ -16,7 +16,6 @@ from PIL import Image, ImageDraw, ImageFilter
 
 from tests.conftest import SHARED_FACES
 
-REPO = Path(__file__).resolve().parent.parent
 SOURCES = ("all-age-faces", "utkface-crop", "celeba-6k")
 
 needs_faces = pytest.mark.skipif(not SHARED_FACES.is_dir(), reason="../shared/faces is not here")
