@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from tests.conftest import SHARED_FACES
+from tests.conftest import REPO, SHARED_FACES
 
 SOURCES = ("all-age-faces", "utkface-crop", "celeba-6k")
 
