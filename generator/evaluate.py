@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,8 @@ class EvalOptions:
     near_copy_rms: float = 0.05  # RMS pixel difference (0..1, at 32 px) below which a face is a copy
     card: Path | None = None
     workers: int = 2  # processes for dlib, which uses one core each
+    real_faces: Path | None = None  # the real faces' dlib analysis, made beforehand (save_face_stats)
+    copying: bool = True  # the data-copying test (embeds training faces: the slowest part on a CPU)
 
 
 def _fit(image: Image.Image, side: int) -> np.ndarray:
@@ -87,13 +90,28 @@ def analyze_cached(analyzer: FaceAnalyzer, images: np.ndarray, cache: Path | Non
                    echo: Callable[[str], None], workers: int = 1) -> FaceStats:
     file = cache / f"faces-{key}.npz" if cache and key else None
     if file and file.is_file():
-        with np.load(file) as data:
-            return FaceStats(data["detected"], data["boxes"], data["embeddings"])
+        return load_face_stats(file, len(images))
     stats = analyzer.analyze(images, progress=lambda i: echo(f"    {i}/{len(images)} faces embedded"),
                              workers=workers)
     if file:
-        file.parent.mkdir(parents=True, exist_ok=True)
-        np.savez(file, detected=stats.detected, boxes=stats.boxes, embeddings=stats.embeddings)
+        save_face_stats(file, stats)
+    return stats
+
+
+def save_face_stats(path: Path, stats: FaceStats) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, detected=stats.detected, boxes=stats.boxes, embeddings=stats.embeddings)
+
+
+def load_face_stats(path: Path, count: int) -> FaceStats:
+    """A saved analysis of the real faces; it must cover exactly the faces being compared."""
+    try:
+        with np.load(path) as data:
+            stats = FaceStats(data["detected"], data["boxes"], data["embeddings"])
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"{path}: not a saved face analysis ({error})") from error
+    if len(stats.embeddings) != count:
+        raise ValueError(f"{path} analyses {len(stats.embeddings)} real faces, not the {count} being compared")
     return stats
 
 
@@ -123,8 +141,11 @@ def evaluate(opts: EvalOptions, echo: Callable[[str], None] = print) -> dict[str
 
     analyzer = FaceAnalyzer()
     stage("dlib: detecting and embedding real faces")
-    real_key = _cache_key(opts.real, f"real|{opts.n}|{side}") if opts.real.is_file() else None
-    real_faces = analyze_cached(analyzer, real, opts.cache, real_key, echo, opts.workers)
+    if opts.real_faces:
+        real_faces = load_face_stats(opts.real_faces, len(real))
+    else:
+        real_key = _cache_key(opts.real, f"real|{opts.n}|{side}") if opts.real.is_file() else None
+        real_faces = analyze_cached(analyzer, real, opts.cache, real_key, echo, opts.workers)
     stage("dlib: detecting and embedding generated faces")
     fake_faces = analyzer.analyze(fake, fallback=default_box(real_faces.boxes),
                                   progress=lambda i: echo(f"    {i}/{len(fake)} faces embedded"),
@@ -139,7 +160,9 @@ def evaluate(opts: EvalOptions, echo: Callable[[str], None] = print) -> dict[str
     stage(f"FD_face {result['fd_face']}, face rate {result['face_rate']} (real {result['face_rate_real']}); SWD")
     result["swd"] = swd(real, fake)
 
-    if train_path is not None:
+    if not opts.copying:
+        result["copying"] = {"skipped": "not asked for"}
+    elif train_path is not None:
         stage(f"data-copying test against the training split of {train_path.name}")
         result["copying"] = copying_report(analyzer, train_path, side, real, fake, real_faces, fake_faces, opts, echo)
     else:
@@ -201,3 +224,27 @@ def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
         metrics["near-literal copies"] = copying["near_copies"]
         metrics["data-copying test"] = "passed" if copying["passed"] else "FAILED"
     return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m generator.evaluate`: the same evaluation on a machine without the bot's packages."""
+    import argparse
+
+    from generator.train import run_command
+
+    p = argparse.ArgumentParser(prog="python -m generator.evaluate", description=__doc__.split("\n\n")[0])
+    p.add_argument("--real", type=Path, required=True, help="held-out faces: an archive (file or folder) or images")
+    p.add_argument("--weights", type=Path, help="generator weights (default: the shipped file)")
+    p.add_argument("--n", type=int, default=2000)
+    p.add_argument("--psi", type=float, default=0.7)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=Path("eval"))
+    p.add_argument("--device", default="auto")
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="processes for dlib")
+    p.add_argument("--real-faces", type=Path, help="the real faces' dlib analysis, made beforehand")
+    p.add_argument("--no-copying", dest="copying", action="store_false", help="skip the data-copying test")
+    return run_command(p, argv, lambda args: evaluate(EvalOptions(**vars(args))))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -30,13 +30,14 @@ import torch.nn.functional as F
 
 from generator.archive import TRAIN, load_archive, read_meta
 from generator.augment import augment, augment_loop, parse_policy
-from generator.checkpoint import (CARD_NAME, EXPORT_NAME, WeightsFileError, export_generator, load_checkpoint,
-                                  read_export, save_checkpoint, write_model_card)
+from generator.checkpoint import (CARD_NAME, EXPORT_NAME, export_generator, load_checkpoint, read_export,
+                                  save_checkpoint, write_model_card)
 from generator.data import DeviceFaces, HostFaces
 from generator.interface import GeneratorUnavailable
 from generator.loading import pick_device
 from generator.networks import Discriminator, Generator, ModelConfig, preset
 from generator.sampling import image_grid, seed_latents, synthesize, to_pil
+from generator.state import ema_file
 
 GRID_NAME = "samples.png"
 LOG_NAME = "train.log"
@@ -289,10 +290,7 @@ def load_resume(run_dir: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any],
     tensors, meta = load_checkpoint(run_dir)
     if meta["precision"] == "full":
         return tensors, meta, None
-    ema, _, _, info = read_export(run_dir / EXPORT_NAME)
-    if info.get("step") != meta["step"]:
-        raise WeightsFileError(f"{run_dir / EXPORT_NAME} is from step {info.get('step')} but the checkpoint "
-                               f"from step {meta['step']}")
+    ema, _, _, _ = read_export(ema_file(run_dir, meta))
     return tensors, meta, ema
 
 
@@ -330,7 +328,7 @@ def save_run(trainer: Trainer, out: Path, data_summary: str) -> str:
             "gamma": round(trainer.gamma, 4), "augment": opts.augment, "data": data_summary,
             "generator_params": sum(p.numel() for p in trainer.G_ema.parameters())}
     version = export_generator(out / EXPORT_NAME, trainer.G_ema, info)
-    save_checkpoint(out, trainer.state_tensors(opts.ckpt), trainer.state_meta(opts.ckpt),
+    save_checkpoint(out, trainer.state_tensors(opts.ckpt), {**trainer.state_meta(opts.ckpt), "ema_version": version},
                     max_shard_bytes=HALF_SHARD_BYTES if opts.ckpt == "half" else None)
     write_model_card(out / CARD_NAME, version, trainer.cfg, info)
     return version
@@ -432,6 +430,7 @@ def train(opts: TrainOptions, echo: Callable[[str], None] = print, started: floa
         except Exception as error:
             log.write("error", f"sample grid failed: {error!r}", error=repr(error))
     summary = {"kimg": trainer.nimg / 1000, "step": trainer.step, "model_version": version,
+               "resumed_kimg": (resume[1]["nimg"] if resume else 0) / 1000, "device": device_name(device),
                "train_minutes": round(trainer.train_seconds / 60, 2), "diverged": diverged,
                "wall_minutes": round((time.monotonic() - started) / 60, 2),
                "img_s": round((trainer.nimg - (resume[1]["nimg"] if resume else 0))
@@ -441,9 +440,10 @@ def train(opts: TrainOptions, echo: Callable[[str], None] = print, started: floa
     return summary
 
 
-def build_parser() -> argparse.ArgumentParser:
-    # An option not given is left out, so TrainOptions' defaults are the only ones.
-    p = argparse.ArgumentParser(prog="python -m generator.train", description=__doc__.split("\n\n")[0],
+def build_parser(prog: str = "python -m generator.train") -> argparse.ArgumentParser:
+    """The one definition of the training options (`figment train` passes its arguments here).
+    An option not given is left out, so TrainOptions' defaults are the only ones."""
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0],
                                 argument_default=argparse.SUPPRESS)
     p.add_argument("--data", type=Path, required=True, help="training archive (.npz from `figment dataset build`)")
     p.add_argument("--out", type=Path, required=True, help="run directory for checkpoints, weights, logs, grids")
@@ -479,19 +479,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 def run_command(parser: argparse.ArgumentParser, argv: list[str] | None,
                 action: Callable[[argparse.Namespace], object]) -> int:
-    """The `python -m generator.*` entry points: bad input ends in `error: ...` and exit code 2, no traceback."""
-    args = parser.parse_args(argv)
+    """The `python -m generator.*` entry points: bad input ends in `error: ...` and exit code 2, no traceback;
+    an action that returns an int returns it as the exit code."""
     try:
-        action(args)
-    except (ValueError, OSError) as error:
+        args = parser.parse_args(argv)
+    except SystemExit as stop:  # argparse has printed its usage and the error
+        return int(stop.code or 0)
+    try:
+        code = action(args)
+    except (ValueError, OSError) as error:  # WeightsFileError is a ValueError; OSError: e.g. --out is a file
         print(f"error: {error}", file=sys.stderr)
         return 2
-    return 0
+    return code if isinstance(code, int) else 0
 
 
-def main(argv: list[str] | None = None) -> int:
+# What a resumed run keeps from its state unless given again: the run's hyperparameters.
+RESUMED_OPTIONS = ("batch", "lr", "gamma", "r1_every", "ema_kimg", "ema_rampup", "augment", "xflip")
+
+
+def with_resumed_options(given: dict[str, Any]) -> dict[str, Any]:
+    """The options given, plus the run's own hyperparameters from the state it resumes (if any)."""
+    from generator.state import state_meta
+
+    meta = state_meta(Path(given["resume"])) if given.get("resume") else None
+    kept = (meta or {}).get("options", {})
+    return {**{k: kept[k] for k in RESUMED_OPTIONS if k in kept}, **given}
+
+
+def main(argv: list[str] | None = None, prog: str = "python -m generator.train",
+         echo: Callable[[str], None] = print) -> int:
+    """Exit codes: 0 done, 2 bad input, 3 the run diverged (the last good checkpoint is kept)."""
     started = time.monotonic()
-    return run_command(build_parser(), argv, lambda args: train(TrainOptions(**vars(args)), started=started))
+
+    def action(args: argparse.Namespace) -> int:
+        summary = train(TrainOptions(**with_resumed_options(vars(args))), echo=echo, started=started)
+        if summary["diverged"]:
+            print("error: training diverged; the last good checkpoint is kept", file=sys.stderr)
+            return 3
+        return 0
+
+    return run_command(build_parser(prog), argv, action)
 
 
 if __name__ == "__main__":

@@ -18,12 +18,16 @@ def build_command(
     packs: list[str] = typer.Option([], "--packs", help="Packs to use (repeat or comma-separate; default all)."),
     res: int = typer.Option(128, "--res", min=8, max=1024, help="Side of the faces in the archive."),
     out: Path | None = typer.Option(None, "--out", help="Archive file (default DATA_DIR/dataset-RES.npz)."),
-    quality: int = typer.Option(85, "--quality", min=1, max=100, help="JPEG quality of the faces."),
-    max_mib: float = typer.Option(56.0, "--max-mib", min=0.1, help="Size budget of the archive, in MiB."),
+    codec: str = typer.Option("webp", "--codec", help="webp (default: 2.1 KB a face at 128 px) or jpeg."),
+    quality: int = typer.Option(80, "--quality", min=1, max=100, help="Quality of the codec."),
+    max_mib: float = typer.Option(0.0, "--max-mib", min=0.0, help="Size budget of the archive in MiB "
+                                                                 "(0: every face)."),
+    shard_mib: float = typer.Option(0.0, "--shard-mib", min=0.0, help="Write OUT as a folder of shards of at "
+                                                                     "most this many MiB (0: one file)."),
     seed: int = typer.Option(0, "--seed", help="Seed of which train faces fill the budget."),
     workers: int = typer.Option(0, "--workers", min=0, help="Worker processes; 0: one per core."),
 ) -> None:
-    """Pack every held-out face and as many train faces as fit the budget into one archive."""
+    """Pack every held-out face and every train face (or as many as fit --max-mib) into an archive."""
     from bot.photos.dataset import MIB, DatasetOptions, build_dataset
     from bot.photos.packs import pack_infos, photo_rows
 
@@ -34,7 +38,8 @@ def build_command(
     if unknown:
         fail(f"no pack named {', '.join(unknown)} (known: {', '.join(sorted(known)) or 'none'})")
     out = out or config.data_dir / f"dataset-{res}.npz"
-    options = DatasetOptions(out, names, res, quality, int(max_mib * MIB), seed, workers)
+    options = DatasetOptions(out, names, res, quality, int(max_mib * MIB) or None, seed, workers, codec,
+                             int(shard_mib * MIB) or None)
     rows = asyncio.run(photo_rows(config.db_url, names or None))
     try:
         with progress_bar("dataset build", "faces") as update:
@@ -50,6 +55,6 @@ def build_command(
                       f"{available['train']}/{available['heldout']}")
     console.print(table)
     console.print(f"{meta['count']} faces ({meta['train']} train, {meta['heldout']} held out) at "
-                  f"{res} px, JPEG quality {quality}, {meta['bytes'] / MIB:.2f} MiB "
+                  f"{res} px, {codec} quality {quality}, {meta['bytes'] / MIB:.2f} MiB "
                   f"({meta['bytes']} bytes), seed {seed}" + (f"; {meta['missing']} faces missing on disk"
                                                               if meta["missing"] else ""), highlight=False)

@@ -17,44 +17,18 @@ if TYPE_CHECKING:
     from generator.interface import FaceModel
 
 
-def train(
-    data: Path = typer.Option(..., help="Training archive (.npz from `figment dataset build`)."),
-    out: Path = typer.Option(..., help="Run directory: checkpoints, generator.safetensors, MODEL_CARD.md, grids, log."),
-    minutes: Optional[float] = typer.Option(None, help="Wall-clock budget; stops cleanly before it."),
-    kimg: Optional[float] = typer.Option(None, help="Stop after this many thousand images seen in total."),
-    resume: Optional[Path] = typer.Option(None, help="Run directory to resume from."),
-    batch: int = typer.Option(32, help="Images per step."),
-    model: str = typer.Option("lean", help="Model preset: lean (default) or tiny (tests)."),
-    channel_base: Optional[int] = typer.Option(None, help="Override: channels = channel_base / resolution."),
-    channel_max: Optional[int] = typer.Option(None, help="Override: widest layer."),
-    resample: Optional[str] = typer.Option(None, help="classic (bilinear up, pooling down; default) or fast "
-                                                      "(strided convolutions)."),
-    lr: float = typer.Option(0.0025, help="Adam learning rate of G and D."),
-    gamma: Optional[float] = typer.Option(None, help="R1 weight (default 1.0 x (resolution/256)^2)."),
-    augment: str = typer.Option("color,translation,cutout", help="DiffAugment policy, or none."),
-    xflip: bool = typer.Option(True, "--xflip/--no-xflip", help="Random horizontal flips of the reals."),
-    device: str = typer.Option("auto", help="auto, cpu or cuda."),
-    amp: str = typer.Option("auto", help="bf16 autocast: auto (on CUDA), bf16 or off."),
-    compile: bool = typer.Option(False, "--compile", help="torch.compile G and D (minutes of warm-up)."),
-    seed: int = typer.Option(0, help="Random seed of the run."),
-    ckpt: str = typer.Option("full", help="Checkpoint: full (fp32 + optimizer, bit-exact) or half (fp16, small)."),
-    ckpt_minutes: float = typer.Option(10.0, help="Minutes between checkpoints."),
-    grid_minutes: float = typer.Option(5.0, help="Minutes between sample grids."),
-    log_seconds: float = typer.Option(30.0, help="Seconds between log lines."),
-) -> None:
-    """Train the face GAN (same code as `python -m generator.train`)."""
-    from generator.train import TrainOptions, train as run_training
+TRAIN_CONTEXT = {"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []}
 
-    opts = TrainOptions(data=data, out=out, minutes=minutes, kimg=kimg, resume=resume, batch=batch, model=model,
-                        channel_base=channel_base, channel_max=channel_max, resample=resample, lr=lr, gamma=gamma, augment=augment,
-                        xflip=xflip, device=device, amp=amp, compile=compile, seed=seed, ckpt=ckpt,
-                        ckpt_minutes=ckpt_minutes, grid_minutes=grid_minutes, log_seconds=log_seconds)
-    try:
-        summary = run_training(opts, echo=lambda line: console.print(line, highlight=False))
-    except (ValueError, OSError) as error:  # WeightsFileError is a ValueError; OSError: e.g. --out is a file
-        fail(str(error))
-    if summary["diverged"]:
-        fail("training diverged; the last good checkpoint is kept", code=3)
+
+def train(ctx: typer.Context) -> None:
+    """Train the face GAN: the options of `python -m generator.train` (see `figment train --help`)."""
+    from generator.train import main as train_main
+
+    # One definition of the options: generator/train.py's parser, shared by both doors.
+    code = train_main(list(ctx.args), prog="figment train",
+                      echo=lambda line: console.print(line, highlight=False))
+    if code:
+        raise typer.Exit(code)
 
 
 def evaluate(

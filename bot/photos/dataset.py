@@ -1,8 +1,13 @@
-"""`figment dataset build`: aligned faces into one compact training archive.
+"""`figment dataset build`: aligned faces into a compact training archive.
 
 All held-out faces go in (marked held-out: evaluation compares with them, training never
-sees them); train faces fill the rest of the byte budget in a seeded random order. x-flips
-are left to training. The format is generator/archive.py's.
+sees them); then every train face, or as many as fit a byte budget, in a seeded random order.
+x-flips are left to training. The format is generator/archive.py's: one file, or a folder of
+shards of at most `shard_bytes` each (so each fits one call to a GPU machine).
+
+The codec is WebP at quality 80 by default. Measured on 2,000 held-out faces at 128 px: 2.1 KB a
+face at 36.8 dB PSNR, against JPEG quality 85 at 3.8 KB and 38.0 dB; the README has the table,
+with what each costs in FD_face.
 """
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import io
 import multiprocessing
 import os
 import random
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +26,7 @@ from PIL import Image
 from bot.photos.split import HELDOUT
 from generator.archive import HELDOUT as ARCHIVE_HELDOUT
 from generator.archive import TRAIN as ARCHIVE_TRAIN
-from generator.archive import ArchiveEntry, write_archive
+from generator.archive import ArchiveEntry, read_meta, write_archive
 
 MIB = 1024 * 1024
 # Headers, offsets and the meta JSON: what the archive adds to the JPEG bytes.
@@ -33,10 +39,12 @@ class DatasetOptions:
     out: Path
     packs: list[str] = field(default_factory=list)  # empty: every pack
     res: int = 128
-    quality: int = 85  # measured at 128 px: ~4.0 KB a face, 14,700 in 56 MiB (q90: 4.8 KB, 12,100)
-    max_bytes: int = 56 * MIB
+    quality: int = 80
+    max_bytes: int | None = None  # None: every face
     seed: int = 0
     workers: int = 0  # 0: one per core
+    codec: str = "webp"  # webp | jpeg
+    shard_bytes: int | None = None  # None: one file; else `out` is a folder of shards this size at most
 
 
 @dataclass
@@ -46,8 +54,11 @@ class Candidate:
     heldout: bool
 
 
-def encode_face(path: str, res: int, quality: int) -> bytes | None:
-    """The aligned face at `res`, as JPEG bytes (None if its file is gone or broken)."""
+CODECS = ("webp", "jpeg")
+
+
+def encode_face(path: str, res: int, quality: int, codec: str = "webp") -> bytes | None:
+    """The aligned face at `res`, encoded (None if its file is gone or broken)."""
     try:
         with Image.open(path) as image:
             face = image.convert("RGB")
@@ -56,11 +67,14 @@ def encode_face(path: str, res: int, quality: int) -> bytes | None:
     if face.size != (res, res):
         face = face.resize((res, res), Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
-    face.save(buffer, format="JPEG", quality=quality, subsampling="4:2:0", optimize=True)
+    if codec == "webp":
+        face.save(buffer, format="WEBP", quality=quality, method=6)
+    else:
+        face.save(buffer, format="JPEG", quality=quality, subsampling="4:2:0", optimize=True)
     return buffer.getvalue()
 
 
-def _encode(job: tuple[str, int, int]) -> bytes | None:
+def _encode(job: tuple[str, int, int, str]) -> bytes | None:
     return encode_face(*job)
 
 
@@ -72,7 +86,7 @@ def order(candidates: list[Candidate], seed: int) -> list[Candidate]:
     return heldout + train
 
 
-def _encoded(jobs: list[tuple[str, int, int]], workers: int) -> Iterator[bytes | None]:
+def _encoded(jobs: list[tuple[str, int, int, str]], workers: int) -> Iterator[bytes | None]:
     if workers <= 1:
         yield from map(_encode, jobs)
         return
@@ -84,10 +98,10 @@ def select_entries(candidates: list[Candidate], options: DatasetOptions,
                    progress: Callable[[int, int], None] | None = None) -> tuple[list[ArchiveEntry], int]:
     """The entries that fit the budget, and how many faces could not be read."""
     ordered = order(candidates, options.seed)
-    budget = options.max_bytes - FIXED_OVERHEAD
+    budget = options.max_bytes - FIXED_OVERHEAD if options.max_bytes else None
     entries: list[ArchiveEntry] = []
     missing = used = 0
-    jobs = [(c.path, options.res, options.quality) for c in ordered]
+    jobs = [(c.path, options.res, options.quality, options.codec) for c in ordered]
     workers = options.workers or os.cpu_count() or 1
     for done, (candidate, data) in enumerate(zip(ordered, _encoded(jobs, workers)), start=1):
         if progress:
@@ -96,9 +110,9 @@ def select_entries(candidates: list[Candidate], options: DatasetOptions,
             missing += 1
             continue
         cost = len(data) + PER_IMAGE_OVERHEAD
-        if used + cost > budget:
+        if budget is not None and used + cost > budget:
             if candidate.heldout:
-                raise ValueError(f"the held-out faces alone do not fit in {options.max_bytes / MIB:.1f} MiB "
+                raise ValueError(f"the held-out faces alone do not fit in {budget / MIB:.1f} MiB "
                                  "at this resolution and quality")
             break  # train faces come in random order: stopping here keeps a random subset
         used += cost
@@ -113,7 +127,9 @@ def build_dataset(rows: list[Any], data_dir: Path, options: DatasetOptions,
     if not 8 <= options.res <= 1024:
         raise ValueError("the resolution must be between 8 and 1024 pixels")
     if not 1 <= options.quality <= 100:
-        raise ValueError("the JPEG quality must be between 1 and 100")
+        raise ValueError("the quality must be between 1 and 100")
+    if options.codec not in CODECS:
+        raise ValueError(f"unknown codec {options.codec!r}: use {' or '.join(CODECS)}")
     candidates = [Candidate(str(data_dir / r.stored_path), r.pack, r.split == HELDOUT) for r in rows]
     if not candidates:
         raise ValueError("no photos to build from: import some with `figment photos import` first")
@@ -125,19 +141,59 @@ def build_dataset(rows: list[Any], data_dir: Path, options: DatasetOptions,
     for e in entries:
         per_source[e.source]["heldout" if e.split == ARCHIVE_HELDOUT else "train"] += 1
     meta = {
-        "resolution": options.res, "quality": options.quality, "subsampling": "4:2:0", "seed": options.seed,
+        "resolution": options.res, "codec": options.codec, "quality": options.quality, "seed": options.seed,
         "alignment": "ffhq-style (eyes and mouth), dlib 68 landmarks", "flip": "none: x-flip is left to training",
         "packs": sorted(available), "per_source": dict(per_source), "available": dict(available),
         "max_bytes": options.max_bytes,  # no timestamp: the same inputs and seed give the same file
     }
-    options.out.parent.mkdir(parents=True, exist_ok=True)
-    partial = options.out.with_name(options.out.name + ".part")
+    if options.shard_bytes:
+        meta, size = write_shards(options.out, entries, meta, options.shard_bytes)
+    else:
+        meta, size = write_one(options.out, entries, meta, options.max_bytes)
+    return {**meta, "bytes": size, "missing": missing}
+
+
+def write_one(out: Path, entries: list[ArchiveEntry], meta: dict[str, Any], max_bytes: int | None) -> tuple[dict, int]:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".part")
     try:
         meta = write_archive(partial, entries, meta)
         size = partial.stat().st_size
-        if size > options.max_bytes:  # the overhead estimate was wrong: never ship an archive over budget
-            raise ValueError(f"archive came out at {size} bytes, over the {options.max_bytes} byte budget")
-        os.replace(partial, options.out)
+        if max_bytes and size > max_bytes:  # the overhead estimate was wrong: never ship an archive over budget
+            raise ValueError(f"archive came out at {size} bytes, over the {max_bytes} byte budget")
+        os.replace(partial, out)
     finally:
         partial.unlink(missing_ok=True)  # gone after the replace; a failed build leaves nothing behind
-    return {**meta, "bytes": size, "missing": missing}
+    return meta, size
+
+
+def write_shards(out: Path, entries: list[ArchiveEntry], meta: dict[str, Any],
+                 shard_bytes: int) -> tuple[dict, int]:
+    """`out/part-000.npz`, ...: consecutive runs of the entries (held-out first), each within shard_bytes.
+    The folder is written beside and swapped in whole, so a failed build leaves the old one."""
+    if shard_bytes < 2 * FIXED_OVERHEAD:
+        raise ValueError(f"a shard must be at least {2 * FIXED_OVERHEAD // 1024} KiB")
+    groups: list[list[ArchiveEntry]] = [[]]
+    used = FIXED_OVERHEAD
+    for entry in entries:
+        cost = len(entry.jpeg) + PER_IMAGE_OVERHEAD
+        if groups[-1] and used + cost > shard_bytes:
+            groups.append([])
+            used = FIXED_OVERHEAD
+        groups[-1].append(entry)
+        used += cost
+    partial = out.with_name(out.name + ".part")
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        metas, size = [], 0
+        for index, group in enumerate(groups):
+            path = partial / f"part-{index:03d}.npz"
+            metas.append(write_archive(path, group, {**meta, "shard": index, "shards": len(groups)}))
+            size += path.stat().st_size
+            if path.stat().st_size > shard_bytes:
+                raise ValueError(f"shard {path.name} came out at {path.stat().st_size} bytes, over {shard_bytes}")
+        shutil.rmtree(out, ignore_errors=True)
+        os.replace(partial, out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return read_meta(out), size

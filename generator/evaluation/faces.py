@@ -9,6 +9,7 @@ FD_face covers every generated image, not only the good ones.
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -20,6 +21,9 @@ MIN_SIDE = 128
 
 
 def model_dir() -> Path:
+    # A machine without the package (a GPU box) names a folder with the two .dat files instead.
+    if os.environ.get("FIGMENT_DLIB_MODELS"):
+        return Path(os.environ["FIGMENT_DLIB_MODELS"])
     # face_recognition_models' own helper needs pkg_resources, gone from new setuptools: find the folder.
     spec = importlib.util.find_spec("face_recognition_models")
     if spec is None or spec.origin is None:

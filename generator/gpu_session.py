@@ -1,0 +1,269 @@
+"""The prepared GPU session: `python -m generator.gpu_session stage|train` on the device machine.
+
+A call to a GPU machine carries the working tree and at most 64 MiB, less than the code, the
+training state and every training face together. So `figment gpu pack` (on the development
+machine) splits what must travel into parts, `.carry/gpu-1`, `.carry/gpu-2`, ..., each a call's
+worth, with one manifest; then, in calls that follow each other while the machine stays warm:
+
+  stage   copy this call's part into the stage folder on the machine's disk (seconds), and say
+          what is there and what is still missing;
+  train   stage the last part, check everything, resume the repository's training state, train
+          until the call's time is nearly spent, evaluate on the machine's CPU cores (FD_face,
+          face rate, SWD, C2ST against the held-out faces) and write to $OUT the new state, the
+          EMA weights, a sample grid, the log and one JSON line of results (result.json).
+
+Missing parts never waste the call: training runs on the data that arrived (the log says what
+was missing), and without the evaluation tools the evaluation is left to `figment gpu land`.
+Imports only generator/ modules and what a bare GPU box has (torch, numpy, pillow, safetensors).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import lzma
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+MANIFEST = "manifest.json"
+CARRY = Path(".carry")
+DEFAULT_STAGE = Path("/root/figment-stage")
+# What $OUT may bring back: 8 files, each at most 16 MiB, at most two folders down.
+OUT_FILES = ("state/checkpoint-0.safetensors", "state/checkpoint-1.safetensors", "state/generator.safetensors",
+             "state/samples.png", "state/train.log", "eval.json", "result.json")
+
+
+@dataclass
+class SessionOptions:
+    out: Path
+    stage: Path = DEFAULT_STAGE
+    carry: Path = CARRY
+    state: Path = Path("generator/weights/training")
+    session_seconds: float = 570.0  # the whole train call, inside the device tool's 600 s
+    eval_seconds: float = 100.0  # kept for the evaluation after training
+    eval_n: int = 2000
+    device: str = "cuda"
+    model: str = "lean"
+    batch: int = 128
+    first_bench_seconds: float = 10.0  # a fresh run (no state) benches classic vs fast resampling first
+    train_args: list[str] = field(default_factory=list)  # more `python -m generator.train` options
+
+
+def echo(text: str) -> None:
+    print(f"[{datetime.now(timezone.utc).strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# --- staging ---------------------------------------------------------------------------------------
+
+def stage_parts(opts: SessionOptions) -> dict[str, Any]:
+    """Copy every carried part into the stage folder; return the manifest (from a part or the stage)."""
+    opts.stage.mkdir(parents=True, exist_ok=True)
+    manifest = None
+    for part in sorted(opts.carry.glob("gpu-*")):
+        for path in sorted(part.rglob("*")):
+            if path.is_file():
+                target = opts.stage / path.relative_to(part)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+        if (part / MANIFEST).is_file():
+            manifest = json.loads((part / MANIFEST).read_text())
+    if manifest is None and (opts.stage / MANIFEST).is_file():
+        manifest = json.loads((opts.stage / MANIFEST).read_text())
+    if manifest is None:
+        raise ValueError(f"no {MANIFEST} in {opts.carry}/gpu-* or {opts.stage}: run `figment gpu pack` and carry a part")
+    return manifest
+
+
+def missing_files(stage: Path, manifest: dict[str, Any]) -> list[str]:
+    """Manifest files not (or not whole) in the stage folder."""
+    missing = []
+    for name, info in manifest["files"].items():
+        path = stage / name
+        if not path.is_file() or path.stat().st_size != info["bytes"] or sha256(path) != info["sha256"]:
+            missing.append(name)
+    return missing
+
+
+def report_stage(opts: SessionOptions) -> list[str]:
+    manifest = stage_parts(opts)
+    missing = missing_files(opts.stage, manifest)
+    have = len(manifest["files"]) - len(missing)
+    echo(f"staged in {opts.stage}: {have} of {len(manifest['files'])} files of pack {manifest['pack_id']}"
+         + (f"; still missing: {', '.join(missing)}" if missing else "; complete"))
+    return missing
+
+
+# --- the evaluation tools (dlib), installed while the GPU trains ---------------------------------
+
+class EvalTools(threading.Thread):
+    """Makes dlib and its two models usable, in the background: the carried wheel is installed and the
+    carried models unpacked unless this Python already has them (as a development machine does)."""
+
+    def __init__(self, stage: Path) -> None:
+        super().__init__(daemon=True)
+        self.stage = stage
+        self.site = Path("/tmp/figment-site")
+        self.models = Path("/tmp/figment-dlib-models")
+        self.error: str | None = None
+
+    def run(self) -> None:
+        import importlib.util
+
+        try:
+            if importlib.util.find_spec("dlib") is None:
+                wheels = sorted((self.stage / "eval").glob("*.whl"))
+                if not wheels:
+                    raise FileNotFoundError("dlib is not installed and no dlib wheel was carried")
+                subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps",
+                                "--no-compile", "--target", str(self.site), *map(str, wheels)],
+                               check=True, capture_output=True, timeout=120)
+            packed = sorted((self.stage / "eval").glob("*.dat.xz"))
+            if packed:
+                self.models.mkdir(parents=True, exist_ok=True)
+                for path in packed:
+                    with lzma.open(path) as source, open(self.models / path.name[:-3], "wb") as target:
+                        shutil.copyfileobj(source, target)
+            elif importlib.util.find_spec("face_recognition_models") is None:
+                raise FileNotFoundError("no dlib models were carried and face-recognition-models is not installed")
+            else:
+                self.models = Path()  # the installed package's own models
+        except Exception as error:  # the evaluation is then left to `figment gpu land`
+            self.error = f"{type(error).__name__}: {error}"
+
+    def ready(self) -> bool:
+        self.join()
+        if self.error is None:
+            if self.site.is_dir():
+                sys.path.insert(0, str(self.site))
+                # spawned dlib workers get sys.path from this process; PYTHONPATH says it for any other child
+                os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.site), os.environ.get("PYTHONPATH")]))
+            if self.models != Path():
+                os.environ["FIGMENT_DLIB_MODELS"] = str(self.models)
+        return self.error is None
+
+
+# --- training and evaluation ----------------------------------------------------------------------
+
+def pick_resample(opts: SessionOptions, data: Path) -> str:
+    """A fresh run only: the faster of the two resampling designs on this machine (kept for good after)."""
+    if opts.first_bench_seconds <= 0:
+        return "classic"
+    from generator.bench_train import run as bench
+
+    report = bench(data, opts.batch, ["optimized", "fast-resample"], opts.first_bench_seconds, warmup=3, min_steps=2,
+                   device_arg=opts.device, model=opts.model, data_limit=4096, echo=echo)
+    rates = {name: result.get("img_s", 0.0) for name, result in report["results"].items()}
+    # "fast" is a different model: take it only for a clear gain.
+    choice = "fast" if rates.get("fast-resample", 0) > 1.2 * rates.get("optimized", 0) else "classic"
+    echo(f"first run: resample {choice} ({rates})")
+    return choice
+
+
+def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
+    from generator.archive import read_meta
+    from generator.state import state_meta
+    from generator.train import TrainOptions, build_parser, train, with_resumed_options
+
+    deadline = started + opts.session_seconds
+    missing = report_stage(opts)
+    manifest = json.loads((opts.stage / MANIFEST).read_text()) if (opts.stage / MANIFEST).is_file() else {}
+    data = opts.stage / "data"
+    if not data.is_dir() or not list(data.glob("*.npz")) or not read_meta(data)["train"]:
+        raise ValueError(f"no training faces arrived in {data}: stage the parts first (missing: {missing})")
+    tools = EvalTools(opts.stage)
+    tools.start()
+
+    echo(f"training data: {read_meta(data)['train']} faces" + (f" (missing shards: {missing})" if missing else ""))
+    resume = opts.state if state_meta(opts.state) else None
+    given = vars(build_parser().parse_args(["--data", str(data), "--out", "x", *opts.train_args]))
+    given.pop("data"), given.pop("out")
+    if resume is None and "resample" not in given:
+        given["resample"] = pick_resample(opts, data)
+    minutes = (deadline - time.monotonic() - opts.eval_seconds) / 60
+    if minutes <= 0.2:
+        raise ValueError("no time left to train")
+    defaults = {"batch": opts.batch, "model": opts.model, "device": opts.device, "ckpt": "half",
+                "log_seconds": 20.0, "grid_minutes": 1e9, "ckpt_minutes": 3.0}
+    given = with_resumed_options({**given, "resume": resume})
+    train_opts = TrainOptions(**{**defaults, **given, "data": data, "out": opts.out / "state", "minutes": minutes})
+    summary = train(train_opts, echo=echo)
+
+    result: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "pack_id": manifest.get("pack_id"),
+        "missing": missing, "resumed_kimg": round(summary["resumed_kimg"], 1),
+        "kimg_total": round(summary["kimg"], 1), "img_s": summary["img_s"],
+        "train_minutes_total": summary["train_minutes"], "wall_minutes": summary["wall_minutes"],
+        "diverged": summary["diverged"], "model_version": summary["model_version"],
+        "train_faces": read_meta(data)["train"], "device": summary.get("device"),
+    }
+    if not summary["diverged"] and tools.ready():
+        result.update(evaluate_call(opts, data))
+    elif tools.error:
+        result["eval_skipped"] = tools.error
+    (opts.out / "state" / "MODEL_CARD.md").unlink(missing_ok=True)  # `figment gpu land` writes the card
+    (opts.out / "result.json").write_text(json.dumps(result) + "\n")
+    echo("result " + json.dumps(result))
+    return result
+
+
+def evaluate_call(opts: SessionOptions, data: Path) -> dict[str, Any]:
+    from generator.evaluate import EvalOptions, evaluate
+
+    real_faces = opts.stage / "eval" / "heldout-faces.npz"
+    work = opts.out / "eval-work"
+    report = evaluate(EvalOptions(real=data, weights=opts.out / "state" / "generator.safetensors", n=opts.eval_n,
+                                  out=work, device=opts.device, workers=os.cpu_count() or 1, copying=False,
+                                  real_faces=real_faces if real_faces.is_file() else None), echo=echo)
+    shutil.move(str(work / "eval.json"), opts.out / "eval.json")
+    shutil.rmtree(work, ignore_errors=True)
+    return {"eval_n": report["n_generated"], "fd_face": report["fd_face"], "face_rate": report["face_rate"],
+            "swd": report["swd"]["swd_avg"], "c2st": report["c2st"]["pixels_cnn"], "eval_seconds": report["seconds"]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    p = argparse.ArgumentParser(prog="python -m generator.gpu_session", description=__doc__.split("\n\n")[0])
+    p.add_argument("mode", choices=["stage", "train"])
+    p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "out")))
+    p.add_argument("--stage", type=Path, default=DEFAULT_STAGE)
+    p.add_argument("--carry", type=Path, default=CARRY)
+    p.add_argument("--state", type=Path, default=Path("generator/weights/training"))
+    p.add_argument("--session-seconds", type=float, default=570.0)
+    p.add_argument("--eval-seconds", type=float, default=100.0)
+    p.add_argument("--eval-n", type=int, default=2000)
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--model", default="lean")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--first-bench-seconds", type=float, default=10.0)
+    args, train_args = p.parse_known_args(argv)
+    opts = SessionOptions(**{k: v for k, v in vars(args).items() if k != "mode"}, train_args=train_args)
+    try:
+        if args.mode == "stage":
+            report_stage(opts)
+        else:
+            opts.out.mkdir(parents=True, exist_ok=True)
+            train_call(opts, started)
+    except (ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
