@@ -29,6 +29,7 @@ from bot.ratelimit import RateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db import queries as q
+from db.scoring import reveal_and_score
 from db.models import Chat, Game, GeneratedFace, RealPhoto, Round, utcnow
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError
 from generator.interface import GeneratedFace as MadeFace
@@ -148,11 +149,16 @@ class QuizService:
         self._games: dict[int, _RunningGame] = {}  # by game id
         self._limiter = RateLimiter(settings.quiz_per_minute)
         self._answers = AnswerRecorder(db)
+        self._score_listeners: list[Callable[[ChatRef], Awaitable[None]]] = []
         # Fair coin for each round's truth; tests may swap in their own sequence.
         self.choose_real: Callable[[], bool] = lambda: secrets.randbelow(2) == 1
 
     def register(self, platform: str, presenter: QuizPresenter) -> None:
         self.presenters[platform] = presenter
+
+    def on_scores_moved(self, listener: Callable[[ChatRef], Awaitable[None]]) -> None:
+        """Call listener(chat) after a reveal moved the scores (e.g. to refresh a live board)."""
+        self._score_listeners.append(listener)
 
     # -- starting and stopping --
     async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None) -> int:
@@ -307,8 +313,17 @@ class QuizService:
         except Exception:
             log.exception("could not reveal round %s", round_id)
             return
+        if await self.db.retrying(lambda: self._mark_revealed(round_id), f"the reveal of round {round_id}"):
+            for listener in self._score_listeners:
+                try:
+                    await listener(chat)
+                except Exception:  # a live board is a nicety: the game goes on without it
+                    log.exception("a scores listener failed")
+
+    async def _mark_revealed(self, round_id: int) -> bool:
+        # The mark and the scores move together: a reveal shown again after a crash counts once.
         async with self.db.transaction() as session:
-            await q.mark_revealed(session, round_id)
+            return await reveal_and_score(session, round_id)
 
     async def _attribution(self, session, round_: Round) -> str:  # type: ignore[no-untyped-def]
         if round_.is_real:

@@ -39,6 +39,7 @@ class Settings(BaseSettings):
 
     face_per_minute: int = Field(6, ge=1, description="/face requests per user per minute.")
     quiz_per_minute: int = Field(2, ge=1, description="/quiz starts per user per minute.")
+    reads_per_minute: int = Field(6, ge=1, description="/stats and /leaderboard requests per user per minute.")
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weights: Path | None = Field(None, description="Generator weights; default the shipped ones.")

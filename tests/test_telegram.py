@@ -253,6 +253,7 @@ async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tm
     from bot.answers import AnswerRecorder
     from bot.refs import PlayerRef
     from db import queries as q
+    from db.scoring import reveal_and_score
 
     settings = make_settings(tmp_path, board_size=50)
     running = await start_bot(api, settings)
@@ -268,6 +269,9 @@ async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tm
         names = [f"Player {n:02d} " + "x" * 100 for n in range(50)]
         for n, name in enumerate(names):
             await recorder.record(round_id, PlayerRef("telegram", str(1000 + n), name), n % 2 == 1)
+        async with running.figment.db.transaction() as session:  # scores move at the reveal
+            await q.close_round(session, round_id)
+            await reveal_and_score(session, round_id)
         api.command(group, api.user(7, "Asker"), "/leaderboard")
         def sent() -> list[str]:
             return [str(c.params["text"]) for c in api.calls_to("sendMessage") if int(c.params["chat_id"]) == GROUP]

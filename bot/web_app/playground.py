@@ -107,9 +107,10 @@ class Playground:
             return []
         if command in ("/leaderboard", "/board"):
             period, scope = parse_board_args(args)
-            return [self.room.post("bot", await self.figment.boards.leaderboard_text(chat, period, scope))]
+            return [self.room.post("bot", await self.figment.boards.leaderboard_text(chat, period, scope,
+                                                                                         by=player))]
         if command == "/stats":
-            return [self.room.post("bot", await self.figment.boards.stats_text(chat, player))]
+            return [self.room.post("bot", await self.figment.boards.stats_text(chat, player, by=player))]
         if command == "/forgetme":
             done = await self.figment.boards.forget(player)
             await self.presenter.refresh_board()
