@@ -235,6 +235,7 @@ class QuizService:
                     log.exception("could not post round %s; ending the game", round_id)
                     async with self.db.transaction() as session:
                         await q.close_round(session, round_id)
+                    reason = texts.ROUND_NOT_POSTED
                     break
                 async with self.db.transaction() as session:
                     await q.set_message_ref(session, round_id, message_ref)
