@@ -27,6 +27,7 @@ from bot.refs import ChatRef, PlayerRef
 from bot.round_images import RoundImage, RoundImages
 from bot.settings import Settings
 from db import queries as q
+from db.queries import AnswerStatus  # front-ends read an answer's status from the core
 from db.models import Chat, Game, GeneratedFace, RealPhoto, Round, utcnow
 from db.scoring import reveal_and_score
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError
@@ -98,7 +99,7 @@ class GameSummary:
 
 @dataclass(frozen=True)
 class AnswerReply:
-    status: q.AnswerStatus
+    status: AnswerStatus
     text: str
 
 
