@@ -214,13 +214,15 @@ class QuizService:
             images = RoundImages(self.db, self.source, self.settings)
             # The next image is made while the current round runs, and the truth is drawn only
             # once a real and a generated image are both ready: the post's timing hints nothing.
-            ahead = asyncio.create_task(images.fill())
+            if first_number <= total:  # a resumed last round needs no next image
+                ahead = asyncio.create_task(images.fill())
             if resume is not None:
                 await self._wait_and_reveal(running, resume.id, resume.closes_at, resume.message_ref, presenter)
                 number = resume.number + 1
             while number <= total and not running.stop_requested:
                 await self._pause(running)  # a fixed gap after the start or the last reveal
-                await ahead
+                if ahead is not None:
+                    await ahead
                 if running.stop_requested:
                     break
                 opened = await self._open_round(running, number, total, seconds, images.take(self.choose_real()))
