@@ -55,7 +55,7 @@ class AnswerRecorder:
                 try:
                     outcomes = await self._write(batch)
                 except IntegrityError:
-                    # Only another process racing on the same rows gets here: retry one by one.
+                    # Another process wrote one of these rows first: retry one by one.
                     outcomes = [await self._write_one(item) for item in batch]
             except Exception as error:  # the store failed (the retry too): tell every waiting caller
                 log.exception("could not record %d answers", len(batch))
@@ -68,10 +68,9 @@ class AnswerRecorder:
                     item.future.set_result(outcome)
 
     async def _write_one(self, item: _Pending) -> q.AnswerOutcome:
-        try:
-            return (await self._write([item]))[0]
-        except IntegrityError:
-            return q.AnswerOutcome(q.AnswerStatus.ALREADY)
+        # Retried whole: a second answer of the same player is then read as "already answered"
+        # by record_answers; any other race (a new player's row) just goes through the next time.
+        return (await self.db.retrying(lambda: self._write([item]), "an answer"))[0]
 
     async def _write(self, batch: list[_Pending]) -> list[q.AnswerOutcome]:
         async with self.db.transaction() as session:

@@ -24,6 +24,7 @@ from bot.database import Database
 from bot.refs import PlayerRef
 from db import migrate
 from db import queries as q
+from db import standings
 from db.models import utcnow
 from db.stats import wilson_lower
 
@@ -134,7 +135,7 @@ async def _board_latency(path: Path, repeats: int = 200) -> dict[str, tuple[floa
             for _ in range(repeats):
                 start = time.perf_counter()
                 async with db.sessions() as session:
-                    rows = await q.leaderboard(session, scope=scope, period=period, min_answers=10, limit=10)
+                    rows = await standings.leaderboard(session, scope=scope, period=period, min_answers=10, limit=10)
                 times.append((time.perf_counter() - start) * 1000)
                 assert rows, "the filled database must rank someone"
             times.sort()

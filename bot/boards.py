@@ -6,9 +6,11 @@ from datetime import datetime
 from bot import texts
 from bot.database import Database
 from bot.errors import UserError
+from bot.ratelimit import RateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db import queries as q
+from db import standings
 from db.models import utcnow
 
 PNAS_ACCURACY = 0.482  # people judging StyleGAN2 faces, PNAS 2022
@@ -33,12 +35,24 @@ def parse_board_args(args: list[str]) -> tuple[str, str]:
 
 
 class BoardService:
+    """Boards and stats read running totals that only reveals move: cheap indexed reads, and
+    nothing in them tells the truth of a round still open. Players' reads are rate limited."""
+
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
+        self._limiter = RateLimiter(settings.reads_per_minute)
+
+    def _count_read(self, by: PlayerRef | None) -> None:
+        """A player's request (None: the bot's own read, e.g. a game's summary)."""
+        if by is not None:
+            self._limiter.check((by.platform, by.user_id))
 
     async def leaderboard_text(self, chat: ChatRef, period: str = "all", scope: str = "chat",
-                               escape: texts.Escape = texts._plain, now: datetime | None = None) -> str:
+                               escape: texts.Escape = texts._plain, now: datetime | None = None, *,
+                               by: PlayerRef | None = None) -> str:
+        """A board; `by` is the player who asked (rate limited: UserError when over the limit)."""
+        self._count_read(by)
         async with self.db.transaction() as session:
             chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             return await self._board(session, chat_row.id, period, scope, escape, now)
@@ -52,7 +66,7 @@ class BoardService:
         minimum = self.settings.board_min_answers
         period_key = q.week_period(now or utcnow()) if period == "week" else q.ALL_TIME
         scope_key = q.GLOBAL_SCOPE if scope == "global" else q.chat_scope(chat_id)
-        rows = await q.leaderboard(session, scope=scope_key, period=period_key, min_answers=minimum,
+        rows = await standings.leaderboard(session, scope=scope_key, period=period_key, min_answers=minimum,
                                    limit=self.settings.board_size)
         title = ("Global" if scope == "global" else "This chat's") + (" board this week" if period == "week"
                                                                        else " board, all time")
@@ -64,7 +78,10 @@ class BoardService:
                          f"answers, best streak {row.best_streak}")
         return "\n".join(lines)
 
-    async def stats_text(self, chat: ChatRef, player: PlayerRef, escape: texts.Escape = texts._plain) -> str:
+    async def stats_text(self, chat: ChatRef, player: PlayerRef, escape: texts.Escape = texts._plain, *,
+                         by: PlayerRef | None = None) -> str:
+        """player's record; `by` is the player who asked (rate limited, as for boards)."""
+        self._count_read(by)
         minimum = self.settings.board_min_answers
         async with self.db.transaction() as session:
             chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
@@ -75,7 +92,7 @@ class BoardService:
             else:
                 week = q.week_period(utcnow())
                 keys = [(q.chat_scope(chat_row.id), q.ALL_TIME), (q.GLOBAL_SCOPE, q.ALL_TIME), (q.GLOBAL_SCOPE, week)]
-                scores = await q.player_scores(session, player_row.id, keys, minimum)
+                scores = await standings.player_scores(session, player_row.id, keys, minimum)
                 labels = ["In this chat", "Everywhere", "This week"]
                 if not scores:
                     lines.append("No answers yet: play a /quiz!")
@@ -86,8 +103,8 @@ class BoardService:
                     rank = f", rank {score.rank}" if score.rank else f" (ranked after {minimum} answers)"
                     lines.append(f"{label}: {score.correct}/{score.answers} right ({texts.percent(score.accuracy)})"
                                  f", best streak {score.best_streak}{rank}")
-            overall = await q.overall_accuracy(session)
-            rates = await q.fool_rates(session)
+            overall = await standings.overall_accuracy(session)
+            rates = await standings.fool_rates(session)
         lines.append("")
         if overall.answers:
             lines.append(f"Everyone: {texts.percent(overall.share_right)} right over {overall.answers} answers "

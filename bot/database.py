@@ -2,13 +2,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import AsyncExitStack, asynccontextmanager
-from typing import AsyncIterator
+from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import migrate
 from db.engine import is_sqlite, make_engine, make_sessionmaker
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+RACE_RETRIES = 5
 
 
 class Database:
@@ -30,6 +36,18 @@ class Database:
             session = await stack.enter_async_context(self.sessions())
             await stack.enter_async_context(session.begin())
             yield session
+
+    @staticmethod
+    async def retrying(work: Callable[[], Awaitable[T]], what: str, attempts: int = RACE_RETRIES) -> T:
+        """Await work() (one transaction); if a constraint fails because another process wrote the
+        same row first (a new player's score row, ...), run it again: it then reads that row."""
+        for attempt in range(1, attempts):
+            try:
+                return await work()
+            except IntegrityError as error:
+                log.info("%s met a concurrent write (%s); retry %d", what, error.orig, attempt)
+                await asyncio.sleep(0.01 * attempt)
+        return await work()
 
     async def ensure_schema(self, *, upgrade: bool = True) -> None:
         """Upgrade to the newest migration, or (upgrade=False) refuse clearly if not there."""

@@ -1,7 +1,7 @@
 """The real-or-fake game, platform-neutral.
 
 A game is a run of rounds in one chat. For each round the core picks the truth at random, makes
-the image through the one quiz pipeline, asks the chat's front-end (a QuizPresenter) to post it,
+the image ahead (bot.round_images), asks the chat's front-end (a QuizPresenter) to post it,
 waits until the round's time is up or every expected player has answered, closes it, and asks
 the front-end to reveal. Answers arrive from front-ends through QuizService.answer at any time.
 All state that matters lives in the database, so a restart can reveal or resume any round.
@@ -13,25 +13,24 @@ import logging
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Awaitable, Callable, Protocol
-
-from PIL import Image
 
 from bot import texts
 from bot.answers import AnswerRecorder
 from bot.chat_settings import ChatSettings
 from bot.database import Database
 from bot.errors import UserError
-from bot.imaging import PostedImage, quiz_image
+from bot.imaging import PostedImage
 from bot.parsing import parse_count
 from bot.ratelimit import RateLimiter
 from bot.refs import ChatRef, PlayerRef
+from bot.round_images import RoundImage, RoundImages
 from bot.settings import Settings
 from db import queries as q
+from db.queries import AnswerStatus  # front-ends read an answer's status from the core
 from db.models import Chat, Game, GeneratedFace, RealPhoto, Round, utcnow
+from db.scoring import reveal_and_score
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError
-from generator.interface import GeneratedFace as MadeFace
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +99,7 @@ class GameSummary:
 
 @dataclass(frozen=True)
 class AnswerReply:
-    status: q.AnswerStatus
+    status: AnswerStatus
     text: str
 
 
@@ -112,16 +111,6 @@ class QuizPresenter(Protocol):
     async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None: ...
 
     async def end_game(self, chat: ChatRef, summary: GameSummary) -> None: ...
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    """A round's image, made before the round opens."""
-
-    posted: PostedImage
-    is_real: bool
-    face: MadeFace | None
-    photo_id: int | None
 
 
 @dataclass
@@ -148,11 +137,16 @@ class QuizService:
         self._games: dict[int, _RunningGame] = {}  # by game id
         self._limiter = RateLimiter(settings.quiz_per_minute)
         self._answers = AnswerRecorder(db)
+        self._score_listeners: list[Callable[[ChatRef], Awaitable[None]]] = []
         # Fair coin for each round's truth; tests may swap in their own sequence.
         self.choose_real: Callable[[], bool] = lambda: secrets.randbelow(2) == 1
 
     def register(self, platform: str, presenter: QuizPresenter) -> None:
         self.presenters[platform] = presenter
+
+    def on_scores_moved(self, listener: Callable[[ChatRef], Awaitable[None]]) -> None:
+        """Call listener(chat) after a reveal moved the scores (e.g. to refresh a live board)."""
+        self._score_listeners.append(listener)
 
     # -- starting and stopping --
     async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None) -> int:
@@ -210,29 +204,32 @@ class QuizService:
     async def _run(self, running: _RunningGame, first_number: int, resume: Round | None) -> None:
         presenter = self.presenters[running.chat.platform]
         stopped, reason = False, None
+        ahead: asyncio.Task[None] | None = None
         try:
             async with self.db.transaction() as session:
                 game = await session.get(Game, running.game_id)
                 assert game is not None
                 total, seconds = game.rounds_total, game.round_seconds
             number = first_number
+            images = RoundImages(self.db, self.source, self.settings)
+            # The next image is made while the current round runs, and the truth is drawn only
+            # once a real and a generated image are both ready: the post's timing hints nothing.
+            if first_number <= total:  # a resumed last round needs no next image
+                ahead = asyncio.create_task(images.fill())
             if resume is not None:
                 await self._wait_and_reveal(running, resume.id, resume.closes_at, resume.message_ref, presenter)
                 number = resume.number + 1
             while number <= total and not running.stop_requested:
-                # The image is made during the pause, so the post comes a fixed gap after the
-                # start or the last reveal whatever its source: timing must not hint at the truth.
-                preparing = asyncio.create_task(self._prepare_image())
-                await self._pause(running)
-                try:
-                    prepared = await preparing
-                finally:
-                    preparing.cancel()  # only matters when the pause was cancelled
+                await self._pause(running)  # a fixed gap after the start or the last reveal
+                if ahead is not None:
+                    await ahead
                 if running.stop_requested:
                     break
-                opened = await self._open_round(running, number, total, seconds, prepared)
+                opened = await self._open_round(running, number, total, seconds, images.take(self.choose_real()))
                 if opened is None:  # stopped while the image was being made: post nothing
                     break
+                if number < total:
+                    ahead = asyncio.create_task(images.fill())
                 round_id, closes_at, post = opened
                 running.round_id, running.round_done = round_id, asyncio.Event()
                 try:
@@ -241,6 +238,7 @@ class QuizService:
                     log.exception("could not post round %s; ending the game", round_id)
                     async with self.db.transaction() as session:
                         await q.close_round(session, round_id)
+                    reason = texts.ROUND_NOT_POSTED
                     break
                 async with self.db.transaction() as session:
                     await q.set_message_ref(session, round_id, message_ref)
@@ -260,6 +258,8 @@ class QuizService:
             stopped, reason = True, texts.ERROR
         finally:
             self._games.pop(running.game_id, None)
+            if ahead is not None:
+                _discard(ahead)
         await self._finish(running.game_id, running.chat, stopped=stopped, reason=reason)
 
     async def _pause(self, running: _RunningGame) -> None:
@@ -307,8 +307,17 @@ class QuizService:
         except Exception:
             log.exception("could not reveal round %s", round_id)
             return
+        if await self.db.retrying(lambda: self._mark_revealed(round_id), f"the reveal of round {round_id}"):
+            for listener in self._score_listeners:
+                try:
+                    await listener(chat)
+                except Exception:  # a live board is a nicety: the game goes on without it
+                    log.exception("a scores listener failed")
+
+    async def _mark_revealed(self, round_id: int) -> bool:
+        # The mark and the scores move together: a reveal shown again after a crash counts once.
         async with self.db.transaction() as session:
-            await q.mark_revealed(session, round_id)
+            return await reveal_and_score(session, round_id)
 
     async def _attribution(self, session, round_: Round) -> str:  # type: ignore[no-untyped-def]
         if round_.is_real:
@@ -324,14 +333,8 @@ class QuizService:
         face = await session.get(GeneratedFace, round_.generated_face_id)
         return f"Generated by model {face.model_version}, seed {face.seed}, psi {face.truncation:g}."
 
-    async def _prepare_image(self) -> "_Prepared":
-        image, face, photo_id = await self._round_image(self.choose_real())
-        posted = await asyncio.to_thread(quiz_image, image, self.settings.posted_size)
-        # A real round with no readable photo falls back to a generated face: the truth is what is shown.
-        return _Prepared(posted, face is None, face, photo_id)
-
     async def _open_round(self, running: _RunningGame, number: int, total: int, seconds: int,
-                          prepared: "_Prepared") -> tuple[int, datetime, RoundPost] | None:
+                          prepared: RoundImage) -> tuple[int, datetime, RoundPost] | None:
         """The new round's row and post; None (and no row) if a stop came meanwhile."""
         if running.stop_requested:
             return None
@@ -346,33 +349,6 @@ class QuizService:
             round_ = await q.add_round(session, game, number, is_real=prepared.is_real, closes_at=opened + timedelta(
                 seconds=seconds), generated_face_id=face_id, real_photo_id=prepared.photo_id, opened_at=opened)
             return round_.id, round_.closes_at, RoundPost(round_.id, number, total, seconds, prepared.posted)
-
-    async def _round_image(self, is_real: bool):  # type: ignore[no-untyped-def]
-        if is_real:
-            photo = await self._random_photo()
-            if photo is not None:
-                image = await asyncio.to_thread(_load_rgb, self._photo_path(photo))
-                return image, None, photo.id
-            log.warning("no real photo could be read; showing a generated face instead")
-        psi = self.settings.quiz_psis[secrets.randbelow(len(self.settings.quiz_psis))]
-        face = await self.source.face(None, psi)
-        return face.image, face, None
-
-    async def _random_photo(self):  # type: ignore[no-untyped-def]
-        packs = self.settings.photo_packs
-        for _ in range(3):  # a photo file may have gone missing: try another
-            async with self.db.transaction() as session:
-                count = await q.count_quiz_photos(session, packs)
-                if count == 0:
-                    return None
-                photo = await q.quiz_photo_at(session, packs, secrets.randbelow(count))
-            if photo is not None and self._photo_path(photo).exists():
-                return photo
-        return None
-
-    def _photo_path(self, photo: RealPhoto) -> Path:
-        """Stored paths are relative to the data directory (absolute ones are kept)."""
-        return self.settings.data_dir / photo.stored_path  # pathlib keeps an absolute right side
 
     async def _finish(self, game_id: int, chat: ChatRef, *, stopped: bool, reason: str | None = None) -> None:
         presenter = self.presenters.get(chat.platform)
@@ -461,9 +437,11 @@ class QuizService:
             await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _load_rgb(path: Path) -> Image.Image:
-    with Image.open(path) as image:
-        return image.convert("RGB")
+def _discard(task: asyncio.Task[None]) -> None:
+    """Cancel an image no round will use; a failure of it has nobody left to tell."""
+    task.cancel()
+    if task.done() and not task.cancelled():
+        task.exception()
 
 
 class BoardTexts(Protocol):

@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     discord_test_guild: int | None = Field(None, description="Sync slash commands to this guild only (fast, for testing).")
 
     round_seconds: int = Field(20, ge=1, le=600, description="How long a quiz round stays open.")
-    round_gap_seconds: float = Field(2.0, ge=0, le=60, description="Pause before each round (after /quiz or the last reveal); the image is made meanwhile.")
+    round_gap_seconds: float = Field(2.0, ge=0, le=60, description="Pause before each round (after /quiz or the last reveal); the image is made during the round before.")
     rounds_per_game: int = Field(5, ge=1, le=50, description="Rounds in a /quiz without a number.")
     max_rounds_per_game: int = Field(20, ge=1, le=100)
     board_min_answers: int = Field(10, ge=1, description="Answers a player needs to be ranked.")
@@ -39,6 +39,7 @@ class Settings(BaseSettings):
 
     face_per_minute: int = Field(6, ge=1, description="/face requests per user per minute.")
     quiz_per_minute: int = Field(2, ge=1, description="/quiz starts per user per minute.")
+    reads_per_minute: int = Field(6, ge=1, description="/stats and /leaderboard requests per user per minute.")
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weights: Path | None = Field(None, description="Generator weights; default the shipped ones.")

@@ -42,6 +42,7 @@ START = "Hi! I am Figment. " + HELP
 BAD_SEED = f"The seed must be a whole number from 0 to {MAX_SEED}, for example /face 42."
 BAD_PSI = f"The truncation (psi) must be a number from {MIN_PSI} to {MAX_PSI}, for example /face 42 0.7."
 GENERATOR_UNAVAILABLE = "The face generator is unavailable right now. Please try again in a minute."
+ROUND_NOT_POSTED = "A round could not be posted for sure, so the game stopped here (no round is shown twice)."
 GENERATOR_BUSY = "The face generator is busy. Please try again in a few seconds."
 NO_PHOTOS = (
     "The quiz needs real photos to mix with generated faces, and none are imported yet. "

@@ -154,7 +154,7 @@ class Answer(Base):
 
 
 class Score(Base):
-    """Running totals per player, scope and period, kept in the answer's transaction.
+    """Running totals per player, scope and period, moved by a round's reveal (in its transaction).
 
     scope: 'all' or 'chat:<id>'; period: 'all' or an ISO week such as '2026-W48'.
     The leaderboard reads these rows through one index instead of scanning answers.
@@ -176,3 +176,17 @@ class Score(Base):
     best_streak: Mapped[int] = mapped_column(Integer, default=0)
     # Wilson lower bound of accuracy (95%), kept up to date so ranking is an index scan.
     wilson: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class FoolCount(Base):
+    """Per model version and truncation: revealed answers on its faces, and how many said 'real'.
+    Moved by each reveal, so the fool rate is read without scanning answers."""
+
+    __tablename__ = "fool_counts"
+    __table_args__ = (UniqueConstraint("model_version", "truncation"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(64))
+    truncation: Mapped[float] = mapped_column(Float)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    fooled: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,5 +1,6 @@
-"""Queries the game needs. Each function takes an AsyncSession and leaves commit to the caller
-unless it says otherwise. Hot paths (answers, boards) use Core statements and indexed reads.
+"""Queries the game needs: players, chats, games, rounds and answers. Each function takes an
+AsyncSession and leaves commit to the caller. Hot paths (answers) use Core statements.
+Scoring at the reveal lives in db.scoring, the boards' reads in db.standings.
 """
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Answer, Chat, Game, GeneratedFace, Player, RealPhoto, Round, Score, utcnow
-from db.stats import wilson_interval, wilson_lower
 
 GLOBAL_SCOPE = "all"
 ALL_TIME = "all"
@@ -167,13 +167,13 @@ async def round_tally(session: AsyncSession, round_id: int) -> Tally:
 
 
 async def game_tallies(session: AsyncSession, game_id: int) -> list[tuple[int, str, int, int]]:
-    """Per player in a game: (player id, name, answers, correct), best first."""
+    """Per player in a game: (player id, name, answers, correct), best first; revealed rounds only."""
     correct = func.sum(cast(Answer.correct, Integer))
     query = (
         select(Player.id, Player.display_name, func.count(Answer.id), correct)
         .join(Answer, Answer.player_id == Player.id)
         .join(Round, Round.id == Answer.round_id)
-        .where(Round.game_id == game_id)
+        .where(Round.game_id == game_id, Round.revealed_at.is_not(None))
         .group_by(Player.id, Player.display_name)
         .order_by(correct.desc(), func.count(Answer.id).desc(), Player.display_name)
     )
@@ -187,10 +187,6 @@ async def rounds_played(session: AsyncSession, game_id: int) -> int:
 async def last_round(session: AsyncSession, game_id: int) -> Round | None:
     query = select(Round).where(Round.game_id == game_id).order_by(Round.number.desc()).limit(1)
     return (await session.execute(query)).scalar_one_or_none()
-
-
-async def mark_revealed(session: AsyncSession, round_id: int) -> None:
-    await session.execute(update(Round).where(Round.id == round_id).values(revealed_at=utcnow()))
 
 
 async def unrevealed_rounds(session: AsyncSession, platform: str) -> list[Round]:
@@ -230,8 +226,7 @@ class AnswerStatus(enum.Enum):
 @dataclass(frozen=True)
 class AnswerOutcome:
     status: AnswerStatus
-    correct: bool | None = None
-    answers_so_far: int = 0
+    answers_so_far: int = 0  # how many have answered the round: says nothing about who was right
 
 
 @dataclass(frozen=True)
@@ -251,7 +246,8 @@ async def record_answer(session: AsyncSession, round_id: int, player_id: int, gu
 
 async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
                          now: datetime | None = None) -> list[AnswerOutcome]:
-    """Record answers in order and update the running scores, in the caller's transaction.
+    """Record answers in order, in the caller's transaction. Scores move only at the round's
+    reveal (db.scoring), so nothing read before it tells whether an answer was right.
 
     A fixed handful of statements serves the whole batch, so a busy bot commits many answers
     at once. The rounds' rows are locked first (FOR UPDATE; on SQLite the write lock taken at
@@ -280,7 +276,7 @@ async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
         ).all()
     )
     outcomes: list[AnswerOutcome | None] = []
-    rows, scored = [], []
+    rows = []
     for request in requests:
         round_ = rounds.get(request.round_id)
         if round_ is None or (request.chat_id is not None and request.chat_id != round_.chat_id):
@@ -295,11 +291,9 @@ async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
             reaction_ms = max(0, int((now - as_utc(round_.opened_at)).total_seconds() * 1000))
             rows.append(dict(round_id=request.round_id, player_id=request.player_id, guess_real=request.guess_real,
                              correct=correct, answered_at=now, reaction_ms=reaction_ms))
-            scored.append((request.player_id, round_.chat_id, correct))
             outcomes.append(None)  # filled in below, once the round's count is known
     if rows:
         await session.execute(insert(Answer), rows)
-        await _add_to_scores(session, scored, now)
         count_query = (select(Answer.round_id, func.count()).where(Answer.round_id.in_(round_ids))
                        .group_by(Answer.round_id))
         counts = {round_id: count for round_id, count in (await session.execute(count_query)).all()}
@@ -313,172 +307,7 @@ async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
 
 
 def _recorded(row: dict, counts: dict[int, int]) -> AnswerOutcome:  # type: ignore[type-arg]
-    return AnswerOutcome(AnswerStatus.RECORDED, row["correct"], int(counts.get(row["round_id"], 0)))
-
-
-async def _add_to_scores(session: AsyncSession, scored: list[tuple[int, int, bool]], now: datetime) -> None:
-    """Add answers (player, chat, correct), in order, to each player's four running totals:
-    this chat and global, all time and this week."""
-    week = week_period(now)
-    keys_of = {
-        (player_id, chat_id): [(s, p) for s in (chat_scope(chat_id), GLOBAL_SCOPE) for p in (ALL_TIME, week)]
-        for player_id, chat_id, _ in scored
-    }
-    scopes = {scope for keys in keys_of.values() for scope, _ in keys}
-    columns = (Score.id, Score.player_id, Score.scope, Score.period, Score.answers, Score.correct, Score.streak,
-               Score.best_streak)
-    found = {
-        (player_id, scope, period): [score_id, answers, right, streak, best]
-        for score_id, player_id, scope, period, answers, right, streak, best in (
-            await session.execute(
-                select(*columns).where(
-                    Score.player_id.in_({p for p, _, _ in scored}),
-                    Score.scope.in_(scopes),
-                    Score.period.in_([ALL_TIME, week]),
-                ).with_for_update()
-            )
-        ).all()
-    }
-    new_keys = []
-    for player_id, chat_id, correct in scored:
-        for scope, period in keys_of[(player_id, chat_id)]:
-            key = (player_id, scope, period)
-            if key not in found:
-                found[key] = [None, 0, 0, 0, 0]
-                new_keys.append(key)
-            total = found[key]
-            total[1] += 1
-            total[2] += int(correct)
-            total[3] = total[3] + 1 if correct else 0
-            total[4] = max(total[4], total[3])
-    touched = {(p, s, per) for p, c, _ in scored for s, per in keys_of[(p, c)]}
-    updates, inserts = [], []
-    for key in touched:
-        score_id, answers, right, streak, best = found[key]
-        values = dict(answers=answers, correct=right, streak=streak, best_streak=best,
-                      wilson=wilson_lower(right, answers))
-        if score_id is None:
-            inserts.append(dict(player_id=key[0], scope=key[1], period=key[2], **values))
-        else:
-            updates.append(dict(id=score_id, **values))
-    if updates:
-        await session.execute(update(Score), updates)  # executemany by primary key
-    if inserts:
-        await session.execute(insert(Score), inserts)
-
-
-# --- boards and stats --------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class BoardRow:
-    rank: int
-    player_id: int
-    name: str
-    answers: int
-    correct: int
-    best_streak: int
-    wilson: float
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.answers if self.answers else 0.0
-
-
-async def leaderboard(session: AsyncSession, *, scope: str, period: str, min_answers: int,
-                      limit: int = 10) -> list[BoardRow]:
-    query = (
-        select(Score.player_id, Player.display_name, Score.answers, Score.correct, Score.best_streak, Score.wilson)
-        .join(Player, Player.id == Score.player_id)
-        .where(Score.scope == scope, Score.period == period, Score.answers >= min_answers)
-        .order_by(Score.wilson.desc(), Score.answers.desc(), Score.player_id)
-        .limit(limit)
-    )
-    rows = (await session.execute(query)).all()
-    return [BoardRow(i + 1, *row) for i, row in enumerate(rows)]
-
-
-@dataclass(frozen=True)
-class PlayerScore:
-    scope: str
-    period: str
-    answers: int
-    correct: int
-    best_streak: int
-    streak: int
-    wilson: float
-    rank: int | None  # None until the player has enough answers
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.answers if self.answers else 0.0
-
-
-async def player_scores(session: AsyncSession, player_id: int, scopes: list[tuple[str, str]],
-                        min_answers: int) -> dict[tuple[str, str], PlayerScore]:
-    result: dict[tuple[str, str], PlayerScore] = {}
-    for scope, period in scopes:
-        score = (
-            await session.execute(
-                select(Score).where(Score.player_id == player_id, Score.scope == scope, Score.period == period)
-            )
-        ).scalar_one_or_none()
-        if score is None:
-            continue
-        rank = None
-        if score.answers >= min_answers:
-            ahead = await session.execute(
-                select(func.count()).where(
-                    Score.scope == scope, Score.period == period, Score.answers >= min_answers,
-                    Score.wilson > score.wilson,
-                )
-            )
-            rank = int(ahead.scalar_one()) + 1
-        result[(scope, period)] = PlayerScore(scope, period, score.answers, score.correct, score.best_streak,
-                                              score.streak, score.wilson, rank)
-    return result
-
-
-@dataclass(frozen=True)
-class FoolRate:
-    model_version: str
-    truncation: float
-    answers: int
-    fooled: int
-    low: float
-    high: float
-
-    @property
-    def rate(self) -> float:
-        return self.fooled / self.answers if self.answers else 0.0
-
-
-async def fool_rates(session: AsyncSession, chat_id: int | None = None) -> list[FoolRate]:
-    """Per model version and truncation: answers on generated faces that said 'real', with a 95% CI."""
-    fooled = func.sum(cast(Answer.guess_real, Integer))
-    query = (
-        select(GeneratedFace.model_version, GeneratedFace.truncation, func.count(Answer.id), fooled)
-        .select_from(Answer)
-        .join(Round, Round.id == Answer.round_id)
-        .join(GeneratedFace, GeneratedFace.id == Round.generated_face_id)
-        .where(Round.is_real.is_(False))
-        .group_by(GeneratedFace.model_version, GeneratedFace.truncation)
-        .order_by(GeneratedFace.model_version, GeneratedFace.truncation)
-    )
-    if chat_id is not None:
-        query = query.where(Round.chat_id == chat_id)
-    rates = []
-    for version, psi, answers, n_fooled in (await session.execute(query)).all():
-        low, high = wilson_interval(int(n_fooled or 0), int(answers))
-        rates.append(FoolRate(version, float(psi), int(answers), int(n_fooled or 0), low, high))
-    return rates
-
-
-async def overall_accuracy(session: AsyncSession, chat_id: int | None = None) -> Tally:
-    query = select(func.count(Answer.id), func.coalesce(func.sum(cast(Answer.correct, Integer)), 0))
-    if chat_id is not None:
-        query = query.join(Round, Round.id == Answer.round_id).where(Round.chat_id == chat_id)
-    answers, correct = (await session.execute(query)).one()
-    return Tally(int(answers), int(correct))
+    return AnswerOutcome(AnswerStatus.RECORDED, int(counts.get(row["round_id"], 0)))
 
 
 # --- real photos -------------------------------------------------------------------------

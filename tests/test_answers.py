@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from bot.database import Database
 from db import migrate
 from db import queries as q
+from db import standings
+from db.scoring import reveal_and_score
 from db.models import Answer, Round, utcnow
 
 
@@ -46,8 +48,12 @@ async def test_200_concurrent_answers_make_200_rows(tmp_path: Path) -> None:
         assert set(again) == {q.AnswerStatus.ALREADY}
         async with db.transaction() as session:
             rows = (await session.execute(select(func.count()).select_from(Answer))).scalar_one()
-            scores = await q.leaderboard(session, scope=q.GLOBAL_SCOPE, period=q.ALL_TIME, min_answers=1, limit=500)
-        assert rows == 200
+            unscored = await standings.leaderboard(session, scope=q.GLOBAL_SCOPE, period=q.ALL_TIME, min_answers=1)
+            assert await q.close_round(session, round_id) and await reveal_and_score(session, round_id)
+            assert not await reveal_and_score(session, round_id)  # a round is scored once
+            scores = await standings.leaderboard(session, scope=q.GLOBAL_SCOPE, period=q.ALL_TIME, min_answers=1,
+                                                 limit=500)
+        assert rows == 200 and unscored == []  # scores move at the reveal, not before
         assert len(scores) == 200 and sum(r.correct for r in scores) == 100
     finally:
         for handle in handles:

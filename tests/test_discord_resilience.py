@@ -17,6 +17,7 @@ from db.models import Answer
 from generator.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
+from tests.db_faults import slow_inserts
 from tests.discord_fake.harness import (answer_id, ephemeral_text, make_world, round_id_of, running_bot,
                                         wait_message_ref_stored)
 from tests.fakes import DrawnFaceModel
@@ -40,6 +41,33 @@ async def open_figment(tmp_path: Path, **overrides: object) -> Figment:
 async def count_answers(figment: Figment) -> int:
     async with figment.db.transaction() as session:
         return int(await session.scalar(select(func.count()).select_from(Answer)) or 0)
+
+
+async def test_a_click_is_acknowledged_in_time_when_the_database_is_slow(fake: FakeDiscord, tmp_path: Path) -> None:
+    """Discord drops an interaction not acknowledged within 3 s: the click is deferred first,
+    then recorded (once) however long the database takes, then answered privately."""
+    world = make_world(fake, ["Ann"])
+    player = world.members[0]
+    figment = await open_figment(tmp_path, round_seconds=60)
+    await add_real_photos(figment)
+    try:
+        async with running_bot(fake, figment):
+            await fake.reply(await fake.slash("quiz", player, world.general, rounds=1))
+            message = await fake.wait_for(lambda: fake.channel_messages(world.general)
+                                          and fake.channel_messages(world.general)[0], 10, "the round")
+            round_id = round_id_of(message)
+            await wait_message_ref_stored(figment, round_id)
+            await slow_inserts(figment.db, "answers", 5.0)  # each answer's write holds the database 5 s
+
+            click = await fake.click(message, answer_id(round_id, True), player)
+            # the fake refuses an acknowledgement later than 3 s, as Discord does
+            [ack] = await fake.wait_for(lambda: fake.callbacks(click), 2.9, "the click's acknowledgement")
+            assert ack.body["type"] == 5  # deferred: "thinking", privately
+            assert await ephemeral_text(fake, click, timeout=20) == texts.ANSWER_RECORDED
+            assert await count_answers(figment) == 1
+            assert len(fake.callbacks(click)) == 1
+    finally:
+        await figment.close()
 
 
 async def test_faults_lose_no_click(fake: FakeDiscord, tmp_path: Path) -> None:

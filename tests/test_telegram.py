@@ -112,9 +112,11 @@ async def test_full_game_in_a_group(api: FakeBotApi, bot: RunningBot) -> None:
     late_query = None
     for number in range(1, 4):
         post = (await round_posts(api, number, GROUP))[-1]
-        assert post.params["caption"] == texts.round_caption(number, 3, 2)
-        Image.open(io.BytesIO(post.files["photo"].data)).verify()
         rid, mid = round_id(post), message_id(post)
+        [photo] = [c for c in api.calls_to("sendPhoto") if int(c.params["chat_id"]) == GROUP and message_id(c) == mid]
+        assert photo.params["caption"] == texts.round_caption(number, 3, 2)
+        assert "reply_markup" not in photo.params  # the buttons come once the photo is confirmed
+        Image.open(io.BytesIO(photo.files["photo"].data)).verify()
         assert buttons(post) == [f"a:{rid}:r", f"a:{rid}:f"]  # the round, never the truth
         # player 0 answers, then tries again with the other button
         assert await toast(api, api.click(people[0], GROUP, mid, f"a:{rid}:r")) == texts.ANSWER_RECORDED
@@ -253,6 +255,7 @@ async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tm
     from bot.answers import AnswerRecorder
     from bot.refs import PlayerRef
     from db import queries as q
+    from db.scoring import reveal_and_score
 
     settings = make_settings(tmp_path, board_size=50)
     running = await start_bot(api, settings)
@@ -268,6 +271,9 @@ async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tm
         names = [f"Player {n:02d} " + "x" * 100 for n in range(50)]
         for n, name in enumerate(names):
             await recorder.record(round_id, PlayerRef("telegram", str(1000 + n), name), n % 2 == 1)
+        async with running.figment.db.transaction() as session:  # scores move at the reveal
+            await q.close_round(session, round_id)
+            await reveal_and_score(session, round_id)
         api.command(group, api.user(7, "Asker"), "/leaderboard")
         def sent() -> list[str]:
             return [str(c.params["text"]) for c in api.calls_to("sendMessage") if int(c.params["chat_id"]) == GROUP]

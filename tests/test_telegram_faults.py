@@ -15,8 +15,8 @@ from bot.telegram_app import TelegramStartError
 from bot.telegram_app.webhook import SECRET_HEADER
 from tests.conftest import add_real_photos, make_settings
 from tests.telegram_fake import FakeBotApi
-from tests.telegram_fake.harness import (message_id, recorded_answers, replies, round_id, round_posts, start_bot,
-                                         toast)
+from tests.telegram_fake.harness import (live_round_messages, message_id, recorded_answers, replies, round_id,
+                                         round_posts, start_bot, toast)
 
 GROUP = -1009876543210
 
@@ -90,6 +90,28 @@ async def test_faults_keep_the_bot_running_and_every_answer_counts_once(api: Fak
     assert len(api.calls_to("sendPhoto")) == 2  # one post per round, no duplicates
     assert len(api.calls_to("editMessageCaption")) == 2
     assert len(api.calls_to("sendMessage")) == 2  # the summary and the /help reply
+
+
+async def test_a_timed_out_round_post_is_never_posted_twice(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Telegram takes the photo, but its reply comes after the bot stopped waiting (PTB's 5 s read
+    timeout): the round may be on screen, so it is not sent again, and it has no live buttons."""
+    bot = await start_bot(api, make_settings(tmp_path, round_seconds=3))
+    try:
+        await add_real_photos(bot.figment)
+        user = api.user(401, "Gus")
+        chat = api.group(GROUP, "Slow line", members=3)
+        api.fault("sendPhoto", "late_reply", delay=8)
+        api.command(chat, user, "/quiz 2")
+        [summary] = await replies(api, GROUP, timeout=30)
+        assert summary.startswith("Game stopped.") and texts.ROUND_NOT_POSTED in summary
+        photos = [c for c in api.calls_to("sendPhoto") if int(c.params["chat_id"]) == GROUP]
+        assert [c.outcome for c in photos] == ["late_reply"]  # sent once, never again
+        assert live_round_messages(api, GROUP) == []
+        since = api.last_seq
+        api.command(chat, user, "/help")  # the bot goes on
+        assert await replies(api, GROUP, since=since) == [texts.HELP]
+    finally:
+        await bot.close()
 
 
 async def test_redelivered_updates_change_nothing(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ custom id matches the template, whichever process sent the message.
 """
 from __future__ import annotations
 
+import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from bot.discord_app.replies import report_failure
 if TYPE_CHECKING:
     from bot.discord_app.client import FigmentBot
 
+log = logging.getLogger(__name__)
 ANSWER_TEMPLATE = r"figment:answer:(?P<round>[0-9]{1,19}):(?P<guess>[rf])"
 ANOTHER_TEMPLATE = r"figment:another:(?P<psi>[0-9]{1,2}(?:\.[0-9]{1,4})?)"
 
@@ -41,13 +43,19 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSW
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        # Acknowledge first: Discord drops a click not answered within 3 s, and the database may
+        # be slower than that. The answer is recorded after, once, and told in place of "thinking".
+        try:
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        except discord.HTTPException:  # too late to say anything; the click still counts
+            log.warning("could not acknowledge a click on round %s", self.round_id, exc_info=True)
         try:
             reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user), self.guess_real,
                                                   chat_of(interaction))
         except Exception:
             await report_failure(interaction, f"an answer to round {self.round_id}")
             return
-        await interaction.response.send_message(reply.text, ephemeral=True)
+        await interaction.edit_original_response(content=reply.text)
 
 
 def round_view(round_id: int, *, disabled: bool = False) -> discord.ui.View:

@@ -94,13 +94,14 @@ def add_commands(tree: app_commands.CommandTree) -> None:
                           period: Optional[str] = None) -> None:
         when, where = parse_board_args([word for word in (period, scope) if word])
         await reply(interaction, await _bot(interaction).figment.boards.leaderboard_text(
-            chat_of(interaction), when, where, escape))
+            chat_of(interaction), when, where, escape, by=player_of(interaction.user)))
 
     @tree.command(name="stats", description="A record, and how often the generator fools people")
     @app_commands.describe(member="Whose record (default: yours)")
     async def stats(interaction: discord.Interaction, member: Optional[discord.User] = None) -> None:
         who = player_of(member or interaction.user)
-        await reply(interaction, await _bot(interaction).figment.boards.stats_text(chat_of(interaction), who, escape))
+        await reply(interaction, await _bot(interaction).figment.boards.stats_text(
+            chat_of(interaction), who, escape, by=player_of(interaction.user)))
 
     @tree.command(name="forgetme", description="Delete everything Figment stores about you")
     async def forgetme(interaction: discord.Interaction) -> None:

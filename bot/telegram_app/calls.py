@@ -12,7 +12,7 @@ import warnings
 from datetime import timedelta
 from typing import Awaitable, Callable, TypeVar
 
-from telegram.error import BadRequest, NetworkError, RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -26,8 +26,10 @@ def retry_seconds(error: RetryAfter) -> float:
 
 
 async def deliver(make: Callable[[], Awaitable[T]], what: str, *, attempts: int = 5,
-                  first_wait: float = 0.5) -> T:
-    """Await make() until it succeeds, retrying transient errors with a growing pause."""
+                  first_wait: float = 0.5, retry_timeouts: bool = True) -> T:
+    """Await make() until it succeeds, retrying transient errors with a growing pause.
+    retry_timeouts=False: a timed-out request may have gone through, so it is raised, not sent
+    again (for calls that must not happen twice, such as posting a round)."""
     wait = first_wait
     for attempt in range(1, attempts):
         try:
@@ -37,6 +39,8 @@ async def deliver(make: Callable[[], Awaitable[T]], what: str, *, attempts: int 
         except RetryAfter as error:
             pause, reason = retry_seconds(error) + 0.1, str(error)
         except NetworkError as error:  # 5xx, timeouts, dropped connections
+            if isinstance(error, TimedOut) and not retry_timeouts:
+                raise
             pause, reason = wait, str(error)
             wait = min(wait * 2, 10.0)
         log.warning("Telegram %s failed (%s); retry %d in %.1f s", what, reason, attempt, pause)

@@ -167,13 +167,14 @@ class Handlers:
     @command
     async def leaderboard(self, update: Update, context: Context) -> None:
         period, scope = parse_board_args(context.args or [])
-        text = await self.figment.boards.leaderboard_text(self.plain_ref(update.effective_chat), period, scope)  # type: ignore[arg-type]
+        text = await self.figment.boards.leaderboard_text(self.plain_ref(update.effective_chat), period, scope,  # type: ignore[arg-type]
+                                                          by=player_ref(update.effective_user))  # type: ignore[arg-type]
         await self.say(update, context, text)
 
     @command
     async def stats(self, update: Update, context: Context) -> None:
-        text = await self.figment.boards.stats_text(self.plain_ref(update.effective_chat),  # type: ignore[arg-type]
-                                                    player_ref(update.effective_user))  # type: ignore[arg-type]
+        asker = player_ref(update.effective_user)  # type: ignore[arg-type]
+        text = await self.figment.boards.stats_text(self.plain_ref(update.effective_chat), asker, by=asker)  # type: ignore[arg-type]
         await self.say(update, context, text)
 
     @command

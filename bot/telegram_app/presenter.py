@@ -19,10 +19,20 @@ class TelegramPresenter:
         self.bot = bot
 
     async def post_round(self, chat: ChatRef, post: RoundPost) -> str:
+        # A timed-out send may have gone through: it is not sent again (the core then ends the
+        # game), so a round is never posted twice. The photo goes out without buttons, which
+        # are added once Telegram confirmed it: a duplicate that slips through (a connection
+        # dropped after the send) has no live buttons.
         photo = InputFile(post.image.data, filename=post.image.filename)
-        message = await deliver(lambda: self.bot.send_photo(
-            int(chat.chat_id), photo, caption=post.caption, reply_markup=round_keyboard(post.round_id),
-        ), "sendPhoto (round)")
+        message = await deliver(lambda: self.bot.send_photo(int(chat.chat_id), photo, caption=post.caption),
+                                "sendPhoto (round)", retry_timeouts=False)
+        try:
+            await deliver(lambda: self.bot.edit_message_reply_markup(
+                chat_id=int(chat.chat_id), message_id=message.message_id, reply_markup=round_keyboard(post.round_id),
+            ), "editMessageReplyMarkup (round)")
+        except BadRequest as error:
+            if not is_not_modified(error):  # not modified: an earlier try went through
+                raise
         return str(message.message_id)
 
     async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None:

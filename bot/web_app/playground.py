@@ -12,12 +12,12 @@ from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_args
 from bot.errors import UserError
+from bot.quiz import AnswerStatus
 from bot.ratelimit import RateLimiter
 from bot.refs import PlayerRef
 from bot.web_app.inputs import check_client, check_name, check_text, player_ref
 from bot.web_app.presenter import WebPresenter
 from bot.web_app.room import Message, Presence, Room
-from db import queries as q
 
 MESSAGES_PER_MINUTE = 30  # per browser, on top of the core's limits for /face and /quiz
 
@@ -64,11 +64,11 @@ class Playground:
                 raise UserError(texts.WEB_BAD_ANSWER)
             message = self.room.round_message(round_id)
             if message is None:  # not a round of this room (ids are shared with other platforms)
-                return Reply(toast=texts.ANSWER_UNKNOWN, status=q.AnswerStatus.NO_ROUND.value)
+                return Reply(toast=texts.ANSWER_UNKNOWN, status=AnswerStatus.NO_ROUND.value)
             result = await self.figment.quiz.answer(round_id, player, guess_real=guess == "real")
         except UserError as error:
             return Reply(error=error.message)
-        if result.status is q.AnswerStatus.RECORDED and player.name not in message.answered:
+        if result.status is AnswerStatus.RECORDED and player.name not in message.answered:
             message.answered.append(player.name)
             self.room.changed(message)
         return Reply(toast=result.text, status=result.status.value)
@@ -107,9 +107,10 @@ class Playground:
             return []
         if command in ("/leaderboard", "/board"):
             period, scope = parse_board_args(args)
-            return [self.room.post("bot", await self.figment.boards.leaderboard_text(chat, period, scope))]
+            return [self.room.post("bot", await self.figment.boards.leaderboard_text(chat, period, scope,
+                                                                                         by=player))]
         if command == "/stats":
-            return [self.room.post("bot", await self.figment.boards.stats_text(chat, player))]
+            return [self.room.post("bot", await self.figment.boards.stats_text(chat, player, by=player))]
         if command == "/forgetme":
             done = await self.figment.boards.forget(player)
             await self.presenter.refresh_board()

@@ -35,7 +35,11 @@ class WebPresenter:
             message.text = reveal.text()
             message.buttons = []
             self.room.changed(message)
-        await self.refresh_board()
+        # The board follows once the reveal has moved the scores (see scores_moved).
+
+    async def scores_moved(self, chat: ChatRef) -> None:
+        if chat.platform == "web":
+            await self.refresh_board()
 
     async def end_game(self, chat: ChatRef, summary: GameSummary) -> None:
         self.room.post("summary", summary.text())  # plain text: the page renders it as text

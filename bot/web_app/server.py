@@ -151,6 +151,7 @@ def build_app(figment: Figment, *, title: str = "Playground") -> web.Application
     room = Room(CHAT_ID, title)
     presenter = WebPresenter(room, figment.boards)
     figment.quiz.register("web", presenter)
+    figment.quiz.on_scores_moved(presenter.scores_moved)
     app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
     app[ROOM] = room
     app[PLAYGROUND] = Playground(figment, room, presenter)

@@ -67,8 +67,17 @@ def message_id(call: Call) -> int:
 
 
 async def round_posts(api: FakeBotApi, count: int, chat_id: int, timeout: float = 15.0) -> list[Call]:
-    return await api.wait_calls("sendPhoto", count, lambda c: is_round_post(c) and int(c.params["chat_id"]) == chat_id,
-                                timeout=timeout)
+    """A round is posted as a photo, then given its buttons once Telegram confirmed the photo:
+    the calls that gave a round its buttons (their result is the round's message)."""
+    return await api.wait_calls("editMessageReplyMarkup", count,
+                                lambda c: is_round_post(c) and int(c.params["chat_id"]) == chat_id, timeout=timeout)
+
+
+def live_round_messages(api: FakeBotApi, chat_id: int) -> list[dict[str, Any]]:
+    """Messages in the chat that show answer buttons now."""
+    return [m for (chat, _), m in api.messages.items() if chat == chat_id and any(
+        b.get("callback_data", "").startswith("a:")
+        for row in (m.get("reply_markup") or {}).get("inline_keyboard", []) for b in row)]
 
 
 async def toast(api: FakeBotApi, query_id: str, timeout: float = 15.0) -> str | None:

@@ -50,7 +50,7 @@ class Call:
     @property
     def succeeded(self) -> bool:
         """It took effect (for drop_after, the bot just never heard so)."""
-        return self.outcome in ("ok", "slow", "drop_after")
+        return self.outcome in ("ok", "slow", "drop_after", "late_reply")
 
 
 @dataclass
@@ -59,7 +59,8 @@ class Fault:
 
     kind: "429" (retry_after seconds), "500", "slow" (reply after `delay` seconds), "drop" (close
     the connection before doing anything), "drop_after" (do it, then close the connection: the
-    reply is lost), "redeliver" (getUpdates only: send the last `redeliver` confirmed updates again).
+    reply is lost), "late_reply" (do it, then hold the reply `delay` seconds: a client with a
+    shorter timeout gives up on a request that went through), "redeliver" (getUpdates only: send the last `redeliver` confirmed updates again).
     """
 
     method: str
@@ -303,6 +304,11 @@ class FakeBotApi:
                 call.result = handler(params, files)
         except ApiError as error:
             return self._error(call, error)
+        if kind == "late_reply":  # it took effect; the reply comes after the client stopped waiting
+            call.outcome = "late_reply"
+            self._record(call)
+            await asyncio.sleep(fault.delay)  # type: ignore[union-attr]
+            return self._reply(200, {"ok": True, "result": call.result})
         if kind == "drop_after":  # it took effect, but the reply never arrives
             call.outcome = "drop_after"
             self._record(call)

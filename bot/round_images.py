@@ -1,0 +1,105 @@
+"""The next round's image, made ahead and chosen late, so a post's timing says nothing.
+
+One real photo and one generated face are kept ready. A round's truth is drawn only once both
+are there, so how long a post waits (a slow generator, an empty pool) is the same whichever
+truth comes up; the image taken is refilled while its round runs. Real and generated images
+pass through the one quiz pipeline (bot.imaging).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from bot.database import Database
+from bot.imaging import PostedImage, quiz_image
+from bot.settings import Settings
+from db import queries as q
+from db.models import RealPhoto
+from generator.interface import FaceSource
+from generator.interface import GeneratedFace as MadeFace
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RoundImage:
+    """A round's image, made before the round opens."""
+
+    posted: PostedImage
+    is_real: bool
+    face: MadeFace | None  # for a generated face: its seed, truncation and model
+    photo_id: int | None  # for a real photo: its record
+
+
+class RoundImages:
+    def __init__(self, db: Database, source: FaceSource, settings: Settings) -> None:
+        self.db = db
+        self.source = source
+        self.settings = settings
+        self._real: RoundImage | None = None
+        self._fake: RoundImage | None = None
+
+    async def fill(self) -> None:
+        """Make whatever is missing: a generated face, and a real photo if one can be read.
+        Generator errors reach the caller (the game stops and says why)."""
+        real = asyncio.create_task(self._make_real()) if self._real is None else None
+        try:
+            if self._fake is None:
+                self._fake = await self._make_fake()
+            if real is not None:
+                self._real = await real
+        finally:
+            if real is not None:
+                real.cancel()  # only matters when making the face failed or was cancelled
+
+    def take(self, want_real: bool) -> RoundImage:
+        """The image for a round whose coin said want_real; fill() first. With no readable real
+        photo, a generated face is shown: the truth is what is shown."""
+        if want_real and self._real is not None:
+            image, self._real = self._real, None
+        else:
+            assert self._fake is not None, "fill() comes first"
+            image, self._fake = self._fake, None
+        return image
+
+    async def _make_fake(self) -> RoundImage:
+        psi = self.settings.quiz_psis[secrets.randbelow(len(self.settings.quiz_psis))]
+        face = await self.source.face(None, psi)
+        return RoundImage(await self._posted(face.image), False, face, None)
+
+    async def _make_real(self) -> RoundImage | None:
+        photo = await self._random_photo()
+        if photo is None:
+            log.warning("no real photo could be read; the next rounds may all be generated")
+            return None
+        image = await asyncio.to_thread(_load_rgb, self._photo_path(photo))
+        return RoundImage(await self._posted(image), True, None, photo.id)
+
+    async def _posted(self, image: Image.Image) -> PostedImage:
+        return await asyncio.to_thread(quiz_image, image, self.settings.posted_size)
+
+    async def _random_photo(self) -> RealPhoto | None:
+        packs = self.settings.photo_packs
+        for _ in range(3):  # a photo file may have gone missing: try another
+            async with self.db.transaction() as session:
+                count = await q.count_quiz_photos(session, packs)
+                if count == 0:
+                    return None
+                photo = await q.quiz_photo_at(session, packs, secrets.randbelow(count))
+            if photo is not None and self._photo_path(photo).exists():
+                return photo
+        return None
+
+    def _photo_path(self, photo: RealPhoto) -> Path:
+        """Stored paths are relative to the data directory (absolute ones are kept)."""
+        return self.settings.data_dir / photo.stored_path  # pathlib keeps an absolute right side
+
+
+def _load_rgb(path: Path) -> Image.Image:
+    with Image.open(path) as image:
+        return image.convert("RGB")

@@ -1,0 +1,101 @@
+"""Scores move at the reveal: a round's answers are added to the running totals (boards, stats,
+the fool rate) in the same transaction that marks the round revealed, and only when that mark
+is new. A reveal shown twice (a crash right after it, a restart) therefore counts once, and no
+read before the reveal can tell whether an answer was right.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Answer, FoolCount, GeneratedFace, Round, Score, utcnow
+from db.queries import ALL_TIME, GLOBAL_SCOPE, chat_scope, week_period
+from db.stats import wilson_lower
+
+
+async def reveal_and_score(session: AsyncSession, round_id: int, now: datetime | None = None) -> bool:
+    """Mark the round revealed and score its answers. False (nothing scored) if it was revealed
+    already. Callers retry the transaction on IntegrityError (another process created a row first)."""
+    now = now or utcnow()
+    marked = await session.execute(
+        update(Round).where(Round.id == round_id, Round.revealed_at.is_(None)).values(revealed_at=now)
+    )
+    if marked.rowcount != 1:
+        return False
+    round_ = (await session.execute(
+        select(Round.chat_id, Round.is_real, Round.generated_face_id).where(Round.id == round_id))).one()
+    answers = (await session.execute(
+        select(Answer.player_id, Answer.correct, Answer.guess_real).where(Answer.round_id == round_id)
+        .order_by(Answer.answered_at, Answer.id))).all()
+    if answers:
+        await _add_to_scores(session, [(player, round_.chat_id, bool(correct)) for player, correct, _ in answers], now)
+        if not round_.is_real and round_.generated_face_id is not None:
+            await _add_to_fool_counts(session, round_.generated_face_id, len(answers),
+                                      sum(1 for _, _, said_real in answers if said_real))
+    return True
+
+
+async def _add_to_fool_counts(session: AsyncSession, face_id: int, answers: int, fooled: int) -> None:
+    version, psi = (await session.execute(
+        select(GeneratedFace.model_version, GeneratedFace.truncation).where(GeneratedFace.id == face_id))).one()
+    key = (FoolCount.model_version == version, FoolCount.truncation == psi)
+    row = (await session.execute(select(FoolCount.id).where(*key).with_for_update())).scalar_one_or_none()
+    if row is None:
+        await session.execute(insert(FoolCount).values(model_version=version, truncation=psi, answers=answers,
+                                                       fooled=fooled))
+    else:
+        await session.execute(update(FoolCount).where(FoolCount.id == row).values(
+            answers=FoolCount.answers + answers, fooled=FoolCount.fooled + fooled))
+
+
+async def _add_to_scores(session: AsyncSession, scored: list[tuple[int, int, bool]], now: datetime) -> None:
+    """Add answers (player, chat, correct), in order, to each player's four running totals:
+    this chat and global, all time and this week."""
+    week = week_period(now)
+    keys_of = {
+        (player_id, chat_id): [(s, p) for s in (chat_scope(chat_id), GLOBAL_SCOPE) for p in (ALL_TIME, week)]
+        for player_id, chat_id, _ in scored
+    }
+    scopes = {scope for keys in keys_of.values() for scope, _ in keys}
+    columns = (Score.id, Score.player_id, Score.scope, Score.period, Score.answers, Score.correct, Score.streak,
+               Score.best_streak)
+    found = {
+        (player_id, scope, period): [score_id, answers, right, streak, best]
+        for score_id, player_id, scope, period, answers, right, streak, best in (
+            await session.execute(
+                select(*columns).where(
+                    Score.player_id.in_({p for p, _, _ in scored}),
+                    Score.scope.in_(scopes),
+                    Score.period.in_([ALL_TIME, week]),
+                ).with_for_update()
+            )
+        ).all()
+    }
+    new_keys = []
+    for player_id, chat_id, correct in scored:
+        for scope, period in keys_of[(player_id, chat_id)]:
+            key = (player_id, scope, period)
+            if key not in found:
+                found[key] = [None, 0, 0, 0, 0]
+                new_keys.append(key)
+            total = found[key]
+            total[1] += 1
+            total[2] += int(correct)
+            total[3] = total[3] + 1 if correct else 0
+            total[4] = max(total[4], total[3])
+    touched = {(p, s, per) for p, c, _ in scored for s, per in keys_of[(p, c)]}
+    updates, inserts = [], []
+    for key in touched:
+        score_id, answers, right, streak, best = found[key]
+        values = dict(answers=answers, correct=right, streak=streak, best_streak=best,
+                      wilson=wilson_lower(right, answers))
+        if score_id is None:
+            inserts.append(dict(player_id=key[0], scope=key[1], period=key[2], **values))
+        else:
+            updates.append(dict(id=score_id, **values))
+    if updates:
+        await session.execute(update(Score), updates)  # executemany by primary key
+    if inserts:
+        await session.execute(insert(Score), inserts)

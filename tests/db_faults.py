@@ -1,0 +1,58 @@
+"""Faults injected at the real database layer: SQLite functions called from triggers.
+
+A trigger calls a Python function registered on every connection of the bot's engine, so a test
+can make one statement slow, or make it meet a constraint as if another process had raced it,
+without touching the code under test.
+"""
+from __future__ import annotations
+
+import time
+from typing import Callable
+
+from sqlalchemy import event, text
+
+from bot.database import Database
+
+
+async def install(db: Database, name: str, function: Callable[[], int], trigger_sql: str) -> None:
+    """Register `function` as SQL function `name()` on every connection, then create the trigger."""
+
+    @event.listens_for(db.engine.sync_engine, "connect")
+    def _register(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.create_function(name, 0, function)
+
+    await db.engine.dispose()  # pooled connections were made before the function existed
+    async with db.transaction() as session:
+        await session.execute(text(trigger_sql))
+
+
+class RaceTimes:
+    """True (a raced constraint) for the first `times` calls, then False."""
+
+    def __init__(self, times: int) -> None:
+        self.left = times
+
+    def __call__(self) -> int:
+        self.left -= 1
+        return int(self.left >= 0)
+
+
+async def race_on_insert(db: Database, table: str, times: int) -> RaceTimes:
+    """The next `times` inserts into `table` fail as a unique constraint would when another
+    process inserted the same row first."""
+    races = RaceTimes(times)
+    await install(db, "raced", races, f"""
+        CREATE TRIGGER race_{table} BEFORE INSERT ON {table} WHEN raced()
+        BEGIN SELECT RAISE(ABORT, 'UNIQUE constraint failed: {table} (raced by another process)'); END""")
+    return races
+
+
+async def slow_inserts(db: Database, table: str, seconds: float) -> None:
+    """Every insert into `table` holds the database for `seconds` (a slow disk, a long lock)."""
+    def slow() -> int:
+        time.sleep(seconds)
+        return 0
+
+    await install(db, "slow_write", slow, f"""
+        CREATE TRIGGER slow_{table} BEFORE INSERT ON {table} WHEN slow_write()
+        BEGIN SELECT 1; END""")
