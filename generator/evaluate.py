@@ -56,9 +56,14 @@ def _fit(image: Image.Image, side: int) -> np.ndarray:
     return np.asarray(image)
 
 
+def is_archive(path: Path) -> bool:
+    """A training archive: one .npz file, or a folder of .npz shards."""
+    return path.suffix == ".npz" or (path.is_dir() and any(path.glob("*.npz")))
+
+
 def load_real(path: Path, n: int, side: int) -> tuple[np.ndarray, str]:
     """Held-out real faces: an archive's held-out split, or the images of a folder (sorted)."""
-    if path.is_dir():
+    if path.is_dir() and not is_archive(path):
         files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)[:n]
         if not files:
             raise ValueError(f"no images in {path}")
@@ -67,7 +72,7 @@ def load_real(path: Path, n: int, side: int) -> tuple[np.ndarray, str]:
             with Image.open(file) as image:
                 images.append(_fit(image, side))
         return np.stack(images), f"{len(images)} images from {path}"
-    if not path.is_file():
+    if not path.exists():
         raise ValueError(f"real faces not found: {path}")
     archive = load_archive(path, HELDOUT, limit=n)
     if len(archive.images) == 0:
@@ -136,7 +141,7 @@ def evaluate(opts: EvalOptions, echo: Callable[[str], None] = print) -> dict[str
     fake, model = generate(opts.weights, opts.device, opts.n, opts.psi, opts.seed)
     side = model.resolution
     real, real_text = load_real(opts.real, opts.n, side)
-    train_path = opts.train or (opts.real if opts.real.suffix == ".npz" else None)
+    train_path = opts.train or (opts.real if is_archive(opts.real) else None)
     stage(f"real: {real_text}")
 
     analyzer = FaceAnalyzer()
