@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test browser postgres bench clean
+.PHONY: setup demo test browser postgres bench clean gpu-pack gpu-dry-run gpu-land
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,3 +48,17 @@ bench: setup
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+# GPU training sessions (docs/gpu-training.md): pack the parts, try the prepared command on this
+# CPU with a tiny budget, take a session's results in (make gpu-land RESULTS=folder).
+gpu-pack: setup
+	$(BIN)/figment gpu pack
+
+gpu-dry-run: setup
+	rm -rf /tmp/figment-dry-run
+	OUT=/tmp/figment-dry-run/out PY=$(BIN)/python bash generator/gpu_train.sh train --stage /tmp/figment-dry-run/stage \
+	    --device cpu --batch 4 --session-seconds 150 --eval-seconds 60 --eval-n 40 --first-bench-seconds 0
+	ls -la /tmp/figment-dry-run/out /tmp/figment-dry-run/out/state
+
+gpu-land: setup
+	$(BIN)/figment gpu land $(RESULTS)

@@ -128,3 +128,21 @@ def load_archive(path: Path, split: int | None = TRAIN, limit: int | None = None
     meta = {**meta, "sources": names} if len(archive_files(path)) > 1 else meta
     source = np.array([meta["sources"].index(s) for s in sources], dtype=np.uint8)
     return FaceArchive(images, source, meta)
+
+
+def split_digest(path: Path, split: int = HELDOUT, limit: int | None = None) -> str:
+    """A short hash of the encoded bytes of one split's faces (the first `limit`), in archive order:
+    it names an evaluation set whatever the shard sizes, and changes with any face or its encoding."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    count = 0
+    for file in archive_files(path):
+        with np.load(file) as data:
+            blob, offsets = data["jpeg"], data["offsets"]
+            for index in np.flatnonzero(data["split"] == split):
+                if limit is not None and count >= limit:
+                    break
+                digest.update(blob[offsets[index]:offsets[index + 1]].tobytes())
+                count += 1
+    return f"{count}:{digest.hexdigest()[:10]}"

@@ -28,7 +28,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -160,8 +160,9 @@ class EvalTools(threading.Thread):
 
 # --- training and evaluation ----------------------------------------------------------------------
 
-def pick_resample(opts: SessionOptions, data: Path) -> str:
-    """A fresh run only: the faster of the two resampling designs on this machine (kept for good after)."""
+def pick_resample(opts: SessionOptions, data: Path, notes: dict[str, Any]) -> str:
+    """A fresh run only: the faster of the two resampling designs on this machine (kept for good after).
+    The measured rates go into `notes` (and so into result.json)."""
     if opts.first_bench_seconds <= 0:
         return "classic"
     from generator.bench_train import run as bench
@@ -172,6 +173,8 @@ def pick_resample(opts: SessionOptions, data: Path) -> str:
     # "fast" is a different model: take it only for a clear gain.
     choice = "fast" if rates.get("fast-resample", 0) > 1.2 * rates.get("optimized", 0) else "classic"
     echo(f"first run: resample {choice} ({rates})")
+    notes["first_bench"] = {name: {k: result.get(k) for k in ("img_s", "tflop_s", "gflop_per_img", "error")}
+                            for name, result in report["results"].items()}
     return choice
 
 
@@ -193,8 +196,9 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
     resume = opts.state if state_meta(opts.state) else None
     given = vars(build_parser().parse_args(["--data", str(data), "--out", "x", *opts.train_args]))
     given.pop("data"), given.pop("out")
+    notes: dict[str, Any] = {}
     if resume is None and "resample" not in given:
-        given["resample"] = pick_resample(opts, data)
+        given["resample"] = pick_resample(opts, data, notes)
     minutes = (deadline - time.monotonic() - opts.eval_seconds) / 60
     if minutes <= 0.05:
         raise ValueError("no time left to train")
@@ -203,6 +207,9 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
     given = with_resumed_options({**given, "resume": resume})
     train_opts = TrainOptions(**{**defaults, **given, "data": data, "out": opts.out / "state", "minutes": minutes})
     summary = train(train_opts, echo=echo)
+    config = (state_meta(opts.out / "state") or {}).get("config", {})  # a resumed run's model is the state's
+    counted = replace(train_opts, **{k: config[k] for k in ("resample", "channel_base", "channel_max") if k in config})
+    notes.update(achieved_flops(counted, data, summary["img_s"]))
 
     result: dict[str, Any] = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d"), "pack_id": manifest.get("pack_id"),
@@ -210,7 +217,7 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
         "kimg_total": round(summary["kimg"], 1), "images_total": round(summary["kimg"] * 1000), "img_s": summary["img_s"],
         "train_minutes_total": summary["train_minutes"], "wall_minutes": summary["wall_minutes"],
         "diverged": summary["diverged"], "model_version": summary["model_version"],
-        "train_faces": read_meta(data)["train"], "device": summary.get("device"),
+        "train_faces": read_meta(data)["train"], "device": summary.get("device"), **notes,
     }
     if not summary["diverged"] and tools.ready():
         result.update(evaluate_call(opts, data))
@@ -220,6 +227,25 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
     (opts.out / "result.json").write_text(json.dumps(result) + "\n")
     echo("result " + json.dumps(result))
     return result
+
+
+def achieved_flops(train_opts: Any, data: Path, img_s: float) -> dict[str, Any]:
+    """FLOPs of one training image (torch's counter on a small batch) and what the run achieved."""
+    import torch
+
+    from generator.archive import TRAIN, load_archive
+    from generator.bench_train import train_flops_per_image
+    from generator.train import resolve_device
+
+    try:
+        images = load_archive(train_opts.data, TRAIN, limit=64).images
+        flops = train_flops_per_image(train_opts, images, resolve_device(train_opts.device))
+    except Exception as error:  # a number for the log, never a reason to lose the run
+        return {"flops_error": f"{type(error).__name__}: {error}"}
+    finally:
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    return {"gflop_per_img": round(flops / 1e9, 2), "tflop_s": round(img_s * flops / 1e12, 1)}
 
 
 def evaluate_call(opts: SessionOptions, data: Path) -> dict[str, Any]:

@@ -103,12 +103,11 @@ def eval_tools(cache: Path, data: Path, eval_n: int) -> list[Path]:
 def heldout_analysis(cache: Path, data: Path, eval_n: int) -> Path:
     """dlib's analysis of the first eval_n held-out faces, made once per archive (the device then embeds
     only the generated faces)."""
-    from generator.archive import HELDOUT, archive_files, load_archive
+    from generator.archive import HELDOUT, load_archive
     from generator.evaluate import save_face_stats
     from generator.evaluation.faces import FaceAnalyzer
-    from generator.gpu_session import sha256
 
-    key = "-".join(sha256(p)[:8] for p in archive_files(data))[:64]
+    key = eval_set_name(data, eval_n)
     target = cache / "heldout-faces.npz"
     stamp = cache / "heldout-faces.json"
     wanted = {"archive": key, "n": eval_n}
@@ -145,11 +144,11 @@ def land_command(
         if meta["nimg"] <= images_seen(STATE_DIR):
             raise ValueError(f"{state_dir} has seen {meta['nimg']} images, no more than the repository's state "
                              f"({images_seen(STATE_DIR)}): nothing to land")
-        eval_set = eval_set_name(config.data_dir / "gpu-cache", data)
         if "fd_face" not in result:  # no evaluation on the device: make it here
             result.update(evaluate_here(state_dir / "generator.safetensors", data, result.get("eval_n", eval_n),
                                         config.data_dir / "gpu-cache"))
         n = result["eval_n"]
+        eval_set = eval_set_name(data, n)
         runs = read_runs()
         baseline = shipped_record(runs, eval_set, n)
         if baseline is None and runs:  # the shipped weights were measured on another set: measure them again
@@ -175,11 +174,11 @@ def land_command(
                   "Commit generator/weights (and docs/samples.png); update the README's numbers.", highlight=False)
 
 
-def eval_set_name(cache: Path, data: Path) -> str:
-    from generator.archive import archive_files
-    from generator.gpu_session import sha256
+def eval_set_name(data: Path, n: int) -> str:
+    """The evaluation set: the first n held-out faces of the archive, named by their bytes."""
+    from generator.archive import split_digest
 
-    return f"{data.name}@" + sha256(archive_files(data)[0])[:8]
+    return f"{data.name} held-out " + split_digest(data, limit=n)
 
 
 def evaluate_here(weights: Path, data: Path, n: int, cache: Path) -> dict:
