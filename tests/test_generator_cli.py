@@ -2,6 +2,7 @@
 input gets a clear message with exit code 2, never a traceback."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,24 @@ def test_bench_model_reports_flops_and_latency(weights):
     assert '"gflop_per_face"' in result.output and '"16"' in result.output
     result = invoke("bench", "model", "--weights", "/nonexistent/w.safetensors")
     assert result.exit_code == 2 and says(result, "w.safetensors")
+
+
+def test_figment_train_and_the_module_share_one_definition_of_the_options(tmp_path, capsys):
+    from generator.train import build_parser
+
+    result = invoke("train", "--help")
+    assert result.exit_code == 0
+    shown = capsys.readouterr().out + result.output
+    options = [o for action in build_parser()._actions for o in action.option_strings if o.startswith("--")]
+    assert len(options) > 20 and all(option in shown for option in options)
+    archive = write_drawn_archive(tmp_path / "drawn.npz")
+    result = invoke("train", "--data", archive, "--out", tmp_path / "run", "--kimg", 0.02, "--model", "tiny",
+                    "--batch", 4, "--r1-every", 3, "--ema-kimg", 0.5, "--device", "cpu", "--ckpt", "half")
+    assert result.exit_code == 0, result.output
+    # a resumed run keeps the run's own hyperparameters unless given again
+    result = invoke("train", "--data", archive, "--out", tmp_path / "run", "--kimg", 0.04, "--resume",
+                    tmp_path / "run", "--device", "cpu")
+    assert result.exit_code == 0, result.output
+    log = [json.loads(line) for line in (tmp_path / "run" / "train.log").read_text().splitlines()]
+    resumed = [entry for entry in log if entry["event"] == "start"][-1]["options"]
+    assert (resumed["batch"], resumed["r1_every"], resumed["ema_kimg"]) == (4, 3, 0.5)
