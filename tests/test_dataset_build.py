@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 from pathlib import Path
 
 import numpy as np
@@ -10,11 +11,12 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from bot.database import Database
-from bot.photos.dataset import DatasetOptions, build_dataset
+from bot.photos.dataset import DatasetOptions, build_dataset, encode_face
 from bot.photos.packs import photo_rows
 from bot.settings import Settings, get_settings
 from db.models import RealPhoto
 from generator.archive import HELDOUT, TRAIN, load_archive, read_meta
+from tests.conftest import SHARED_FACES
 from tests.photo_samples import noise_image
 
 
@@ -121,3 +123,51 @@ def test_cli_builds_and_refuses_unknown_packs(faces: Settings, tmp_path: Path, m
         assert not tmp_path.with_name(tmp_path.name + ".part").exists()
     finally:
         get_settings.cache_clear()
+
+
+def psnr(a: np.ndarray, b: np.ndarray) -> float:
+    mse = float(((a.astype(np.float64) - b) ** 2).mean())
+    return 10 * np.log10(255 ** 2 / max(mse, 1e-12))
+
+
+def test_shards_hold_every_face_within_their_budget_and_read_back(faces: Settings, tmp_path: Path) -> None:
+    shard = 64 * 1024 + 12 * 1024  # a dozen-odd faces a shard
+    meta = build(faces, tmp_path / "shards", res=64, shard_bytes=shard)
+    files = sorted((tmp_path / "shards").glob("*.npz"))
+    assert len(files) > 2 and all(p.stat().st_size <= shard for p in files)
+    assert (meta["count"], meta["train"], meta["heldout"]) == (60, 50, 10) and meta["codec"] == "webp"
+    assert read_meta(tmp_path / "shards")["count"] == 60
+    held = load_archive(tmp_path / "shards", split=HELDOUT)
+    train = load_archive(tmp_path / "shards", split=TRAIN)
+    assert held.images.shape == (10, 64, 64, 3) and train.images.shape == (50, 64, 64, 3)
+    first = read_meta(files[0])
+    assert first["heldout"] == first["count"] > 0  # held-out faces come first
+    # every face reads back exactly as encoded
+    rows = asyncio.run(photo_rows(faces.db_url))
+    encoded = sorted(np.asarray(Image.open(io.BytesIO(encode_face(str(faces.data_dir / r.stored_path), 64, 80))))
+                     .tobytes() for r in rows if r.split == "heldout")
+    assert sorted(image.tobytes() for image in held.images) == encoded
+    one = build(faces, tmp_path / "one.npz", res=64, codec="jpeg", quality=85)
+    assert one["codec"] == "jpeg" and np.abs(load_archive(tmp_path / "one.npz", split=HELDOUT).images.astype(int)
+                                             - held.images).mean() < 8
+
+
+def test_bad_codec_and_tiny_shards_are_refused(faces: Settings, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="codec"):
+        build(faces, tmp_path / "x.npz", res=32, codec="gif")
+    with pytest.raises(ValueError, match="shard"):
+        build(faces, tmp_path / "y", res=32, shard_bytes=1000)
+    assert not (tmp_path / "y").exists()
+
+
+@pytest.mark.skipif(not SHARED_FACES.is_dir(), reason="needs ../shared/faces")
+def test_webp_80_keeps_real_faces_within_the_stated_tolerance() -> None:
+    # Measured on 2,000 aligned held-out faces: 36.8 dB on average (README); here 40 photos as they come.
+    files = sorted((SHARED_FACES / "celeba-6k").rglob("*.jpg"))[:40]
+    values = []
+    for path in files:
+        with Image.open(path) as image:
+            source = np.asarray(image.convert("RGB").resize((128, 128), Image.Resampling.LANCZOS))
+        decoded = np.asarray(Image.open(io.BytesIO(encode_face(str(path), 128, 80))).convert("RGB"))
+        values.append(psnr(decoded, source))
+    assert len(values) == 40 and np.mean(values) > 34 and min(values) > 30

@@ -171,8 +171,8 @@ def write_shards(out: Path, entries: list[ArchiveEntry], meta: dict[str, Any],
                  shard_bytes: int) -> tuple[dict, int]:
     """`out/part-000.npz`, ...: consecutive runs of the entries (held-out first), each within shard_bytes.
     The folder is written beside and swapped in whole, so a failed build leaves the old one."""
-    if shard_bytes < 2 * FIXED_OVERHEAD:
-        raise ValueError(f"a shard must be at least {2 * FIXED_OVERHEAD // 1024} KiB")
+    if shard_bytes <= FIXED_OVERHEAD:
+        raise ValueError(f"a shard must be larger than {FIXED_OVERHEAD // 1024} KiB")
     groups: list[list[ArchiveEntry]] = [[]]
     used = FIXED_OVERHEAD
     for entry in entries:
