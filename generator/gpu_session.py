@@ -219,14 +219,24 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
         "diverged": summary["diverged"], "model_version": summary["model_version"],
         "train_faces": read_meta(data)["train"], "device": summary.get("device"), **notes,
     }
+    (opts.out / "state" / "MODEL_CARD.md").unlink(missing_ok=True)  # `figment gpu land` writes the card
+    write_result(opts.out, result)  # now, so that a call cut short in the evaluation still brings it back
     if not summary["diverged"] and tools.ready():
-        result.update(evaluate_call(opts, data))
+        try:
+            result.update(evaluate_call(opts, data))
+        except Exception as error:  # the weights are safe; `figment gpu land` evaluates them instead
+            result["eval_skipped"] = f"{type(error).__name__}: {error}"
     elif tools.error:
         result["eval_skipped"] = tools.error
-    (opts.out / "state" / "MODEL_CARD.md").unlink(missing_ok=True)  # `figment gpu land` writes the card
-    (opts.out / "result.json").write_text(json.dumps(result) + "\n")
+    write_result(opts.out, result)
     echo("result " + json.dumps(result))
     return result
+
+
+def write_result(out: Path, result: dict[str, Any]) -> None:
+    tmp = out / "result.json.tmp"
+    tmp.write_text(json.dumps(result) + "\n")
+    tmp.replace(out / "result.json")
 
 
 def achieved_flops(train_opts: Any, data: Path, img_s: float) -> dict[str, Any]:
