@@ -56,9 +56,11 @@ gpu-pack: setup
 
 gpu-dry-run: setup
 	rm -rf /tmp/figment-dry-run
-	OUT=/tmp/figment-dry-run/out PY=$(BIN)/python bash generator/gpu_train.sh train --stage /tmp/figment-dry-run/stage \
-	    --device cpu --batch 4 --session-seconds 150 --eval-seconds 60 --eval-n 40 --first-bench-seconds 0
-	ls -la /tmp/figment-dry-run/out /tmp/figment-dry-run/out/state
+	OUT=/tmp/figment-dry-run/train PY=$(BIN)/python bash generator/gpu_train.sh train --stage /tmp/figment-dry-run/stage \
+	    --device cpu --batch 4 --session-seconds 120 --first-bench-seconds 0
+	OUT=/tmp/figment-dry-run/eval PY=$(BIN)/python bash generator/gpu_train.sh eval --stage /tmp/figment-dry-run/stage \
+	    --device cpu --eval-n 40
+	ls -la /tmp/figment-dry-run/train /tmp/figment-dry-run/train/state /tmp/figment-dry-run/eval
 
 gpu-land: setup
-	$(BIN)/figment gpu land $(RESULTS)
+	$(BIN)/figment gpu land $(RESULTS) $(if $(EVAL),--eval $(EVAL))

@@ -115,4 +115,6 @@ def device_calls(manifest: dict[str, Any], carry: str = ".carry") -> list[str]:
         timeout = 600 if mode == "train" else 120
         calls.append(f'run(command="bash generator/gpu_train.sh {mode}", carry=["{carry}/gpu-{number}"], '
                      f"timeout_s={timeout})")
+    if manifest.get("evaluate_on_device"):
+        calls.append('run(command="bash generator/gpu_train.sh eval", timeout_s=300)')
     return calls

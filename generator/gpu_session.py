@@ -1,4 +1,4 @@
-"""The prepared GPU session: `python -m generator.gpu_session stage|train` on the device machine.
+"""The prepared GPU session: `python -m generator.gpu_session stage|train|eval` on the device machine.
 
 A call to a GPU machine carries the working tree and at most 64 MiB, less than the code, the
 training state and every training face together. So `figment gpu pack` (on the development
@@ -8,13 +8,15 @@ worth, with one manifest; then, in calls that follow each other while the machin
   stage   copy this call's part into the stage folder on the machine's disk (seconds), and say
           what is there and what is still missing;
   train   stage the last part, check everything, resume the repository's training state, train
-          until the call's time is nearly spent, evaluate on the machine's CPU cores (FD_face,
-          face rate, SWD, C2ST against the held-out faces) and write to $OUT the new state, the
-          EMA weights, a sample grid, the log and one JSON line of results (result.json).
+          until the call's time is nearly spent (all of it goes to training), and write to $OUT
+          the new state, the EMA weights, a sample grid, the log and one JSON line (result.json);
+  eval    evaluate the train call's weights on the machine's CPU cores (FD_face, face rate, SWD,
+          C2ST against the held-out faces) and write eval.json and the completed result.json.
 
 Missing parts never waste the call: training runs on the data that arrived (the log says what
-was missing), and without the evaluation tools the evaluation is left to `figment gpu land`.
-Imports only generator/ modules and what a bare GPU box has (torch, numpy, pillow, safetensors).
+was missing), and without the evaluation tools (or a machine gone cold before the eval call) the
+evaluation is left to `figment gpu land`. Imports only generator/ modules and what a bare GPU
+box has (torch, numpy, pillow, safetensors).
 """
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ CARRY = Path(".carry")
 DEFAULT_STAGE = Path("/root/figment-stage")
 # What $OUT may bring back: 8 files, each at most 16 MiB, at most two folders down.
 OUT_FILES = ("state/checkpoint-0.safetensors", "state/checkpoint-1.safetensors", "state/generator.safetensors",
-             "state/samples.png", "state/train.log", "eval.json", "result.json")
+             "state/samples.png", "state/train.log", "result.json")
+EVAL_FILES = ("eval.json", "result.json")
 
 
 @dataclass
@@ -47,8 +50,7 @@ class SessionOptions:
     stage: Path = DEFAULT_STAGE
     carry: Path = CARRY
     state: Path = Path("generator/weights/training")
-    session_seconds: float = 570.0  # the whole train call, inside the device tool's 600 s
-    eval_seconds: float = 100.0  # kept for the evaluation after training
+    session_seconds: float = 580.0  # the whole train call, inside the device tool's 600 s
     eval_n: int = 2000
     device: str = "cuda"
     model: str = "lean"
@@ -109,7 +111,7 @@ def report_stage(opts: SessionOptions) -> list[str]:
     return missing
 
 
-# --- the evaluation tools (dlib), installed while the GPU trains ---------------------------------
+# --- the evaluation tools (dlib) ----------------------------------------------------------------------
 
 class EvalTools(threading.Thread):
     """Makes dlib and its two models usable, in the background: the carried wheel is installed and the
@@ -189,9 +191,6 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
     data = opts.stage / "data"
     if not data.is_dir() or not list(data.glob("*.npz")) or not read_meta(data)["train"]:
         raise ValueError(f"no training faces arrived in {data}: stage the parts first (missing: {missing})")
-    tools = EvalTools(opts.stage)
-    tools.start()
-
     echo(f"training data: {read_meta(data)['train']} faces" + (f" (missing shards: {missing})" if missing else ""))
     resume = opts.state if state_meta(opts.state) else None
     given = vars(build_parser().parse_args(["--data", str(data), "--out", "x", *opts.train_args]))
@@ -199,7 +198,7 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
     notes: dict[str, Any] = {}
     if resume is None and "resample" not in given:
         given["resample"] = pick_resample(opts, data, notes)
-    minutes = (deadline - time.monotonic() - opts.eval_seconds) / 60
+    minutes = (deadline - time.monotonic()) / 60
     if minutes <= 0.05:
         raise ValueError("no time left to train")
     defaults = {"batch": opts.batch, "model": opts.model, "device": opts.device, "ckpt": "half",
@@ -220,14 +219,29 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
         "train_faces": read_meta(data)["train"], "device": summary.get("device"), **notes,
     }
     (opts.out / "state" / "MODEL_CARD.md").unlink(missing_ok=True)  # `figment gpu land` writes the card
-    write_result(opts.out, result)  # now, so that a call cut short in the evaluation still brings it back
-    if not summary["diverged"] and tools.ready():
-        try:
-            result.update(evaluate_call(opts, data))
-        except Exception as error:  # the weights are safe; `figment gpu land` evaluates them instead
-            result["eval_skipped"] = f"{type(error).__name__}: {error}"
-    elif tools.error:
-        result["eval_skipped"] = tools.error
+    write_result(opts.out, result)
+    # The eval call finds the run here ($OUT is emptied before each call; the stage stays while warm).
+    shutil.rmtree(opts.stage / "run", ignore_errors=True)
+    shutil.copytree(opts.out, opts.stage / "run")
+    echo("result " + json.dumps(result))
+    return result
+
+
+def eval_call(opts: SessionOptions) -> dict[str, Any]:
+    """The call after the train call: evaluate its weights on the CPU cores and bring back
+    eval.json and result.json with the metrics."""
+    run = opts.stage / "run"
+    if not (run / "result.json").is_file():
+        raise ValueError(f"no finished train call in {run}: the machine went cold, or the train call failed; "
+                         "`figment gpu land` evaluates on the development machine instead")
+    result = json.loads((run / "result.json").read_text())
+    if result.get("diverged"):
+        raise ValueError("the run diverged: nothing to evaluate")
+    tools = EvalTools(opts.stage)
+    tools.start()
+    if not tools.ready():
+        raise ValueError(f"the evaluation tools are not here ({tools.error}): `figment gpu land` evaluates instead")
+    result.update(evaluate_run(opts, run))
     write_result(opts.out, result)
     echo("result " + json.dumps(result))
     return result
@@ -258,14 +272,14 @@ def achieved_flops(train_opts: Any, data: Path, img_s: float) -> dict[str, Any]:
     return {"gflop_per_img": round(flops / 1e9, 2), "tflop_s": round(img_s * flops / 1e12, 1)}
 
 
-def evaluate_call(opts: SessionOptions, data: Path) -> dict[str, Any]:
+def evaluate_run(opts: SessionOptions, run: Path) -> dict[str, Any]:
     from generator.evaluate import EvalOptions, evaluate
 
     real_faces = opts.stage / "eval" / "heldout-faces.npz"
     work = opts.out / "eval-work"
-    report = evaluate(EvalOptions(real=data, weights=opts.out / "state" / "generator.safetensors", n=opts.eval_n,
-                                  out=work, device=opts.device, workers=os.cpu_count() or 1, copying=False,
-                                  real_faces=real_faces if real_faces.is_file() else None), echo=echo)
+    report = evaluate(EvalOptions(real=opts.stage / "data", weights=run / "state" / "generator.safetensors",
+                                  n=opts.eval_n, out=work, device=opts.device, workers=os.cpu_count() or 1,
+                                  copying=False, real_faces=real_faces if real_faces.is_file() else None), echo=echo)
     shutil.move(str(work / "eval.json"), opts.out / "eval.json")
     shutil.rmtree(work, ignore_errors=True)
     return {"eval_n": report["n_generated"], "fd_face": report["fd_face"], "face_rate": report["face_rate"],
@@ -275,13 +289,12 @@ def evaluate_call(opts: SessionOptions, data: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     p = argparse.ArgumentParser(prog="python -m generator.gpu_session", description=__doc__.split("\n\n")[0])
-    p.add_argument("mode", choices=["stage", "train"])
+    p.add_argument("mode", choices=["stage", "train", "eval"])
     p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "out")))
     p.add_argument("--stage", type=Path, default=DEFAULT_STAGE)
     p.add_argument("--carry", type=Path, default=CARRY)
     p.add_argument("--state", type=Path, default=Path("generator/weights/training"))
-    p.add_argument("--session-seconds", type=float, default=570.0)
-    p.add_argument("--eval-seconds", type=float, default=100.0)
+    p.add_argument("--session-seconds", type=float, default=580.0)
     p.add_argument("--eval-n", type=int, default=2000)
     p.add_argument("--device", default="cuda")
     p.add_argument("--model", default="lean")
@@ -292,9 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.mode == "stage":
             report_stage(opts)
-        else:
+        elif args.mode == "train":
             opts.out.mkdir(parents=True, exist_ok=True)
             train_call(opts, started)
+        else:
+            opts.out.mkdir(parents=True, exist_ok=True)
+            eval_call(opts)
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -21,7 +21,7 @@ from generator.archive import HELDOUT, TRAIN, ArchiveEntry, archive_files, load_
 from generator.bench_resume import compare
 from generator.checkpoint import EXPORT_NAME, WeightsFileError, checkpoint_files, export_generator, save_checkpoint
 from generator.gpu_pack import device_calls, pack, plan, Item
-from generator.gpu_session import OUT_FILES
+from generator.gpu_session import EVAL_FILES, OUT_FILES
 from generator.state import MAX_STATE_FILE, adopt, ema_file, images_seen, newest_state, state_meta
 from generator.train import Trainer, TrainOptions, load_resume, model_config, save_run
 from tests.conftest import REPO
@@ -158,7 +158,8 @@ def test_pack_fits_every_call_and_drops_the_eval_tools_when_they_cost_a_call(dra
     assert manifest["evaluate_on_device"] and "eval/tool.dat.xz" in manifest["files"] and manifest["parts"] == 3
     calls = device_calls(manifest)
     assert calls[0].startswith('run(command="bash generator/gpu_train.sh stage"') and "gpu-1" in calls[0]
-    assert calls[-1].startswith('run(command="bash generator/gpu_train.sh train"') and "timeout_s=600" in calls[-1]
+    assert calls[2].startswith('run(command="bash generator/gpu_train.sh train"') and "timeout_s=600" in calls[2]
+    assert calls[3].startswith('run(command="bash generator/gpu_train.sh eval"') and len(calls) == 4
 
 
 # --- the prepared command, end to end on the CPU ---------------------------------------------------
@@ -167,8 +168,8 @@ def session(mode: str, carry: Path, stage: Path, state: Path, out: Path, *extra:
     env = {**os.environ, "OUT": str(out), "PY": sys.executable, "OMP_NUM_THREADS": "1"}
     env.pop("FIGMENT_DLIB_MODELS", None)
     command = ["bash", "generator/gpu_train.sh", mode, "--carry", str(carry), "--stage", str(stage),
-               "--state", str(state), "--device", "cpu", "--model", "tiny", "--batch", "4", "--session-seconds", "32",
-               "--eval-seconds", "12", "--eval-n", "20", "--first-bench-seconds", "0", *extra]
+               "--state", str(state), "--device", "cpu", "--model", "tiny", "--batch", "4", "--session-seconds", "22",
+               "--eval-n", "20", "--first-bench-seconds", "0", *extra]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
 
 
@@ -198,13 +199,20 @@ def test_the_prepared_command_runs_end_to_end_on_the_cpu(drawn, tmp_path, monkey
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     result = json.loads((out / "result.json").read_text())
     assert result["missing"] == [] and result["resumed_kimg"] == 0 and result["kimg_total"] > 0
-    assert result["train_faces"] == 200 and result["eval_n"] == 20
-    assert result["fd_face"] > 0 and 0 <= result["face_rate"] <= 1 and 0.4 <= result["c2st"] <= 1
+    assert result["train_faces"] == 200 and "fd_face" not in result and result["gflop_per_img"] > 0
     came_back = [p for p in out.rglob("*") if p.is_file()]
     names = {str(p.relative_to(out)) for p in came_back}
     assert len(names) <= 8 and names - {"state/checkpoint.safetensors"} <= set(OUT_FILES)  # what $OUT brings back
-    assert {"result.json", "eval.json", "state/generator.safetensors", "state/samples.png"} <= names
+    assert {"result.json", "state/generator.safetensors", "state/samples.png", "state/train.log"} <= names
     assert all(p.stat().st_size <= 16 * 2**20 for p in came_back)
+
+    evaluated = tmp_path / "out-eval"
+    scored = session("eval", tmp_path / "no-carry", stage, state, evaluated)
+    assert scored.returncode == 0, scored.stdout[-3000:] + scored.stderr[-3000:]
+    assert {p.name for p in evaluated.iterdir()} == set(EVAL_FILES)
+    complete = json.loads((evaluated / "result.json").read_text())
+    assert complete["images_total"] == result["images_total"] and complete["eval_n"] == 20
+    assert complete["fd_face"] > 0 and 0 <= complete["face_rate"] <= 1 and 0.4 <= complete["c2st"] <= 1
 
     # land: the state goes into the repository's place, a run-log row, the weights when FD improved
     from bot.cli import app, gpu_commands
@@ -225,14 +233,16 @@ def test_the_prepared_command_runs_end_to_end_on_the_cpu(drawn, tmp_path, monkey
     monkeypatch.setenv("FIGMENT_DATA_DIR", str(tmp_path / "figment-data"))
     get_settings.cache_clear()
     try:
-        landed = CliRunner().invoke(app, ["gpu", "land", str(out), "--data", str(data), "--note", "cpu dry run"])
+        landed = CliRunner().invoke(app, ["gpu", "land", str(out), "--eval", str(evaluated), "--data", str(data),
+                                          "--note", "cpu dry run"])
     finally:
         get_settings.cache_clear()
     assert landed.exit_code == 0, landed.output
     runs = [json.loads(line) for line in (weights / "runs.jsonl").read_text().splitlines()]
     assert [r["run"] for r in runs] == [1, 1, 2]  # the shipped weights measured again on this eval set
     assert runs[1]["eval_set"] == runs[2]["eval_set"] != "another"
-    assert runs[2]["kimg_total"] == result["kimg_total"] and "cpu dry run" in (weights / "RUNS.md").read_text()
+    assert runs[2]["kimg_total"] == result["kimg_total"] and runs[2]["fd_face"] == complete["fd_face"]
+    assert "cpu dry run" in (weights / "RUNS.md").read_text()
     assert images_seen(state) == result["images_total"]
     if runs[2]["shipped"]:
         assert (tmp_path / "docs" / "samples.png").is_file() and not (state / EXPORT_NAME).exists()

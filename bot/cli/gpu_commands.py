@@ -63,7 +63,8 @@ def pack_command(
     console.print("Device calls, back to back (the machine stays warm only 30 s after each):", highlight=False)
     for call in device_calls(manifest):
         console.print("  " + call, highlight=False)
-    console.print("Then: figment gpu land FILES_AT (the folder the last call's files came back to)", highlight=False)
+    console.print("Then: figment gpu land TRAIN_FILES_AT [--eval EVAL_FILES_AT] (the folders the train and eval "
+                  "calls' files came back to)", highlight=False)
 
 
 def build_training_data(out: Path) -> None:
@@ -122,7 +123,9 @@ def heldout_analysis(cache: Path, data: Path, eval_n: int) -> Path:
 
 @app.command("land")
 def land_command(
-    results: Path = typer.Argument(..., help="The folder a GPU session's $OUT came back to."),
+    results: Path = typer.Argument(..., help="The folder the train call's $OUT came back to."),
+    evaluated: Path | None = typer.Option(None, "--eval", help="The folder the eval call's $OUT came back to "
+                                                                "(without it, the evaluation is made here)."),
     data: Path | None = typer.Option(None, help="Training archive folder the session used (default "
                                                 "DATA_DIR/dataset-128): its held-out faces are the eval set."),
     eval_n: int = typer.Option(2000, help="Faces compared when the evaluation is made here."),
@@ -138,6 +141,12 @@ def land_command(
     state_dir = results / "state"
     try:
         result = json.loads((results / "result.json").read_text())
+        if evaluated is not None:  # the eval call's result.json is the train call's, completed
+            completed = json.loads((evaluated / "result.json").read_text())
+            if completed.get("images_total") != result.get("images_total"):
+                raise ValueError(f"{evaluated} evaluated another run ({completed.get('images_total')} images, "
+                                 f"not {result.get('images_total')})")
+            result = completed
         meta = state_meta(state_dir)
         if meta is None:
             raise ValueError(f"no training state in {state_dir}")
