@@ -17,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from generator.archive import read_meta
 from generator.gpu_session import MANIFEST, sha256
 
 CALL_LIMIT = 64 * 2**20  # what one call may carry, the working tree included
-MARGIN = 2**20  # for the manifest and files that change between packing and the calls
+MARGIN = 256 * 1024  # for the manifest and small edits between packing and the calls
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,12 @@ def pack(repo: Path, data: Path, eval_files: list[Path], carry: Path | None = No
     if room <= 0:
         raise ValueError(f"the working tree alone is {tree / 2**20:.1f} MiB: nothing fits beside it")
     data_items = items_of(data, [])
+    # Shards of held-out faces alone serve only the evaluation: training never reads them.
+    training_items = [item for item in data_items if read_meta(item.path)["train"] > 0]
     tool_items = [Item(f"eval/{p.name}", p, p.stat().st_size) for p in eval_files] if eval_on_device != "never" else []
-    parts = plan(data_items, room)
-    with_tools = plan(data_items + tool_items, room) if tool_items else parts
-    evaluate_there = bool(tool_items) and (eval_on_device == "always" or len(with_tools) == len(parts))
+    parts = plan(training_items, room)
+    with_tools = plan(data_items + tool_items, room)
+    evaluate_there = eval_on_device == "always" or (bool(tool_items) and len(with_tools) == len(parts))
     chosen = with_tools if evaluate_there else parts
     return write_parts(chosen, carry, {"tree_bytes": tree, "room_bytes": room, "evaluate_on_device": evaluate_there})
 

@@ -20,7 +20,7 @@ from bot.settings import get_settings
 from generator.archive import HELDOUT, TRAIN, ArchiveEntry, archive_files, load_archive, read_meta, write_archive
 from generator.bench_resume import compare
 from generator.checkpoint import EXPORT_NAME, WeightsFileError, checkpoint_files, export_generator, save_checkpoint
-from generator.gpu_pack import device_calls, pack, plan, Item
+from generator.gpu_pack import MARGIN, Item, device_calls, pack, plan
 from generator.gpu_session import EVAL_FILES, OUT_FILES
 from generator.state import MAX_STATE_FILE, adopt, ema_file, images_seen, newest_state, state_meta
 from generator.train import Trainer, TrainOptions, load_resume, model_config, save_run
@@ -140,26 +140,34 @@ def git_repo(path: Path, tree_bytes: int) -> Path:
 
 
 def test_pack_fits_every_call_and_drops_the_eval_tools_when_they_cost_a_call(drawn, tmp_path):
-    data = shard_folder(drawn, tmp_path / "data", 4)
-    shard = max(p.stat().st_size for p in archive_files(data))
+    data = shard_folder(drawn, tmp_path / "data", 6)
+    shards = archive_files(data)
+    training = [p for p in shards if read_meta(p)["train"] > 0]
+    assert len(training) == 5  # the first shard holds the 20 held-out faces alone
+    shard = max(p.stat().st_size for p in shards)
     repo = git_repo(tmp_path / "repo", 50_000)
     tool = tmp_path / "tool.dat.xz"
     tool.write_bytes(os.urandom(shard))
-    limit = 50_000 + 2**20 + 2 * shard + 4096  # two shards a call beside the tree and the margin
+    limit = 50_000 + MARGIN + 2 * shard + 4096  # two shards a call beside the tree and the margin
     manifest = pack(repo, data, [tool], limit=limit)
-    assert manifest["parts"] == 2 and not manifest["evaluate_on_device"]
+    assert manifest["parts"] == 3 and not manifest["evaluate_on_device"]
+    # without an evaluation on the device, only shards with training faces travel
+    assert {f"data/{p.name}" for p in training} == set(manifest["files"])
     parts = sorted((repo / ".carry").glob("gpu-*"))
     for part in parts:
         carried = sum(p.stat().st_size for p in part.rglob("*") if p.is_file())
         assert 50_000 + carried <= limit
         assert json.loads((part / "manifest.json").read_text())["pack_id"] == manifest["pack_id"]
-    assert {f"data/{p.name}" for p in archive_files(data)} == set(manifest["files"])
     manifest = pack(repo, data, [tool], limit=limit, eval_on_device="always")
-    assert manifest["evaluate_on_device"] and "eval/tool.dat.xz" in manifest["files"] and manifest["parts"] == 3
+    assert manifest["evaluate_on_device"] and manifest["parts"] == 4
+    assert set(manifest["files"]) == {f"data/{p.name}" for p in shards} | {"eval/tool.dat.xz"}
     calls = device_calls(manifest)
     assert calls[0].startswith('run(command="bash generator/gpu_train.sh stage"') and "gpu-1" in calls[0]
-    assert calls[2].startswith('run(command="bash generator/gpu_train.sh train"') and "timeout_s=600" in calls[2]
-    assert calls[3].startswith('run(command="bash generator/gpu_train.sh eval"') and len(calls) == 4
+    assert calls[3].startswith('run(command="bash generator/gpu_train.sh train"') and "timeout_s=600" in calls[3]
+    assert calls[4].startswith('run(command="bash generator/gpu_train.sh eval"') and len(calls) == 5
+    assert len(device_calls(pack(repo, data, [tool], limit=limit, eval_on_device="never"))) == 3
+    with pytest.raises(ValueError, match="nothing fits"):
+        pack(repo, data, [], limit=50_000)
 
 
 # --- the prepared command, end to end on the CPU ---------------------------------------------------
@@ -188,7 +196,7 @@ def test_the_prepared_command_runs_end_to_end_on_the_cpu(drawn, tmp_path, monkey
     data = shard_folder(big, tmp_path / "data", 4)
     repo = git_repo(tmp_path / "repo", 10_000)
     shard = max(p.stat().st_size for p in archive_files(data))
-    manifest = pack(repo, data, [], limit=10_000 + 2**20 + 2 * shard + 4096)
+    manifest = pack(repo, data, [], limit=10_000 + MARGIN + 2 * shard + 4096, eval_on_device="always")
     assert manifest["parts"] == 2
     first, last = calls_of(repo / ".carry", tmp_path / "calls")
     stage, state, out = tmp_path / "stage", tmp_path / "weights" / "training", tmp_path / "out"

@@ -23,13 +23,13 @@ app = typer.Typer(help="GPU training sessions: pack what the device needs, land 
 REPO = Path(__file__).resolve().parents[2]
 DLIB_WHEEL = "dlib-bin==20.0.1.post1"  # the version this project installs, as a wheel for the device's Python 3.12
 DLIB_MODELS = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
-SHARD_MIB = 4.0
+SHARD_MIB = 1.0  # small shards pack the calls nearly full
 
 
 @app.command("pack")
 def pack_command(
-    data: Path | None = typer.Option(None, help="Training archive folder (default DATA_DIR/dataset-128; built "
-                                                "from the imported photos when missing)."),
+    data: Path | None = typer.Option(None, help="Training archive folder (default DATA_DIR/gpu/dataset-128, "
+                                                "built from the imported photos when missing)."),
     eval_on_device: str = typer.Option("auto", help="auto (when it costs no extra call), always or never."),
     eval_n: int = typer.Option(2000, help="Generated and held-out faces the evaluation compares."),
     limit_mib: float = typer.Option(64.0, help="What one call may carry, working tree included."),
@@ -47,7 +47,7 @@ def pack_command(
             adopt(newest, STATE_DIR)
             console.print(f"adopted the newer state from {newest} ({images_seen(STATE_DIR) / 1000:.0f} kimg): "
                           "commit generator/weights/training", highlight=False)
-        data = data or config.data_dir / "dataset-128"
+        data = data or gpu_data(config.data_dir)
         if not data.exists():
             build_training_data(data)
         tools = eval_tools(config.data_dir / "gpu-cache", data, eval_n) if eval_on_device != "never" else []
@@ -65,6 +65,12 @@ def pack_command(
         console.print("  " + call, highlight=False)
     console.print("Then: figment gpu land TRAIN_FILES_AT [--eval EVAL_FILES_AT] (the folders the train and eval "
                   "calls' files came back to)", highlight=False)
+
+
+def gpu_data(data_dir: Path) -> Path:
+    """The archive GPU sessions carry: every face, in 1 MiB shards (its own folder, so that rebuilding
+    it never disturbs data/dataset-128)."""
+    return data_dir / "gpu" / "dataset-128"
 
 
 def build_training_data(out: Path) -> None:
@@ -127,7 +133,7 @@ def land_command(
     evaluated: Path | None = typer.Option(None, "--eval", help="The folder the eval call's $OUT came back to "
                                                                 "(without it, the evaluation is made here)."),
     data: Path | None = typer.Option(None, help="Training archive folder the session used (default "
-                                                "DATA_DIR/dataset-128): its held-out faces are the eval set."),
+                                                "DATA_DIR/gpu/dataset-128): its held-out faces are the eval set."),
     eval_n: int = typer.Option(2000, help="Faces compared when the evaluation is made here."),
     note: str = typer.Option("", help="A note for the run log."),
 ) -> None:
@@ -137,7 +143,7 @@ def land_command(
     from generator.state import STATE_DIR, images_seen, state_meta
 
     config = settings()
-    data = data or config.data_dir / "dataset-128"
+    data = data or gpu_data(config.data_dir)
     state_dir = results / "state"
     try:
         result = json.loads((results / "result.json").read_text())
