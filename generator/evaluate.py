@@ -109,15 +109,16 @@ def save_face_stats(path: Path, stats: FaceStats) -> None:
 
 
 def load_face_stats(path: Path, count: int) -> FaceStats:
-    """A saved analysis of the real faces; it must cover exactly the faces being compared."""
+    """A saved analysis of the real faces (the first faces of the set, in order), cut to `count`."""
     try:
         with np.load(path) as data:
             stats = FaceStats(data["detected"], data["boxes"], data["embeddings"])
     except (OSError, ValueError, KeyError) as error:
         raise ValueError(f"{path}: not a saved face analysis ({error})") from error
-    if len(stats.embeddings) != count:
-        raise ValueError(f"{path} analyses {len(stats.embeddings)} real faces, not the {count} being compared")
-    return stats
+    if len(stats.embeddings) < count:
+        raise ValueError(f"{path} analyses {len(stats.embeddings)} real faces, fewer than the {count} being compared")
+    # the analysis covers the first faces of the set in order: the first `count` of them are these
+    return FaceStats(stats.detected[:count], stats.boxes[:count], stats.embeddings[:count])
 
 
 def generate(weights: Path | None, device: str, n: int, psi: float, seed: int) -> tuple[np.ndarray, Any]:
