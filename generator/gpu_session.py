@@ -28,12 +28,11 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 MANIFEST = "manifest.json"
 CARRY = Path(".carry")
@@ -111,53 +110,42 @@ def report_stage(opts: SessionOptions) -> list[str]:
     return missing
 
 
-# --- the evaluation tools (dlib) ----------------------------------------------------------------------
+# --- the evaluation tools (dlib) ---------------------------------------------------------------------------
 
-class EvalTools(threading.Thread):
-    """Makes dlib and its two models usable, in the background: the carried wheel is installed and the
-    carried models unpacked unless this Python already has them (as a development machine does)."""
+SITE = Path("/tmp/figment-site")
+DLIB_MODELS = Path("/tmp/figment-dlib-models")
 
-    def __init__(self, stage: Path) -> None:
-        super().__init__(daemon=True)
-        self.stage = stage
-        self.site = Path("/tmp/figment-site")
-        self.models = Path("/tmp/figment-dlib-models")
-        self.error: str | None = None
 
-    def run(self) -> None:
-        import importlib.util
+def prepare_eval_tools(stage: Path) -> None:
+    """Make dlib and its two models usable: the carried wheel is installed and the carried models
+    unpacked, unless this Python already has them (as a development machine does).
+    Raises OSError or ValueError saying what is missing."""
+    import importlib.util
 
-        try:
-            if importlib.util.find_spec("dlib") is None:
-                wheels = sorted((self.stage / "eval").glob("*.whl"))
-                if not wheels:
-                    raise FileNotFoundError("dlib is not installed and no dlib wheel was carried")
-                subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps",
-                                "--no-compile", "--target", str(self.site), *map(str, wheels)],
-                               check=True, capture_output=True, timeout=120)
-            packed = sorted((self.stage / "eval").glob("*.dat.xz"))
-            if packed:
-                self.models.mkdir(parents=True, exist_ok=True)
-                for path in packed:
-                    with lzma.open(path) as source, open(self.models / path.name[:-3], "wb") as target:
-                        shutil.copyfileobj(source, target)
-            elif importlib.util.find_spec("face_recognition_models") is None:
-                raise FileNotFoundError("no dlib models were carried and face-recognition-models is not installed")
-            else:
-                self.models = Path()  # the installed package's own models
-        except Exception as error:  # the evaluation is then left to `figment gpu land`
-            self.error = f"{type(error).__name__}: {error}"
-
-    def ready(self) -> bool:
-        self.join()
-        if self.error is None:
-            if self.site.is_dir():
-                sys.path.insert(0, str(self.site))
-                # spawned dlib workers get sys.path from this process; PYTHONPATH says it for any other child
-                os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(self.site), os.environ.get("PYTHONPATH")]))
-            if self.models != Path():
-                os.environ["FIGMENT_DLIB_MODELS"] = str(self.models)
-        return self.error is None
+    if importlib.util.find_spec("dlib") is None and not any(SITE.glob("dlib*")):
+        wheels = sorted((stage / "eval").glob("*.whl"))
+        if not wheels:
+            raise ValueError("dlib is not installed and no dlib wheel was carried")
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile",
+                               "--target", str(SITE), *map(str, wheels)], capture_output=True, text=True, timeout=120)
+        if done.returncode:
+            raise OSError(f"installing {wheels[-1].name} failed: {done.stderr.strip()[-500:]}")
+    if SITE.is_dir():
+        sys.path.insert(0, str(SITE))
+        # spawned dlib workers get sys.path from this process; PYTHONPATH says it for any other child
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SITE), os.environ.get("PYTHONPATH")]))
+    packed = sorted((stage / "eval").glob("*.dat.xz"))
+    if packed:
+        DLIB_MODELS.mkdir(parents=True, exist_ok=True)
+        for path in packed:
+            target = DLIB_MODELS / path.name[:-3]
+            if not target.is_file():
+                with lzma.open(path) as source, open(target.with_suffix(".part"), "wb") as sink:
+                    shutil.copyfileobj(source, sink)
+                target.with_suffix(".part").replace(target)
+        os.environ["FIGMENT_DLIB_MODELS"] = str(DLIB_MODELS)
+    elif importlib.util.find_spec("face_recognition_models") is None:
+        raise ValueError("no dlib models were carried and face-recognition-models is not installed")
 
 
 # --- training and evaluation ----------------------------------------------------------------------
@@ -237,10 +225,10 @@ def eval_call(opts: SessionOptions) -> dict[str, Any]:
     result = json.loads((run / "result.json").read_text())
     if result.get("diverged"):
         raise ValueError("the run diverged: nothing to evaluate")
-    tools = EvalTools(opts.stage)
-    tools.start()
-    if not tools.ready():
-        raise ValueError(f"the evaluation tools are not here ({tools.error}): `figment gpu land` evaluates instead")
+    try:
+        prepare_eval_tools(opts.stage)
+    except (OSError, ValueError, subprocess.TimeoutExpired) as error:
+        raise ValueError(f"the evaluation tools are not here ({error}): `figment gpu land` evaluates instead") from None
     result.update(evaluate_run(opts, run))
     write_result(opts.out, result)
     echo("result " + json.dumps(result))

@@ -17,9 +17,9 @@ import torch
 from typer.testing import CliRunner
 
 from bot.settings import get_settings
-from generator.archive import HELDOUT, TRAIN, ArchiveEntry, archive_files, load_archive, read_meta, write_archive
+from generator.archive import TRAIN, ArchiveEntry, archive_files, load_archive, read_meta, write_archive
 from generator.bench_resume import compare
-from generator.checkpoint import EXPORT_NAME, WeightsFileError, checkpoint_files, export_generator, save_checkpoint
+from generator.checkpoint import EXPORT_NAME, WeightsFileError, checkpoint_files, export_generator
 from generator.gpu_pack import MARGIN, Item, device_calls, pack, plan
 from generator.gpu_session import EVAL_FILES, OUT_FILES
 from generator.state import MAX_STATE_FILE, adopt, ema_file, images_seen, newest_state, state_meta
@@ -176,7 +176,7 @@ def session(mode: str, carry: Path, stage: Path, state: Path, out: Path, *extra:
     env = {**os.environ, "OUT": str(out), "PY": sys.executable, "OMP_NUM_THREADS": "1"}
     env.pop("FIGMENT_DLIB_MODELS", None)
     command = ["bash", "generator/gpu_train.sh", mode, "--carry", str(carry), "--stage", str(stage),
-               "--state", str(state), "--device", "cpu", "--model", "tiny", "--batch", "4", "--session-seconds", "22",
+               "--state", str(state), "--device", "cpu", "--model", "tiny", "--batch", "4", "--session-seconds", "26",
                "--eval-n", "20", "--first-bench-seconds", "0", *extra]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=240)
 
@@ -206,7 +206,7 @@ def test_the_prepared_command_runs_end_to_end_on_the_cpu(drawn, tmp_path, monkey
     trained = session("train", last, stage, state, out)
     assert trained.returncode == 0, trained.stdout[-3000:] + trained.stderr[-3000:]
     result = json.loads((out / "result.json").read_text())
-    assert result["missing"] == [] and result["resumed_kimg"] == 0 and result["kimg_total"] > 0
+    assert result["missing"] == [] and result["resumed_kimg"] == 0 and result["images_total"] > 0
     assert result["train_faces"] == 200 and "fd_face" not in result and result["gflop_per_img"] > 0
     came_back = [p for p in out.rglob("*") if p.is_file()]
     names = {str(p.relative_to(out)) for p in came_back}
