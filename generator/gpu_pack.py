@@ -22,6 +22,15 @@ from generator.gpu_session import MANIFEST, sha256
 
 CALL_LIMIT = 64 * 2**20  # what one call may carry, the working tree included
 MARGIN = 256 * 1024  # for the manifest and small edits between packing and the calls
+# A session's device minutes, as seen here: a machine's start, a stage call (transfer and copy),
+# the train call (its whole 10 minutes), the eval call; the lease is 15 minutes.
+START_MINUTES, STAGE_MINUTES, TRAIN_MINUTES, EVAL_MINUTES = 2.0, 0.5, 10.0, 2.0
+LEASE_MINUTES, SLACK_MINUTES = 15.0, 0.5
+
+
+def session_minutes(parts: int, evaluate: bool) -> float:
+    """Device minutes a session of `parts` calls (the last one trains) takes, with or without an eval call."""
+    return START_MINUTES + (parts - 1) * STAGE_MINUTES + TRAIN_MINUTES + (EVAL_MINUTES if evaluate else 0.0)
 
 
 @dataclass(frozen=True)
@@ -93,7 +102,8 @@ def write_parts(parts: list[list[Item]], carry: Path, extra: dict[str, Any] | No
 def pack(repo: Path, data: Path, eval_files: list[Path], carry: Path | None = None, limit: int = CALL_LIMIT,
          eval_on_device: str = "auto") -> dict[str, Any]:
     """Plan and write the parts. eval_on_device: always, never, or auto (carry the evaluation tools
-    only when they cost no extra call; otherwise `figment gpu land` evaluates on this machine)."""
+    when the stage calls they add and the eval call still fit the lease beside a full train call;
+    otherwise `figment gpu land` evaluates on this machine)."""
     carry = carry or repo / ".carry"
     tree = tree_bytes(repo)
     room = limit - tree - MARGIN
@@ -105,7 +115,8 @@ def pack(repo: Path, data: Path, eval_files: list[Path], carry: Path | None = No
     tool_items = [Item(f"eval/{p.name}", p, p.stat().st_size) for p in eval_files] if eval_on_device != "never" else []
     parts = plan(training_items, room)
     with_tools = plan(data_items + tool_items, room)
-    evaluate_there = eval_on_device == "always" or (bool(tool_items) and len(with_tools) == len(parts))
+    evaluate_there = eval_on_device == "always" or (
+        bool(tool_items) and session_minutes(len(with_tools), True) <= LEASE_MINUTES - SLACK_MINUTES)
     chosen = with_tools if evaluate_there else parts
     return write_parts(chosen, carry, {"tree_bytes": tree, "room_bytes": room, "evaluate_on_device": evaluate_there})
 

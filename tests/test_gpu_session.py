@@ -166,6 +166,9 @@ def test_pack_fits_every_call_and_drops_the_eval_tools_when_they_cost_a_call(dra
     assert calls[3].startswith('run(command="bash generator/gpu_train.sh train"') and "timeout_s=600" in calls[3]
     assert calls[4].startswith('run(command="bash generator/gpu_train.sh eval"') and len(calls) == 5
     assert len(device_calls(pack(repo, data, [tool], limit=limit, eval_on_device="never"))) == 3
+    # with room for four shards a call, one stage call carries the tools too: the eval call fits the lease
+    roomy = pack(repo, data, [tool], limit=50_000 + MARGIN + 4 * shard + 4096)
+    assert roomy["parts"] == 2 and roomy["evaluate_on_device"] and len(device_calls(roomy)) == 3
     with pytest.raises(ValueError, match="nothing fits"):
         pack(repo, data, [], limit=50_000)
 
