@@ -43,6 +43,7 @@ def evaluate(
     card: Optional[Path] = typer.Option(None, help="Also write the metrics into this model card."),
     device: str = typer.Option("", help="auto, cpu or cuda (default FIGMENT_DEVICE)."),
     workers: int = typer.Option(2, help="Processes for dlib (one core each)."),
+    copying: bool = typer.Option(True, "--copying/--no-copying", help="The data-copying test (the slowest part)."),
 ) -> None:
     """FD_face, face rate, SWD, data-copying test and C2ST against held-out real faces."""
     from generator.evaluate import EvalOptions, evaluate as run_eval
@@ -61,7 +62,7 @@ def evaluate(
         fail(f"real faces not found: {real}")
     opts = EvalOptions(real=real, weights=weights or config.weights, n=n, psi=psi, seed=seed, train=train,
                        train_n=train_n, out=out or config.data_dir / "eval", card=card, device=device or config.device,
-                       cache=config.data_dir / "cache" / "eval", workers=workers)
+                       cache=config.data_dir / "cache" / "eval", workers=workers, copying=copying)
     try:
         result = run_eval(opts, echo=lambda line: console.print(line, highlight=False))
     except (ValueError, GeneratorError, OSError) as error:  # WeightsFileError is a ValueError
