@@ -146,16 +146,10 @@ def land_command(
     data = data or gpu_data(config.data_dir)
     state_dir = results / "state"
     try:
-        result = json.loads((results / "result.json").read_text())
-        if evaluated is not None:  # the eval call's result.json is the train call's, completed
-            completed = json.loads((evaluated / "result.json").read_text())
-            if completed.get("images_total") != result.get("images_total"):
-                raise ValueError(f"{evaluated} evaluated another run ({completed.get('images_total')} images, "
-                                 f"not {result.get('images_total')})")
-            result = completed
         meta = state_meta(state_dir)
         if meta is None:
             raise ValueError(f"no training state in {state_dir}")
+        result = read_results(results, evaluated, meta)
         if meta["nimg"] <= images_seen(STATE_DIR):
             raise ValueError(f"{state_dir} has seen {meta['nimg']} images, no more than the repository's state "
                              f"({images_seen(STATE_DIR)}): nothing to land")
@@ -187,6 +181,23 @@ def land_command(
     console.print(f"landed run {record['run']}: {record['kimg_total']} kimg in total, FD_face {record['fd_face']} "
                   f"(shipped before: {before}) -> {'shipped' if improved else 'kept as state only'}. "
                   "Commit generator/weights (and docs/samples.png); update the README's numbers.", highlight=False)
+
+
+def read_results(results: Path, evaluated: Path | None, meta: dict) -> dict:
+    """The session's result.json: the eval call's (the train call's, completed) when given; for a train
+    call cut short by its time limit, what its last checkpoint says."""
+    if evaluated is not None:
+        completed = json.loads((evaluated / "result.json").read_text())
+        if completed.get("images_total") != meta["nimg"]:
+            raise ValueError(f"{evaluated} evaluated another run ({completed.get('images_total')} images, "
+                             f"not {meta['nimg']})")
+        return completed
+    if (results / "result.json").is_file():
+        return json.loads((results / "result.json").read_text())
+    console.print(f"no result.json in {results}: the call was cut short; landing its last checkpoint", highlight=False)
+    return {"images_total": meta["nimg"], "kimg_total": round(meta["nimg"] / 1000, 1),
+            "train_minutes_total": round(meta.get("train_seconds", 0) / 60, 2), "model_version": meta.get("ema_version"),
+            "cut_short": True}
 
 
 def eval_set_name(data: Path, n: int) -> str:
