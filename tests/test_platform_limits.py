@@ -230,3 +230,16 @@ async def test_discord_commands_respond_before_database_work(tmp_path: Path, com
     finally:
         await figment.close()
         await fake.close()
+
+
+def test_chat_lanes_keep_each_chat_within_its_budget() -> None:
+    """One message a second per chat, 20 a minute per group; another chat is not held up."""
+    from bot.telegram_app.flood import ChatLanes
+
+    now = [0.0]
+    lanes = ChatLanes(clock=lambda: now[0])
+    waits = [lanes._reserve(GROUP) for _ in range(21)]
+    assert waits[:20] == [float(n) for n in range(20)]  # one a second
+    assert waits[20] == 61.0  # the 21st waits for the first to leave the (padded) minute
+    assert lanes._reserve(42) == 0.0  # a private chat, untouched by the busy group
+    assert lanes._reserve(42) == 1.0

@@ -11,7 +11,8 @@ Sources (https://discord.com/developers/docs):
   and "Interaction tokens are valid for 15 minutes".
 - Rate limits: per-route buckets told by X-RateLimit-Limit, -Remaining, -Reset, -Reset-After and
   -Bucket headers; a 429 carries retry_after and X-RateLimit-Scope; the global limit is 50 requests
-  per second. Interaction responses are not bound to the global limit. The per-route numbers are
+  per second. "Interaction endpoints are not bound to the bot's Global Rate Limit" (the
+  callback, and the webhook routes an interaction token opens). The per-route numbers are
   not published ("should not be hard coded"): the fake uses 5 per 5 s per channel, as Discord
   answers for creating messages.
 """
@@ -117,7 +118,7 @@ class RateLimits:
         self._global: deque[float] = deque()
 
     def admit(self, method: str, path: str, now: float, wall: float) -> Verdict:
-        if not path.startswith("/interactions/"):  # interaction responses escape the global limit
+        if not path.startswith(("/interactions/", "/webhooks/")):  # interaction endpoints: no global limit
             while self._global and now - self._global[0] >= 1.0:
                 self._global.popleft()
             if len(self._global) >= self.global_per_second:

@@ -562,8 +562,9 @@ def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> web.
 def _rate_limited(verdict: limits.Verdict) -> web.Response:
     body = {"message": "You are being rate limited.", "retry_after": round(verdict.retry_after, 3),
             "global": verdict.scope == "global"}
+    # "Via" tells discord.py this is Discord's own 429, not a Cloudflare ban
     headers = {**verdict.headers, "Retry-After": str(max(1, round(verdict.retry_after))),
-               "X-RateLimit-Scope": verdict.scope}
+               "X-RateLimit-Scope": verdict.scope, "Via": "1.1 google"}
     if verdict.scope == "global":
         headers["X-RateLimit-Global"] = "true"
     return _json(429, body, headers)
