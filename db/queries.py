@@ -134,10 +134,6 @@ async def add_round(session: AsyncSession, game: Game, number: int, *, is_real: 
     return round_
 
 
-async def set_message_ref(session: AsyncSession, round_id: int, message_ref: str) -> None:
-    await session.execute(update(Round).where(Round.id == round_id).values(message_ref=message_ref))
-
-
 async def start_clock(session: AsyncSession, round_id: int, message_ref: str, seconds: int,
                       now: datetime | None = None) -> datetime:
     """The round's post is confirmed: store its message and start its clock. Returns the close time."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import update
 from typer.testing import CliRunner
 
 from bot import texts
@@ -26,7 +26,7 @@ from generator.direct import DirectSource
 from tests import db_faults
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
-from tests.discord_fake.harness import answer_id, make_world, round_id_of, running_bot
+from tests.discord_fake.harness import make_world, round_id_of, running_bot
 from tests.fakes import DrawnFaceModel
 from tests.telegram_fake import FakeBotApi
 from tests.telegram_fake.harness import message_id, replies, round_id, round_posts, start_bot, toast

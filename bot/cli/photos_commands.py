@@ -34,8 +34,8 @@ def import_command(
     """Import photos: find and align each face, reject with a reason, skip duplicates. Resumable."""
     from bot.photos import quality
     from bot.photos.importer import ImportOptions, import_photos
-    from bot.photos.process import AlignOptions
     from bot.photos.credits import check_credit
+    from bot.photos.process import AlignOptions
     from bot.photos.store import check_pack_name
 
     try:
@@ -153,12 +153,10 @@ def remove_command(
 ) -> None:
     """Remove a pack: its database rows and its aligned faces."""
     from bot.photos.packs import pack_infos, remove_pack
-    from bot.photos.credits import check_credit
     from bot.photos.store import check_pack_name
 
     try:
         check_pack_name(pack)
-        source, licence = check_credit("source", source), check_credit("licence", licence)
     except ValueError as error:
         fail(str(error))
     config = settings()

@@ -225,7 +225,8 @@ class Handlers:
         try:
             post = await self.figment.faces.make()
         except UserError as error:  # e.g. the generator is busy: said in the chat, the button is answered
-            await deliver(lambda: context.bot.send_message(chat_id, error.message), "sendMessage")
+            refusal = error.message
+            await deliver(lambda: context.bot.send_message(chat_id, refusal), "sendMessage")
             return
         await self.send_face(context, chat_id, post, None)
 
