@@ -32,7 +32,17 @@ class FaceService:
         """Raises UserError with a message for the chat on bad input, rate limit or generator trouble."""
         seed_value = parse_seed(seed)
         psi_value = parse_psi(psi)
+        self.admit(player)
+        return await self.make(seed_value, psi_value)
+
+    def admit(self, player: PlayerRef) -> None:
+        """Count one face for player, at once (no generating): UserError when over the rate limit.
+        For buttons that must be answered before the face is made."""
         self.limiter.check((player.platform, player.user_id))
+
+    async def make(self, seed: int | None = None, psi: float | None = None) -> FacePost:
+        """A face for a request already admitted; UserError on generator trouble."""
+        seed_value, psi_value = parse_seed(seed), parse_psi(psi)
         try:
             face = await self.source.face(seed_value, psi_value)
         except GeneratorBusy:

@@ -33,6 +33,7 @@ from db.scoring import reveal_and_score
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError
 
 log = logging.getLogger(__name__)
+UNPOSTED_GRACE = timedelta(hours=1)  # a round's close time until its post is confirmed
 
 
 # --- what the core hands to front-ends ----------------------------------------------------
@@ -60,13 +61,18 @@ class Reveal:
     correct: int
     attribution: str
 
-    def text(self) -> str:
+    def text(self, limit: int | None = None) -> str:
+        """The reveal, at most `limit` characters: the truth and the share always show; a long
+        attribution (an operator's photo credits) is cut at a word, with an ellipsis."""
         truth = "REAL photo" if self.is_real else "AI FAKE (this person does not exist)"
         if self.answers:
             share = f"{self.correct} of {self.answers} got it right ({texts.percent(self.correct / self.answers)})."
         else:
             share = "Nobody answered."
-        return f"Round {self.number}/{self.total}: it was a {truth}.\n{share}\n{self.attribution}"
+        head = f"Round {self.number}/{self.total}: it was a {truth}.\n{share}\n"
+        if limit is None:
+            return head + self.attribution
+        return head + texts.clip(self.attribution, limit - len(head))
 
 
 @dataclass(frozen=True)
@@ -109,6 +115,10 @@ class QuizPresenter(Protocol):
     async def post_round(self, chat: ChatRef, post: RoundPost) -> str: ...
 
     async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None: ...
+
+    async def reveal_apart(self, chat: ChatRef, reveal: Reveal) -> None:
+        """Show the reveal as a new message (the round's own message could not be edited)."""
+
 
     async def end_game(self, chat: ChatRef, summary: GameSummary) -> None: ...
 
@@ -230,9 +240,10 @@ class QuizService:
                     break
                 if number < total:
                     ahead = asyncio.create_task(images.fill())
-                round_id, closes_at, post = opened
+                round_id, post = opened
                 running.round_id, running.round_done = round_id, asyncio.Event()
                 try:
+                    # The front-end may wait here for room in the chat's message budget.
                     message_ref = await presenter.post_round(running.chat, post)
                 except Exception:
                     log.exception("could not post round %s; ending the game", round_id)
@@ -240,8 +251,9 @@ class QuizService:
                         await q.close_round(session, round_id)
                     reason = texts.ROUND_NOT_POSTED
                     break
+                # The clock starts now that the post is confirmed, so the caption's seconds are true.
                 async with self.db.transaction() as session:
-                    await q.set_message_ref(session, round_id, message_ref)
+                    closes_at = await q.start_clock(session, round_id, message_ref, seconds)
                 await self._wait_and_reveal(running, round_id, closes_at, message_ref, presenter)
                 number += 1
             stopped = running.stop_requested or number <= total
@@ -272,7 +284,8 @@ class QuizService:
     async def _wait_and_reveal(self, running: _RunningGame, round_id: int, closes_at: datetime,
                                message_ref: str | None, presenter: QuizPresenter) -> None:
         running.round_id = round_id
-        remaining = (q.as_utc(closes_at) - utcnow()).total_seconds()
+        # A round never posted (a crash between its row and its post) has no clock: close it now.
+        remaining = (q.as_utc(closes_at) - utcnow()).total_seconds() if message_ref else 0.0
         if remaining > 0 and running.chat.expected_players:
             # A resumed round may have had all its answers already (clicks while the bot was down).
             async with self.db.transaction() as session:
@@ -298,14 +311,13 @@ class QuizService:
                             round_.is_real, tally.answers, tally.correct, attribution)
             message_ref = message_ref or round_.message_ref
             revealed = round_.revealed_at is not None
-        if revealed or not message_ref:
+        if revealed:
             return
-        try:
-            # A reveal edits the round's message, so showing it twice (a crash right after) is harmless;
-            # it is marked only once it got through, and a restart reveals what is not marked.
-            await presenter.reveal_round(chat, message_ref, reveal)
-        except Exception:
-            log.exception("could not reveal round %s", round_id)
+        # A round never posted has nothing to show; one posted is revealed by editing its message
+        # (shown twice after a crash is harmless). An edit the platform keeps refusing is replaced
+        # by a new message. Only when neither got through (the platform is away) does the round
+        # stay unmarked, for a restart to reveal.
+        if message_ref and not await self._show_reveal(chat, message_ref, reveal, presenter):
             return
         if await self.db.retrying(lambda: self._mark_revealed(round_id), f"the reveal of round {round_id}"):
             for listener in self._score_listeners:
@@ -313,6 +325,20 @@ class QuizService:
                     await listener(chat)
                 except Exception:  # a live board is a nicety: the game goes on without it
                     log.exception("a scores listener failed")
+
+    async def _show_reveal(self, chat: ChatRef, message_ref: str, reveal: Reveal, presenter: QuizPresenter) -> bool:
+        try:
+            await presenter.reveal_round(chat, message_ref, reveal)  # the front-end retries hiccups itself
+            return True
+        except Exception:
+            log.exception("could not edit the reveal of round %s into its message; posting it apart",
+                          reveal.round_id)
+        try:
+            await presenter.reveal_apart(chat, reveal)
+            return True
+        except Exception:
+            log.exception("could not reveal round %s", reveal.round_id)
+            return False
 
     async def _mark_revealed(self, round_id: int) -> bool:
         # The mark and the scores move together: a reveal shown again after a crash counts once.
@@ -334,7 +360,7 @@ class QuizService:
         return f"Generated by model {face.model_version}, seed {face.seed}, psi {face.truncation:g}."
 
     async def _open_round(self, running: _RunningGame, number: int, total: int, seconds: int,
-                          prepared: RoundImage) -> tuple[int, datetime, RoundPost] | None:
+                          prepared: RoundImage) -> tuple[int, RoundPost] | None:
         """The new round's row and post; None (and no row) if a stop came meanwhile."""
         if running.stop_requested:
             return None
@@ -346,9 +372,13 @@ class QuizService:
             if face is not None:
                 face_id = (await q.add_generated_face(session, face.seed, face.psi, face.model_version)).id
             opened = utcnow()
-            round_ = await q.add_round(session, game, number, is_real=prepared.is_real, closes_at=opened + timedelta(
-                seconds=seconds), generated_face_id=face_id, real_photo_id=prepared.photo_id, opened_at=opened)
-            return round_.id, round_.closes_at, RoundPost(round_.id, number, total, seconds, prepared.posted)
+            # No clock yet: start_clock sets the real close time once the post is confirmed. Until
+            # then nobody can click (Telegram adds the buttons after the photo; a Discord click
+            # can only follow the post), and a generous close time never refuses an early one.
+            round_ = await q.add_round(session, game, number, is_real=prepared.is_real,
+                                       closes_at=opened + timedelta(seconds=seconds) + UNPOSTED_GRACE,
+                                       generated_face_id=face_id, real_photo_id=prepared.photo_id, opened_at=opened)
+            return round_.id, RoundPost(round_.id, number, total, seconds, prepared.posted)
 
     async def _finish(self, game_id: int, chat: ChatRef, *, stopped: bool, reason: str | None = None) -> None:
         presenter = self.presenters.get(chat.platform)

@@ -145,6 +145,19 @@ def discord_quiz_channel(channel: str | None) -> str:
     return f"Quiz channel: {channel}." if channel else "Quiz channel: the channel where /quiz is used."
 
 
+def clip(text: str, limit: int) -> str:
+    """text in at most `limit` characters: cut at a word, ending with an ellipsis when cut."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return "…"[:max(limit, 0)]
+    cut = text[:limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:  # a word boundary not too far back
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.") + "…"
+
+
 def split_message(text: str, limit: int) -> list[str]:
     """Split a long text into messages of at most `limit` characters, at line breaks where possible."""
     out: list[str] = []

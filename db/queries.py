@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Integer, cast, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -134,8 +134,13 @@ async def add_round(session: AsyncSession, game: Game, number: int, *, is_real: 
     return round_
 
 
-async def set_message_ref(session: AsyncSession, round_id: int, message_ref: str) -> None:
-    await session.execute(update(Round).where(Round.id == round_id).values(message_ref=message_ref))
+async def start_clock(session: AsyncSession, round_id: int, message_ref: str, seconds: int,
+                      now: datetime | None = None) -> datetime:
+    """The round's post is confirmed: store its message and start its clock. Returns the close time."""
+    closes_at = (now or utcnow()) + timedelta(seconds=seconds)
+    await session.execute(update(Round).where(Round.id == round_id).values(message_ref=message_ref,
+                                                                           closes_at=closes_at))
+    return closes_at
 
 
 async def close_round(session: AsyncSession, round_id: int, now: datetime | None = None) -> bool:

@@ -46,6 +46,9 @@ class RecordingPresenter:
     async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None:
         self.reveals.append((chat, message_ref, reveal))
 
+    async def reveal_apart(self, chat: ChatRef, reveal: Reveal) -> None:
+        self.reveals.append((chat, "apart", reveal))
+
     async def end_game(self, chat: ChatRef, summary: GameSummary) -> None:
         self.summaries.append((chat, summary))
 

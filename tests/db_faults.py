@@ -56,3 +56,15 @@ async def slow_inserts(db: Database, table: str, seconds: float) -> None:
     await install(db, "slow_write", slow, f"""
         CREATE TRIGGER slow_{table} BEFORE INSERT ON {table} WHEN slow_write()
         BEGIN SELECT 1; END""")
+
+
+async def slow_statement(db: Database, table: str, seconds: float, on: str = "INSERT") -> None:
+    """Every INSERT (or DELETE, UPDATE) on `table` holds the database for `seconds`."""
+    def slow() -> int:
+        time.sleep(seconds)
+        return 0
+
+    name = f"slow_{on.lower()}_{table}"
+    await install(db, name, slow, f"""
+        CREATE TRIGGER {name} BEFORE {on} ON {table} WHEN {name}()
+        BEGIN SELECT 1; END""")

@@ -79,6 +79,9 @@ async def test_a_reveal_is_scored_once_across_a_restart(tmp_path: Path) -> None:
         async def reveal_round(self, chat, message_ref, reveal):  # type: ignore[no-untyped-def]
             raise ConnectionError("the chat platform went away")
 
+        async def reveal_apart(self, chat, reveal):  # type: ignore[no-untyped-def]
+            raise ConnectionError("the chat platform went away")  # a new message cannot get through either
+
     chat = ChatRef("test", "crashy", expected_players=1)
     first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
     await add_real_photos(first)

@@ -226,6 +226,9 @@ async def test_a_reveal_lost_in_a_crash_is_shown_after_restart(tmp_path) -> None
         async def reveal_round(self, chat, message_ref, reveal):  # type: ignore[no-untyped-def]
             raise ConnectionError("the chat platform went away")
 
+        async def reveal_apart(self, chat, reveal):  # type: ignore[no-untyped-def]
+            raise ConnectionError("the chat platform went away")  # a new message cannot get through either
+
     chat = ChatRef("test", "crashy", expected_players=1)
     first, _, post = await first_life(settings, chat, 2, RevealFails())
     await first.quiz.answer(post.round_id, player(1), True)  # closes the round early; its reveal fails

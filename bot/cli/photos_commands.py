@@ -18,8 +18,8 @@ app = typer.Typer(help="Real photo packs: import (with face alignment), list, st
 def import_command(
     sources: list[Path] = typer.Argument(..., help="Photo files or folders (walked recursively)."),
     pack: str = typer.Option(..., "--pack", help="Pack name, e.g. celeba-6k."),
-    source: str = typer.Option("", "--source", help="Where the photos come from (shown at the quiz's reveal)."),
-    licence: str = typer.Option("", "--licence", help="The photos' licence or terms."),
+    source: str = typer.Option("", "--source", help="Where the photos come from (shown at the quiz's reveal; 200 characters at most)."),
+    licence: str = typer.Option("", "--licence", help="The photos' licence or terms (200 characters at most)."),
     # At least the quiz's detail level (bot.imaging.QUIZ_DETAIL): a smaller stored face would be
     # upscaled for the quiz and show softer than the generated ones.
     size: int = typer.Option(256, "--size", min=128, max=1024, help="Side of the stored aligned faces."),
@@ -34,11 +34,13 @@ def import_command(
     """Import photos: find and align each face, reject with a reason, skip duplicates. Resumable."""
     from bot.photos import quality
     from bot.photos.importer import ImportOptions, import_photos
+    from bot.photos.credits import check_credit
     from bot.photos.process import AlignOptions
     from bot.photos.store import check_pack_name
 
     try:
         check_pack_name(pack)
+        source, licence = check_credit("source", source), check_credit("licence", licence)
     except ValueError as error:
         fail(str(error))
     missing = [str(s) for s in sources if not s.exists()]

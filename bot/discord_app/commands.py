@@ -18,7 +18,7 @@ from bot.boards import parse_board_args
 from bot.discord_app.face import send_face
 from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL
-from bot.discord_app.replies import reply, reply_privately
+from bot.discord_app.replies import acknowledge, reply, reply_privately
 from bot.errors import UserError
 from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
 
@@ -66,6 +66,7 @@ def add_commands(tree: app_commands.CommandTree) -> None:
     @tree.command(name="quiz", description="Play real photo or AI fake")
     @app_commands.describe(rounds="How many rounds (empty: this server's setting)")
     async def quiz(interaction: discord.Interaction, rounds: Optional[Range[int, 1, MAX_ROUNDS]] = None) -> None:
+        await acknowledge(interaction, private=True)  # the rounds themselves are for everyone
         bot, chat = _bot(interaction), chat_of(interaction)
         target = interaction.channel_id
         assert target is not None
@@ -92,7 +93,8 @@ def add_commands(tree: app_commands.CommandTree) -> None:
                           period=[Choice(name="all time", value="all"), Choice(name="this week", value="week")])
     async def leaderboard(interaction: discord.Interaction, scope: Optional[str] = None,
                           period: Optional[str] = None) -> None:
-        when, where = parse_board_args([word for word in (period, scope) if word])
+        when, where = parse_board_args([word for word in (period, scope) if word])  # no database: at once
+        await acknowledge(interaction, private=False)
         await reply(interaction, await _bot(interaction).figment.boards.leaderboard_text(
             chat_of(interaction), when, where, escape, by=player_of(interaction.user)))
 
@@ -100,11 +102,13 @@ def add_commands(tree: app_commands.CommandTree) -> None:
     @app_commands.describe(member="Whose record (default: yours)")
     async def stats(interaction: discord.Interaction, member: Optional[discord.User] = None) -> None:
         who = player_of(member or interaction.user)
+        await acknowledge(interaction, private=False)
         await reply(interaction, await _bot(interaction).figment.boards.stats_text(
             chat_of(interaction), who, escape, by=player_of(interaction.user)))
 
     @tree.command(name="forgetme", description="Delete everything Figment stores about you")
     async def forgetme(interaction: discord.Interaction) -> None:
+        await acknowledge(interaction, private=True)
         await reply(interaction, await _bot(interaction).figment.boards.forget(player_of(interaction.user)),
                     ephemeral=True)
 
@@ -117,6 +121,7 @@ def add_commands(tree: app_commands.CommandTree) -> None:
     async def settings(interaction: discord.Interaction, seconds: Optional[Range[int, 5, 600]] = None,
                        rounds: Optional[Range[int, 1, MAX_ROUNDS]] = None,
                        channel: Optional[discord.TextChannel] = None, any_channel: bool = False) -> None:
+        await acknowledge(interaction, private=True)
         bot, chat = _bot(interaction), chat_of(interaction)
         in_server = interaction.guild_id is not None
         # Discord hides the command from members without Manage Server by default, but a server

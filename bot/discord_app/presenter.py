@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.discord_app.buttons import round_view
-from bot.discord_app.people import escape, pieces
+from bot.discord_app.people import MESSAGE_LIMIT, escape, pieces
 from bot.quiz import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 
@@ -67,7 +67,10 @@ class DiscordPresenter:
     async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None:
         channel_id, message_id = (int(part) for part in message_ref.split(":"))
         message = self.client.get_partial_messageable(channel_id).get_partial_message(message_id)
-        await message.edit(content=reveal.text(), view=round_view(reveal.round_id, disabled=True))
+        await message.edit(content=reveal.text(MESSAGE_LIMIT), view=round_view(reveal.round_id, disabled=True))
+
+    async def reveal_apart(self, chat: ChatRef, reveal: Reveal) -> None:
+        await (await self._channel(chat)).send(reveal.text(MESSAGE_LIMIT))
 
     async def end_game(self, chat: ChatRef, summary: GameSummary) -> None:
         channel = await self._channel(chat)

@@ -1,6 +1,6 @@
 """Calling the Bot API through trouble: transient failures are retried, refusals are not.
 
-The rate limiter (AIORateLimiter) already waits out 429s; this adds retries for 5xx replies,
+The rate limiter (bot.telegram_app.flood) already waits out 429s; this adds retries for 5xx replies,
 timeouts and dropped connections, and a last wait for a 429 the limiter gave up on. A 400
 (BadRequest), 403 (Forbidden) or 401 is the API's answer, not a hiccup: it is raised at once.
 """

@@ -215,12 +215,20 @@ class Handlers:
             await self.toast(query, texts.BUTTON_UNKNOWN)
             return
         try:
-            post = await self.figment.faces.face(player_ref(query.from_user))
+            self.figment.faces.admit(player_ref(query.from_user))
         except UserError as error:
             await self.toast(query, error.message)
             return
+        # Answer the button first: a face can take longer than Telegram waits for the answer.
         await self.toast(query, None)
-        await self.send_face(context, query.message.chat.id, post, None)
+        chat_id = query.message.chat.id
+        try:
+            post = await self.figment.faces.make()
+        except UserError as error:  # e.g. the generator is busy: said in the chat, the button is answered
+            refusal = error.message
+            await deliver(lambda: context.bot.send_message(chat_id, refusal), "sendMessage")
+            return
+        await self.send_face(context, chat_id, post, None)
 
     async def unknown_button(self, update: Update, context: Context) -> None:
         if update.callback_query is not None:

@@ -16,12 +16,13 @@ from urllib.parse import urlsplit
 
 from telegram import BotCommand
 from telegram.error import InvalidToken, TelegramError
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder
+from telegram.ext import Application, ApplicationBuilder
 
 from bot import texts
 from bot.app import Figment
 from bot.settings import Settings
 from bot.telegram_app.calls import deliver
+from bot.telegram_app.flood import ChatLanes
 from bot.telegram_app.handlers import Handlers
 from bot.telegram_app.people import PLATFORM, ChatDirectory
 from bot.telegram_app.presenter import TelegramPresenter
@@ -46,7 +47,7 @@ class TelegramOptions:
     webhook_secret: str | None = None  # default: a random one per start
     poll_timeout: float = 30.0  # long-polling wait per getUpdates, in seconds
     drop_pending_updates: bool = False
-    rate_limit: bool = True  # PTB's AIORateLimiter: Telegram's flood limits, waits out 429s
+    rate_limit: bool = True  # per-chat flood limits, 429s waited out in their chat only (flood.py)
     max_retries: int = 3  # retries after a 429, inside the rate limiter
     concurrent_updates: int = 64
     small_chat: int = 10  # groups with at most this many humans close a round when all answered
@@ -72,7 +73,7 @@ def build_application(token: str, options: TelegramOptions) -> Application:  # t
         builder = builder.base_url(options.base_url)
         builder = builder.base_file_url(options.base_file_url or _file_url(options.base_url))
     if options.rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=options.max_retries))
+        builder = builder.rate_limiter(ChatLanes(max_retries=options.max_retries))
     if options.webhook_url:
         builder = builder.updater(None)  # updates arrive through our WebhookReceiver
     return builder.build()

@@ -40,11 +40,15 @@ class TelegramPresenter:
         try:
             await deliver(lambda: self.bot.edit_message_caption(
                 chat_id=int(chat.chat_id), message_id=int(message_ref),
-                caption=reveal.text()[:MessageLimit.CAPTION_LENGTH],
+                caption=reveal.text(MessageLimit.CAPTION_LENGTH),
             ), "editMessageCaption (reveal)")
         except BadRequest as error:
             if not is_not_modified(error):  # not modified: an earlier try went through
                 raise
+
+    async def reveal_apart(self, chat: ChatRef, reveal: Reveal) -> None:
+        await deliver(lambda: self.bot.send_message(int(chat.chat_id), reveal.text(MessageLimit.MAX_TEXT_LENGTH)),
+                      "sendMessage (reveal)")
 
     async def end_game(self, chat: ChatRef, summary: GameSummary) -> None:
         for piece in texts.split_message(summary.text(), MessageLimit.MAX_TEXT_LENGTH):

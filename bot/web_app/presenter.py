@@ -37,6 +37,9 @@ class WebPresenter:
             self.room.changed(message)
         # The board follows once the reveal has moved the scores (see scores_moved).
 
+    async def reveal_apart(self, chat: ChatRef, reveal: Reveal) -> None:
+        self.room.post("bot", reveal.text())
+
     async def scores_moved(self, chat: ChatRef) -> None:
         if chat.platform == "web":
             await self.refresh_board()

@@ -7,6 +7,11 @@ response within `interaction_window` seconds (else 404 Unknown interaction), the
 follow-ups through the application's webhook. Faults: `fault()` answers chosen requests with a
 429 (with retry_after), a 5xx or a delay; the gateway can ask the client to reconnect or drop it.
 
+It is as strict as Discord where the bot could meet a limit (tests/discord_fake/limits.py cites
+each): content, embed and component sizes on every create and edit, upload size, the 3-second
+first response, the 15-minute interaction token, and rate-limit buckets answered with headers and
+429s. Every refusal for a limit is counted in `breaches`, so a test can assert there were none.
+
 Unlike Discord, the fake does not enforce option ranges or disabled buttons, so tests can send
 what an outdated client or a hand-made request could. Replies carry Content-Type
 "application/json" exactly: discord.py parses nothing else as JSON.
@@ -18,6 +23,7 @@ import json
 import re
 import secrets
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
@@ -25,7 +31,9 @@ from aiohttp import web
 from aiohttp.web_request import FileField
 
 from tests.discord_fake import payloads as p
+from tests.discord_fake import limits
 from tests.discord_fake.gateway import FakeGateway
+from tests.discord_fake.limits import Breach, RateLimits
 
 API = "/api/v10"
 EPHEMERAL, LOADING = 1 << 6, 1 << 7
@@ -51,6 +59,7 @@ class Recorded:
     status: int = 0
     faulted: bool = False
     response: Any = None
+    at: float = 0.0  # wall-clock time the request arrived (time.time())
 
     @property
     def ok(self) -> bool:
@@ -84,9 +93,14 @@ class FakeInteraction:
 
 
 class FakeDiscord:
-    def __init__(self, *, token: str = "fake-token", interaction_window: float = 3.0) -> None:
+    def __init__(self, *, token: str = "fake-token", interaction_window: float = limits.FIRST_RESPONSE,
+                 token_lifetime: float = limits.TOKEN_LIFETIME, rate_limits: RateLimits | None = None) -> None:
         self.token = token
         self.interaction_window = interaction_window
+        self.token_lifetime = token_lifetime
+        self.rate_limits = rate_limits or RateLimits()
+        self.breaches: Counter[str] = Counter()  # limit -> refusals; a bot within every limit has none
+        self.rate_limited = 0  # 429s answered for a bucket or the global limit (also in breaches)
         self.application_id = p.snowflake()
         self.bot_user = p.user(self.application_id, "Figment", bot=True)
         self.owner = p.user(p.snowflake(), "Owner")
@@ -193,7 +207,8 @@ class FakeDiscord:
     async def _rest(self, request: web.Request) -> web.Response:
         path = "/" + request.match_info["tail"]
         body, uploads = await _read_body(request)
-        record = Recorded(request.method, path, dict(request.query), body, uploads, dict(request.headers))
+        record = Recorded(request.method, path, dict(request.query), body, uploads, dict(request.headers),
+                          at=time.time())
         self.requests.append(record)
         fault = self._take_fault(request.method, path)
         if fault is not None and fault.delay:
@@ -202,12 +217,23 @@ class FakeDiscord:
             record.status, record.faulted = fault.status, True
             await self.changed()
             return _fault_response(fault)
-        status, answer = await self._route(record)
+        verdict = self.rate_limits.admit(request.method, path, time.monotonic(), time.time())
+        if verdict.retry_after > 0:
+            self.breaches["rate limit"] += 1
+            self.rate_limited += 1
+            record.status = 429
+            await self.changed()
+            return _rate_limited(verdict)
+        try:
+            status, answer = await self._route(record)
+        except Breach as breach:
+            self.breaches[breach.limit] += 1
+            status, answer = breach.status, {"message": breach.message, "code": breach.code}
         record.status, record.response = status, answer
         await self.changed()
         if status == 204:
-            return web.Response(status=204)
-        return _json(status, answer)
+            return web.Response(status=204, headers=verdict.headers)
+        return _json(status, answer, verdict.headers)
 
     async def _route(self, record: Recorded) -> tuple[int, Any]:
         for method, pattern, handler in self._routes():
@@ -305,12 +331,14 @@ class FakeDiscord:
         channel, _ = self._channel(int(channel_id))
         if channel is None:
             return 404, {"message": "Unknown Channel", "code": 10003}
+        _check(record)
         return 200, self._new_message(int(channel_id), record.body or {}, record.uploads)
 
     async def _edit_channel_message(self, record: Recorded, channel_id: str, message_id: str) -> tuple[int, Any]:
         message = self.messages.get(int(message_id))
         if message is None or message["channel_id"] != channel_id:
             return 404, {"message": "Unknown Message", "code": 10008}
+        _check(record)
         self._apply(message, record.body or {}, record.uploads, edit=True)
         return 200, message
 
@@ -324,13 +352,16 @@ class FakeDiscord:
     async def _callback(self, record: Recorded, interaction_id: str, token: str) -> tuple[int, Any]:
         interaction = self.interactions.get(token)
         late = interaction is not None and time.monotonic() - interaction.created > self.interaction_window
-        if interaction is None or interaction.id != int(interaction_id) or late:
+        if interaction is not None and late:
+            raise Breach("first response", "Unknown interaction", code=10062, status=404)
+        if interaction is None or interaction.id != int(interaction_id):
             return 404, {"message": "Unknown interaction", "code": 10062}
         if interaction.acknowledged:
             return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
-        interaction.acknowledged = True
         kind = int(record.body["type"])
         data = record.body.get("data") or {}
+        limits.check_message(data, [len(u.data) for u in record.uploads])
+        interaction.acknowledged = True
         message = None
         if kind == 4:  # a message
             message = self._new_message(interaction.channel_id, data, record.uploads, webhook=True)
@@ -358,6 +389,8 @@ class FakeDiscord:
         interaction = self.interactions.get(token)
         if interaction is None or int(application_id) != self.application_id:
             return None, None
+        if time.monotonic() - interaction.created > self.token_lifetime:
+            raise Breach("token lifetime", "Invalid Webhook Token", code=50027, status=401)
         message_id = interaction.original_id if which == "@original" else int(which)
         return interaction, self.messages.get(message_id) if message_id is not None else None
 
@@ -366,6 +399,7 @@ class FakeDiscord:
         _, message = self._webhook_target(application_id, token, which)
         if message is None:
             return 404, {"message": "Unknown Message", "code": 10008}
+        _check(record)
         self._apply(message, record.body or {}, record.uploads, edit=True)
         return 200, message
 
@@ -388,6 +422,7 @@ class FakeDiscord:
         interaction, _ = self._webhook_target(application_id, token, "@original")
         if interaction is None or not interaction.acknowledged:
             return 404, {"message": "Unknown Webhook", "code": 10015}
+        _check(record)
         message = self._new_message(interaction.channel_id, record.body or {}, record.uploads, webhook=True)
         interaction.followup_ids.append(int(message["id"]))
         if record.query.get("wait") in ("true", "True", "1"):
@@ -406,7 +441,7 @@ class FakeDiscord:
             "id": str(interaction.id), "application_id": str(self.application_id), "type": kind,
             "token": interaction.token, "version": 1, "channel_id": str(channel_id), "channel": channel,
             "locale": "en-US", "app_permissions": str(p.MEMBER_PERMISSIONS), "entitlements": [],
-            "attachment_size_limit": 25 * 1024 * 1024,
+            "attachment_size_limit": limits.UPLOAD_BYTES,
         }
         if guild is not None:
             payload.update(guild_id=str(guild.id), guild_locale="en-US", context=0,
@@ -514,9 +549,25 @@ async def _read_body(request: web.Request) -> tuple[Any, list[Upload]]:
     return (json.loads(raw) if raw else None), []
 
 
-def _json(status: int, data: Any) -> web.Response:
+def _check(record: Recorded) -> None:
+    limits.check_message(record.body, [len(u.data) for u in record.uploads])
+
+
+def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> web.Response:
     # exactly "application/json": aiohttp's json_response would add "; charset=utf-8"
-    return web.Response(status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json"})
+    return web.Response(status=status, body=json.dumps(data).encode(),
+                        headers={"Content-Type": "application/json", **(headers or {})})
+
+
+def _rate_limited(verdict: limits.Verdict) -> web.Response:
+    body = {"message": "You are being rate limited.", "retry_after": round(verdict.retry_after, 3),
+            "global": verdict.scope == "global"}
+    # "Via" tells discord.py this is Discord's own 429, not a Cloudflare ban
+    headers = {**verdict.headers, "Retry-After": str(max(1, round(verdict.retry_after))),
+               "X-RateLimit-Scope": verdict.scope, "Via": "1.1 google"}
+    if verdict.scope == "global":
+        headers["X-RateLimit-Global"] = "true"
+    return _json(429, body, headers)
 
 
 def _fault_response(fault: Fault) -> web.Response:

@@ -9,6 +9,11 @@ answered once, and an edit that changes nothing is refused as "message is not mo
 Tests drive it from the user's side (`command`, `click`), read what the bot sent (`calls`,
 `wait_calls`), and inject faults (`fault`): 429 with retry_after, 500, a slow reply, a dropped
 connection (before or after the request took effect), and re-delivery of confirmed updates.
+
+It is as strict as Telegram (tests/telegram_fake/limits.py cites each limit): texts and captions on
+send and edit, callback data, keyboards, photo sizes, toasts, callback queries that expire, and
+flood control (per chat, per group, overall) answered with 429 and retry_after. Every refusal for
+a limit is counted in `breaches`, so a test can assert the bot kept within all of them.
 """
 from __future__ import annotations
 
@@ -16,11 +21,14 @@ import asyncio
 import itertools
 import json
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from aiohttp import web
+
+from tests.telegram_fake import limits
+from tests.telegram_fake.limits import FloodControl
 
 TOKEN = "123456789:TEST-fake-token"
 BOT_USER = {
@@ -46,6 +54,7 @@ class Call:
     files: dict[str, Upload]
     outcome: str = "ok"
     result: Any = None
+    at: float = 0.0  # wall-clock time the request arrived (time.time())
 
     @property
     def succeeded(self) -> bool:
@@ -72,9 +81,11 @@ class Fault:
 
 
 class ApiError(Exception):
-    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None) -> None:
+    def __init__(self, code: int, description: str, parameters: dict[str, Any] | None = None,
+                 breach: str | None = None) -> None:
         super().__init__(description)
         self.code, self.description, self.parameters = code, description, parameters
+        self.breach = breach  # which documented limit the request broke, if that is why it failed
 
 
 def _decode(value: str) -> Any:
@@ -88,8 +99,13 @@ def _decode(value: str) -> Any:
 
 
 class FakeBotApi:
-    def __init__(self, token: str = TOKEN) -> None:
+    def __init__(self, token: str = TOKEN, *, flood: FloodControl | None = None,
+                 query_ttl: float = limits.QUERY_TTL) -> None:
         self.token = token
+        self.flood = flood or FloodControl()
+        self.query_ttl = query_ttl
+        self.breaches: Counter[str] = Counter()  # limit -> refusals; a bot within every limit has none
+        self.query_times: dict[str, float] = {}
         self.bot_user = dict(BOT_USER)
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
@@ -196,6 +212,7 @@ class FakeBotApi:
         query = {"id": query_id, "from": user, "chat_instance": f"instance{chat_id}",
                  "message": json.loads(json.dumps(message)), "data": data}
         self.queries[query_id] = query
+        self.query_times[query_id] = time.monotonic()
         self.push_update({"callback_query": query})
         return query_id
 
@@ -268,6 +285,8 @@ class FakeBotApi:
 
     def _error(self, call: Call, error: ApiError, outcome: str = "error") -> web.Response:
         call.outcome = outcome
+        if error.breach:
+            self.breaches[error.breach] += 1
         self._record(call)
         body: dict[str, Any] = {"ok": False, "error_code": error.code, "description": error.description}
         if error.parameters:
@@ -277,7 +296,7 @@ class FakeBotApi:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params, files = await self._read(request)
-        call = Call(0, method, params, files)
+        call = Call(0, method, params, files, at=time.time())
         if request.match_info["token"] != self.token:
             return self._error(call, ApiError(401, "Unauthorized"))
         fault = self._take_fault(method)
@@ -297,6 +316,14 @@ class FakeBotApi:
         handler = getattr(self, f"_m_{method}", None)
         if handler is None:
             return self._error(call, ApiError(404, "Not Found"))
+        if method in limits.MESSAGE_METHODS and params.get("chat_id") is not None:
+            try:
+                wait = self.flood.admit(int(params["chat_id"]), time.monotonic())
+            except (TypeError, ValueError):
+                wait = 0
+            if wait:
+                return self._error(call, ApiError(429, f"Too Many Requests: retry after {wait}",
+                                                  {"retry_after": wait}, breach="flood"), outcome="429")
         try:
             if method == "getUpdates":
                 call.result = await self._m_getUpdates(params, fault.redeliver if kind == "redeliver" else 0)
@@ -351,11 +378,33 @@ class FakeBotApi:
             return None
         if not isinstance(markup, dict) or not isinstance(markup.get("inline_keyboard"), list):
             raise ApiError(400, "Bad Request: can't parse reply keyboard markup JSON object")
-        for row in markup["inline_keyboard"]:
-            for button in row:
-                if len(button.get("callback_data", "").encode()) > 64:
-                    raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+        buttons = [button for row in markup["inline_keyboard"] for button in row]
+        if len(buttons) > limits.KEYBOARD_BUTTONS:
+            raise ApiError(400, "Bad Request: reply markup is too long", breach="keyboard buttons")
+        for button in buttons:
+            if not str(button.get("text", "")):
+                raise ApiError(400, "Bad Request: text buttons are unallowed in the inline keyboard",
+                               breach="button text")
+            if "callback_data" in button and not 1 <= len(str(button["callback_data"]).encode()) <= \
+                    limits.CALLBACK_DATA_BYTES:
+                raise ApiError(400, "Bad Request: BUTTON_DATA_INVALID", breach="callback data")
         return markup
+
+    @staticmethod
+    def _caption(params: dict[str, Any]) -> str:
+        caption = str(params.get("caption", ""))
+        if len(caption) > limits.CAPTION_LENGTH:
+            raise ApiError(400, "Bad Request: message caption is too long", breach="caption length")
+        return caption
+
+    @staticmethod
+    def _text(params: dict[str, Any]) -> str:
+        text = params.get("text")
+        if not text:
+            raise ApiError(400, "Bad Request: message text is empty")
+        if len(str(text)) > limits.TEXT_LENGTH:
+            raise ApiError(400, "Bad Request: message is too long", breach="text length")
+        return str(text)
 
     # --- methods -----------------------------------------------------------------------------------
 
@@ -411,12 +460,7 @@ class FakeBotApi:
         return self.commands
 
     def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
-        text = params.get("text")
-        if not text:
-            raise ApiError(400, "Bad Request: message text is empty")
-        if len(str(text)) > 4096:
-            raise ApiError(400, "Bad Request: message is too long")
-        fields: dict[str, Any] = {"text": str(text)}
+        fields: dict[str, Any] = {"text": self._text(params)}
         if (markup := self._markup(params)) is not None:
             fields["reply_markup"] = markup
         return self._new_message(params.get("chat_id"), **fields)
@@ -425,9 +469,9 @@ class FakeBotApi:
         upload = files.get("photo")
         if upload is None and not isinstance(params.get("photo"), str):
             raise ApiError(400, "Bad Request: there is no photo in the request")
-        caption = str(params.get("caption", ""))
-        if len(caption) > 1024:
-            raise ApiError(400, "Bad Request: message caption is too long")
+        if upload is not None and len(upload.data) > limits.PHOTO_BYTES:
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS", breach="photo size")
+        caption = self._caption(params)
         unique = f"p{next(self._ids)}"
         photo = [{"file_id": f"{unique}-{side}", "file_unique_id": f"{unique}{side}", "width": side,
                   "height": side, "file_size": len(upload.data) if upload else 1000} for side in (90, 320, 512)]
@@ -440,7 +484,7 @@ class FakeBotApi:
 
     def _m_editMessageCaption(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         message = self._stored(params)
-        caption = str(params.get("caption", ""))
+        caption = self._caption(params)
         markup = self._markup(params)
         if caption == message.get("caption", "") and markup == message.get("reply_markup"):
             raise ApiError(400, "Bad Request: message is not modified: specified new message content and "
@@ -449,6 +493,20 @@ class FakeBotApi:
         if markup and markup["inline_keyboard"]:
             message["reply_markup"] = markup
         else:  # an edit without a keyboard removes it
+            message.pop("reply_markup", None)
+        message["edit_date"] = int(time.time())
+        return message
+
+    def _m_editMessageText(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        message = self._stored(params)
+        text = self._text(params)
+        markup = self._markup(params)
+        if text == message.get("text") and markup == message.get("reply_markup"):
+            raise ApiError(400, "Bad Request: message is not modified")
+        message["text"] = text
+        if markup and markup["inline_keyboard"]:
+            message["reply_markup"] = markup
+        else:
             message.pop("reply_markup", None)
         message["edit_date"] = int(time.time())
         return message
@@ -468,10 +526,13 @@ class FakeBotApi:
 
     def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         query_id = str(params.get("callback_query_id"))
+        stale = "Bad Request: query is too old and response timeout expired or query ID is invalid"
         if query_id not in self.queries or query_id in self.answered_queries:
-            raise ApiError(400, "Bad Request: query is too old and response timeout expired or query ID is invalid")
-        if len(str(params.get("text", ""))) > 200:
-            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
+            raise ApiError(400, stale)
+        if time.monotonic() - self.query_times[query_id] > self.query_ttl:
+            raise ApiError(400, stale, breach="callback query expired")
+        if len(str(params.get("text", ""))) > limits.TOAST_LENGTH:
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG", breach="toast length")
         self.answered_queries.add(query_id)
         return True
 

@@ -1,0 +1,75 @@
+"""The Bot API's documented limits, as the fake enforces them, and its flood control.
+
+Sources (https://core.telegram.org/bots/api and https://core.telegram.org/bots/faq):
+- sendMessage / editMessageText: "Text of the message ..., 1-4096 characters after entities parsing".
+- sendPhoto / editMessageCaption: "Photo caption ..., 0-1024 characters after entities parsing".
+- sendPhoto: "The photo must be at most 10 MB in size".
+- InlineKeyboardButton.callback_data: "Data to be sent in a callback query ..., 1-64 bytes".
+- answerCallbackQuery.text: "Text of the notification ..., 0-200 characters".
+- FAQ "My bot is hitting limits": "In a particular chat, avoid sending more than one message per
+  second. We may allow short bursts that go over this limit, but eventually you'll begin receiving
+  429 errors." ... "the bot will not be able to send more than 20 messages per minute to the same
+  group" ... "the API will not allow bulk notifications to more than ~30 users per second".
+Not documented, observed: a callback query must be answered within about 15 s ("query is too old
+and response timeout expired"); an inline keyboard takes at most 100 buttons; a button needs a text.
+"""
+from __future__ import annotations
+
+import math
+from collections import defaultdict, deque
+
+TEXT_LENGTH = 4096
+CAPTION_LENGTH = 1024
+PHOTO_BYTES = 10 * 1000 * 1000
+CALLBACK_DATA_BYTES = 64
+TOAST_LENGTH = 200
+KEYBOARD_BUTTONS = 100
+QUERY_TTL = 15.0
+
+CHAT_RATE = 1.0  # messages per second in one chat, sustained
+CHAT_BURST = 3  # the "short bursts" the FAQ allows
+GROUP_PER_MINUTE = 20
+GLOBAL_PER_SECOND = 30
+
+# Methods that post or change a message: what flood control counts.
+MESSAGE_METHODS = ("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage",
+                   "forwardMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
+                   "editMessageMedia")
+
+
+class FloodControl:
+    """Per chat a token bucket (about 1 message/s with short bursts), per group a 60 s window of 20
+    messages, and ~30 messages/s over all chats. `admit` returns 0 (let it through) or the seconds
+    to wait, which the fake sends back as a 429's retry_after, as Telegram does."""
+
+    def __init__(self, chat_rate: float = CHAT_RATE, chat_burst: int = CHAT_BURST,
+                 group_per_minute: int = GROUP_PER_MINUTE, global_per_second: int = GLOBAL_PER_SECOND) -> None:
+        self.chat_rate, self.chat_burst = chat_rate, chat_burst
+        self.group_per_minute, self.global_per_second = group_per_minute, global_per_second
+        self._tokens: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
+        self._group: dict[int, deque[float]] = defaultdict(deque)
+        self._all: deque[float] = deque()
+
+    def admit(self, chat_id: int, now: float) -> int:
+        tokens, at = self._tokens.get(chat_id, (float(self.chat_burst), now))
+        tokens = min(float(self.chat_burst), tokens + (now - at) * self.chat_rate)
+        waits = [0.0]
+        if tokens < 1.0:
+            waits.append((1.0 - tokens) / self.chat_rate)
+        group = self._group[chat_id]
+        while group and now - group[0] >= 60.0:
+            group.popleft()
+        if chat_id < 0 and len(group) >= self.group_per_minute:
+            waits.append(60.0 - (now - group[0]))
+        while self._all and now - self._all[0] >= 1.0:
+            self._all.popleft()
+        if len(self._all) >= self.global_per_second:
+            waits.append(1.0 - (now - self._all[0]))
+        wait = max(waits)
+        if wait > 0:
+            self._tokens[chat_id] = (tokens, now)
+            return max(1, math.ceil(wait))  # Telegram's retry_after is whole seconds
+        self._tokens[chat_id] = (tokens - 1.0, now)
+        group.append(now)
+        self._all.append(now)
+        return 0
