@@ -194,6 +194,9 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
     given = with_resumed_options({**given, "resume": resume})
     train_opts = TrainOptions(**{**defaults, **given, "data": data, "out": opts.out / "state", "minutes": minutes})
     summary = train(train_opts, echo=echo)
+    import torch
+
+    echo(f"torch {torch.__version__}, {summary['device']}")
     config = (state_meta(opts.out / "state") or {}).get("config", {})  # a resumed run's model is the state's
     counted = replace(train_opts, **{k: config[k] for k in ("resample", "channel_base", "channel_max") if k in config})
     notes.update(achieved_flops(counted, data, summary["img_s"]))

@@ -8,13 +8,12 @@ set -u
 PY=${PY:-}
 if [ -z "$PY" ]; then  # the first Python that has torch
     for candidate in python3 python; do
-        if command -v "$candidate" >/dev/null && "$candidate" -c "import torch" 2>/dev/null; then
+        if command -v "$candidate" >/dev/null && "$candidate" -c "import torch, safetensors" 2>/dev/null; then
             PY=$candidate; break
         fi
     done
 fi
 [ -n "$PY" ] || { echo "no Python with torch found"; exit 2; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || true
-"$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())"
 export PYTHONUNBUFFERED=1
 exec "$PY" -m generator.gpu_session "$@"
