@@ -52,7 +52,7 @@ def pack_command(
             build_training_data(data)
         tools = eval_tools(config.data_dir / "gpu-cache", data, eval_n) if eval_on_device != "never" else []
         manifest = pack(REPO, data, tools, REPO / ".carry", int(limit_mib * 2**20), eval_on_device)
-    except (ValueError, OSError, subprocess.CalledProcessError) as error:
+    except (ValueError, OSError) as error:
         fail(str(error))
     state = images_seen(STATE_DIR)
     console.print(f"pack {manifest['pack_id']}: {len(manifest['files'])} files in {manifest['parts']} parts "
@@ -90,9 +90,12 @@ def eval_tools(cache: Path, data: Path, eval_n: int) -> list[Path]:
     cache.mkdir(parents=True, exist_ok=True)
     wheels = sorted(cache.glob("dlib_bin-*.whl"))
     if not wheels:
-        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
-                        "--python-version", "3.12", "--implementation", "cp", "--platform", "manylinux_2_28_x86_64",
-                        "--platform", "manylinux_2_17_x86_64", "-d", str(cache), DLIB_WHEEL], check=True)
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                               "--python-version", "3.12", "--implementation", "cp", "--platform",
+                               "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64", "-d", str(cache),
+                               DLIB_WHEEL], capture_output=True, text=True)
+        if done.returncode:
+            raise OSError(f"could not download {DLIB_WHEEL} for the device's Python 3.12: {done.stderr[-800:]}")
         wheels = sorted(cache.glob("dlib_bin-*.whl"))
     from generator.evaluation.faces import model_dir
 
