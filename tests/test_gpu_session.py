@@ -285,3 +285,29 @@ def test_the_prepared_command_runs_end_to_end_on_the_cpu(drawn, tmp_path, monkey
 def test_a_train_call_without_data_says_what_is_missing(tmp_path):
     result = session("train", tmp_path / "nothing", tmp_path / "stage", tmp_path / "state", tmp_path / "out")
     assert result.returncode == 2 and "figment gpu pack" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_pack_command_adopts_a_newer_shared_state_and_prints_the_calls(drawn, tmp_path, monkeypatch):
+    from bot.cli import app, gpu_commands
+    import generator.state
+
+    repo_state, shared = tmp_path / "weights" / "training", tmp_path / "shared" / "training"
+    saved_state(drawn, repo_state, 2)
+    saved_state(drawn, shared, 5)  # a later session left a newer state beside the repository
+    data = shard_folder(drawn, tmp_path / "data", 3)
+    monkeypatch.setattr(generator.state, "STATE_DIR", repo_state)
+    monkeypatch.setattr(generator.state, "SHARED_STATE", shared)
+    monkeypatch.setattr(gpu_commands, "REPO", git_repo(tmp_path / "repo", 1000))
+    monkeypatch.setenv("FIGMENT_DATA_DIR", str(tmp_path / "figment-data"))
+    get_settings.cache_clear()
+    try:
+        packed = CliRunner().invoke(app, ["gpu", "pack", "--data", str(data), "--eval-on-device", "never"])
+        refused = CliRunner().invoke(app, ["gpu", "pack", "--data", str(tmp_path / "none"), "--eval-on-device",
+                                           "sometimes"])
+    finally:
+        get_settings.cache_clear()
+    assert packed.exit_code == 0, packed.output
+    text = " ".join(packed.output.split())
+    assert "adopted the newer state" in text and "bash generator/gpu_train.sh train" in text
+    assert images_seen(repo_state) == 20 and (tmp_path / "repo" / ".carry" / "gpu-1" / "manifest.json").is_file()
+    assert refused.exit_code == 2 and "--eval-on-device" in refused.output
