@@ -167,15 +167,16 @@ def land_command(
             from generator.loading import DEFAULT_WEIGHTS
 
             again = evaluate_here(DEFAULT_WEIGHTS, data, n, config.data_dir / "gpu-cache")
-            baseline = {**{k: v for k, v in runs[-1].items() if k not in again}, **again, "eval_set": eval_set,
-                        "shipped": True, "note": "shipped weights re-evaluated on this eval set",
-                        "model_version": [r for r in runs if r.get("shipped")][-1]["model_version"]}
+            shipped = [r for r in runs if r.get("shipped")][-1]
+            baseline = {**{k: shipped.get(k) for k in ("run", "kimg_total", "train_minutes_total", "model_version")},
+                        **again, "eval_set": eval_set, "shipped": True, "date": result.get("date"),
+                        "note": "shipped weights re-evaluated on this eval set"}
             append_run(baseline)
         improved = baseline is None or result["fd_face"] < baseline["fd_face"]
         record = {"run": 1 + max([r.get("run", 0) for r in runs] or [0]), **result, "eval_set": eval_set,
                   "shipped": improved, "note": note or None,
-                  "train_minutes": round(result["train_minutes_total"] - (runs[-1].get("train_minutes_total", 0)
-                                                                          if runs else 0), 2)}
+                  "train_minutes": round(result["train_minutes_total"]
+                                         - max([r.get("train_minutes_total", 0) for r in runs] or [0]), 2)}
         ship_or_keep(state_dir, improved, result)
         append_run(record)
     except (ValueError, OSError, KeyError) as error:
