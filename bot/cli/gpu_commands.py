@@ -176,7 +176,7 @@ def land_command(
         record = {"run": 1 + max([r.get("run", 0) for r in runs] or [0]), **result, "eval_set": eval_set,
                   "shipped": improved, "note": note or None,
                   "train_minutes": round(result["train_minutes_total"]
-                                         - max([r.get("train_minutes_total", 0) for r in runs] or [0]), 2)}
+                                         - max([r.get("train_minutes_total") or 0 for r in runs] or [0]), 2)}
         ship_or_keep(state_dir, improved, result)
         append_run(record)
     except (ValueError, OSError, KeyError) as error:
