@@ -190,3 +190,22 @@ class FoolCount(Base):
     truncation: Mapped[float] = mapped_column(Float)
     answers: Mapped[int] = mapped_column(Integer, default=0)
     fooled: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FaceFools(Base):
+    """Per generated face and period ('all' or an ISO week): revealed answers on it and how many said
+    'real', with the Wilson lower bound of that fool rate kept for ranking the hall of fakes.
+    Moved by each reveal (db.scoring), so answers on an open round never count."""
+
+    __tablename__ = "face_fools"
+    __table_args__ = (
+        UniqueConstraint("generated_face_id", "period"),
+        Index("ix_face_fools_hall", "period", "wilson"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generated_face_id: Mapped[int] = mapped_column(ForeignKey("generated_faces.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    fooled: Mapped[int] = mapped_column(Integer, default=0)
+    wilson: Mapped[float] = mapped_column(Float, default=0.0)
