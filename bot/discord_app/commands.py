@@ -15,7 +15,7 @@ from discord.app_commands import Choice, Range
 
 from bot import texts
 from bot.boards import parse_board_args
-from bot.discord_app.face import send_face
+from bot.discord_app.face import send_face, send_hall
 from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL
 from bot.discord_app.replies import reply, reply_privately
@@ -102,6 +102,12 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         who = player_of(member or interaction.user)
         await reply(interaction, await _bot(interaction).figment.boards.stats_text(
             chat_of(interaction), who, escape, by=player_of(interaction.user)))
+
+    @tree.command(name="hall", description="The hall of fakes: the AI faces that fooled the most players")
+    @app_commands.describe(period="This week or all time (default: this week)")
+    @app_commands.choices(period=[Choice(name="this week", value="week"), Choice(name="all time", value="all")])
+    async def hall(interaction: discord.Interaction, period: Optional[str] = None) -> None:
+        await send_hall(interaction, [period] if period else [])
 
     @tree.command(name="forgetme", description="Delete everything Figment stores about you")
     async def forgetme(interaction: discord.Interaction) -> None:

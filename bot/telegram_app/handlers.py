@@ -74,7 +74,7 @@ class Handlers:
         only_new = filters.UpdateType.MESSAGE  # an edited "/face 42" must not post another face
         for name, callback in (("start", self.start), ("help", self.help), ("face", self.face),
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
-                               ("stats", self.stats), ("forgetme", self.forget_me),
+                               ("stats", self.stats), ("hall", self.hall), ("forgetme", self.forget_me),
                                ("settings", self.settings)):
             application.add_handler(CommandHandler(name, callback, filters=only_new))
         application.add_handler(CallbackQueryHandler(self.answer, pattern=r"^a:"))
@@ -176,6 +176,16 @@ class Handlers:
         asker = player_ref(update.effective_user)  # type: ignore[arg-type]
         text = await self.figment.boards.stats_text(self.plain_ref(update.effective_chat), asker, by=asker)  # type: ignore[arg-type]
         await self.say(update, context, text)
+
+    @command
+    async def hall(self, update: Update, context: Context) -> None:
+        post = await self.figment.hall.hall(player_ref(update.effective_user), context.args or [])  # type: ignore[arg-type]
+        await self.say(update, context, post.text)
+        if post.image is not None:
+            photo = InputFile(post.image.data, filename=post.image.filename)
+            chat_id = update.effective_chat.id  # type: ignore[union-attr]
+            await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=texts.HALL_CAPTION),
+                          "sendPhoto (hall)")
 
     @command
     async def forget_me(self, update: Update, context: Context) -> None:

@@ -111,6 +111,9 @@ class Playground:
                                                                                          by=player))]
         if command == "/stats":
             return [self.room.post("bot", await self.figment.boards.stats_text(chat, player, by=player))]
+        if command == "/hall":
+            post = await self.figment.hall.hall(player, args)
+            return [self.room.post("bot", post.text, image=post.image)]
         if command == "/forgetme":
             done = await self.figment.boards.forget(player)
             await self.presenter.refresh_board()
