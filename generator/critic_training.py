@@ -81,7 +81,7 @@ def train_net(real: np.ndarray, fake: np.ndarray, epochs: int, batch: int, lr: f
             loss.backward()
             opt.step()
             schedule.step()
-            total += float(loss) * len(index)
+            total += float(loss.detach()) * len(index)
         echo(f"    epoch {epoch + 1}/{epochs}: loss {total / len(x_train):.4f}, "
              f"held-back accuracy {_accuracy(net, x_val, y_val):.4f}")
     return net.eval(), _accuracy(net, x_val, y_val)
