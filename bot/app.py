@@ -39,16 +39,17 @@ class Figment:
         psis = set(settings.quiz_psis) | ({DEFAULT_PSI} if settings.face_curated else set())
         curated = CuratedSource(source, curator or Curator(None, 1), psis)
         curated.start()  # the pools fill in the background, so no round waits for K candidates
+        hall = HallService(db, source, settings)
         return cls(
             settings=settings,
             db=db,
             source=source,
             faces=FaceService(curated if settings.face_curated else source, size=settings.posted_size,
                               per_minute=settings.face_per_minute),
-            quiz=QuizService(db, curated, settings, boards, chats),
+            quiz=QuizService(db, curated, settings, boards, chats, hall.current_faces),
             boards=boards,
             chats=chats,
-            hall=HallService(db, source, settings),
+            hall=hall,
             curated=curated,
         )
 

@@ -58,6 +58,10 @@ class HallService:
             return await hall_of_fakes(session, period=key, min_answers=self.settings.hall_min_answers,
                                        limit=self.settings.hall_size)
 
+    async def current_faces(self) -> list[HallRow]:
+        """The all-time hall's faces of the model now serving: what a hard game may show again."""
+        return [row for row in await self.rows("all") if row.model_version == self.source.model_version]
+
     async def hall(self, player: PlayerRef | None, args: list[str] | None = None) -> HallPost:
         """The hall for a player's /hall (rate limited like boards); UserError on bad input."""
         period = parse_hall_args(list(args or []))

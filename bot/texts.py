@@ -22,7 +22,7 @@ AI_NOTICE = "AI-generated: this person does not exist."
 # (command, arguments, what it does): the one list that /help and the platforms' command menus show.
 COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
     ("face", "[seed] [psi]", "a face of someone who does not exist"),
-    ("quiz", "[rounds]", "play real photo or AI fake"),
+    ("quiz", "[rounds] [hard]", "play real photo or AI fake (hard: faces from the hall of fakes)"),
     ("stop", "", "end the game in this chat"),
     ("leaderboard", "[week|all] [global]", "who spots fakes best"),
     ("stats", "", "your record, and how often the generator fools people"),
@@ -125,6 +125,7 @@ def web_unknown_command(command: str) -> str:
     return f"I don't know {command}. Type /help to see what I can do."
 
 
+QUIZ_USAGE = "Use /quiz, /quiz 5, /quiz hard or /quiz hard 5."
 HALL_USAGE = "Use /hall (this week) or /hall all (all time)."
 
 

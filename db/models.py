@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -105,6 +106,8 @@ class Game(Base):
     started_by: Mapped[int | None] = mapped_column(ForeignKey("players.id", ondelete="SET NULL"), nullable=True)
     rounds_total: Mapped[int] = mapped_column(Integer)
     round_seconds: Mapped[int] = mapped_column(Integer)
+    # A hard game's fake rounds show faces from the hall of fakes when it has some.
+    hard: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
 

@@ -11,10 +11,12 @@ from PIL import Image
 from bot.app import Figment
 from bot.errors import UserError
 from bot.hall import parse_hall_args
-from bot.refs import PlayerRef
+from bot.quiz import parse_quiz_args
+from bot.refs import ChatRef, PlayerRef
+from db.models import Game, Round
 from db.stats import wilson_lower
 from generator.direct import DirectSource
-from tests.conftest import make_settings
+from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.hall_data import face_round, reveal
 
@@ -89,3 +91,40 @@ async def test_hall_reads_are_rate_limited(tmp_path: Path) -> None:
             await figment.hall.hall(ALICE)
     finally:
         await figment.close()
+
+
+async def test_a_hard_game_shows_hall_faces_again_and_hides_them_from_the_hall_meanwhile(app: Figment) -> None:
+    await add_real_photos(app)
+    face, _ = await face_round(app, 5, fooled=10, answers=12)
+    await face_round(app, 6, fooled=10, answers=12, version="an-old-model")  # cannot be made again: skipped
+    presenter = RecordingPresenter()
+    app.quiz.register("test", presenter)
+    app.quiz.choose_real = lambda: False  # every round a fake
+    chat = ChatRef("test", "hard-chat", "Hard", expected_players=1)
+    await app.quiz.start(chat, ALICE, "2", hard=True)
+    first = await presenter.next_post(1)
+    async with app.db.transaction() as session:
+        shown = (await session.get(Round, first.round_id)).generated_face_id  # type: ignore[union-attr]
+        assert (await session.get(Game, (await session.get(Round, first.round_id)).game_id)).hard  # type: ignore
+    assert shown == face  # the hall's face, its own record: its counts go on
+    assert face not in [r.face_id for r in await app.hall.rows("all")]  # its round is open
+    await app.quiz.answer(first.round_id, ALICE, guess_real=True)
+    second = await presenter.next_post(2)
+    async with app.db.transaction() as session:
+        assert (await session.get(Round, second.round_id)).generated_face_id not in (face, None)  # type: ignore
+    await app.quiz.answer(second.round_id, ALICE, guess_real=False)
+    await app.quiz.wait_idle()
+    [row] = [r for r in await app.hall.rows("all") if r.face_id == face]
+    assert (row.answers, row.fooled) == (13, 11)
+
+
+@pytest.mark.parametrize("args, expected", [([], (None, False)), (["hard"], (None, True)),
+                                            (["5", "HARD"], ("5", True)), (["hard", "3"], ("3", True))])
+def test_quiz_arguments(args: list[str], expected: tuple[str | None, bool]) -> None:
+    assert parse_quiz_args(args) == expected
+
+
+@pytest.mark.parametrize("args", [["1", "2"], ["hard", "hard"], ["hard", "1", "2"]])
+def test_bad_quiz_arguments_get_a_friendly_message(args: list[str]) -> None:
+    with pytest.raises(UserError, match="/quiz hard 5"):
+        parse_quiz_args(args)

@@ -64,14 +64,16 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         await send_face(interaction, seed, psi)
 
     @tree.command(name="quiz", description="Play real photo or AI fake")
-    @app_commands.describe(rounds="How many rounds (empty: this server's setting)")
-    async def quiz(interaction: discord.Interaction, rounds: Optional[Range[int, 1, MAX_ROUNDS]] = None) -> None:
+    @app_commands.describe(rounds="How many rounds (empty: this server's setting)",
+                           hard="Fakes from the hall of fakes: the faces that fooled the most players")
+    async def quiz(interaction: discord.Interaction, rounds: Optional[Range[int, 1, MAX_ROUNDS]] = None,
+                   hard: bool = False) -> None:
         bot, chat = _bot(interaction), chat_of(interaction)
         target = interaction.channel_id
         assert target is not None
         if interaction.guild_id is not None:
             target = await bot.presenter.quiz_channel(chat) or target
-        await bot.figment.quiz.start(chat, player_of(interaction.user), rounds)
+        await bot.figment.quiz.start(chat, player_of(interaction.user), rounds, hard=hard)
         await bot.presenter.game_started(chat, target)  # no await in between: see game_started
         if target == interaction.channel_id:
             await reply(interaction, texts.DISCORD_QUIZ_STARTED)

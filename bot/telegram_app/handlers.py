@@ -19,6 +19,7 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
 from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_args
+from bot.quiz import parse_quiz_args
 from bot.errors import UserError
 from bot.faces import FacePost
 from bot.refs import ChatRef
@@ -153,12 +154,10 @@ class Handlers:
 
     @command
     async def quiz(self, update: Update, context: Context) -> None:
-        args = context.args or []
-        if len(args) > 1:
-            raise UserError(texts.bad_rounds(self.figment.settings.max_rounds_per_game))
+        rounds, hard = parse_quiz_args(context.args or [])
         chat = await self.directory.chat_ref(update.effective_chat)  # type: ignore[arg-type]
         # The core posts the rounds itself, through the presenter.
-        await self.figment.quiz.start(chat, player_ref(update.effective_user), args[0] if args else None)  # type: ignore[arg-type]
+        await self.figment.quiz.start(chat, player_ref(update.effective_user), rounds, hard=hard)  # type: ignore[arg-type]
 
     @command
     async def stop(self, update: Update, context: Context) -> None:

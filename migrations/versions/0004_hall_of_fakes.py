@@ -1,5 +1,6 @@
 """The hall of fakes: face_fools keeps, per generated face and period (all time, ISO week), the
 revealed answers on it and how many said 'real'. Filled from the rounds revealed so far.
+games.hard marks a hard game, whose fake rounds may show faces from the hall.
 
 Revision ID: 0004
 Revises: 0003
@@ -43,10 +44,13 @@ def upgrade() -> None:
         sa.UniqueConstraint("generated_face_id", "period", name=op.f("uq_face_fools_generated_face_id")),
     )
     op.create_index("ix_face_fools_hall", "face_fools", ["period", "wilson"], unique=False)
+    op.add_column("games", sa.Column("hard", sa.Boolean(), server_default=sa.false(), nullable=False))
     _backfill()
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("games") as batch:  # SQLite drops a column by copying the table
+        batch.drop_column("hard")
     op.drop_index("ix_face_fools_hall", table_name="face_fools")
     op.drop_table("face_fools")
 
