@@ -76,6 +76,14 @@ def _cached_prefix(cache: Path, psi: float, seed: int) -> tuple[np.ndarray, floa
     return best, per_face
 
 
+def heldout_sample(archive: Path, n: int, seed: int) -> np.ndarray:
+    """n held-out faces drawn at random from the whole held-out split. (The archive stores its
+    faces by source: its first held-out faces are nearly all from one source.) A smaller n takes a
+    prefix of the same draw."""
+    heldout = load_archive(archive, HELDOUT).images
+    return heldout[np.random.default_rng(seed).permutation(len(heldout))[:n]]
+
+
 def embed(analyzer: FaceAnalyzer, images: np.ndarray, file: Path | None, fallback: np.ndarray | None,
           workers: int) -> FaceStats:
     if file is not None and file.is_file():
@@ -103,9 +111,8 @@ def run(args: argparse.Namespace, echo: Callable[[str], None] = print) -> dict[s
     critic = load_critic(args.critic)
     critic_id = hashlib.sha256((args.critic or DEFAULT_CRITIC).read_bytes()).hexdigest()[:8]
     analyzer = FaceAnalyzer()
-    n_real = args.n
-    real = load_archive(args.real, HELDOUT, limit=n_real).images
-    real_faces = embed(analyzer, real, cache / f"real-heldout-{len(real)}.npz", None, args.workers)
+    real = heldout_sample(args.real, args.n, args.seed)
+    real_faces = embed(analyzer, real, cache / f"real-heldout-s{args.seed}-{len(real)}.npz", None, args.workers)
     fallback = default_box(real_faces.boxes)
     result: dict[str, Any] = {"n": args.n, "k_max": args.k_max, "ks": args.ks, "critic": critic.info,
                               "real_diversity": round(mean_pairwise_distance(real_faces.embeddings), 4),
