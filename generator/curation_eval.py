@@ -94,6 +94,14 @@ def embed(analyzer: FaceAnalyzer, images: np.ndarray, file: Path | None, fallbac
     return stats
 
 
+def fresh_classifier(real: np.ndarray, shown: np.ndarray, epochs: int, repeats: int) -> dict[str, float]:
+    """Accuracy of a fresh pixel CNN (never the critic) told to tell shown faces from held-out real
+    ones, averaged over `repeats` seeds (each its own split and start): at a few hundred faces one
+    run varies by a few points."""
+    runs = [c2st_pixels(real, shown, epochs=epochs, seed=seed) for seed in range(repeats)]
+    return {"c2st_fresh_pixels": round(float(np.mean(runs)), 4), "c2st_fresh_sd": round(float(np.std(runs)), 4)}
+
+
 def mean_pairwise_distance(embeddings: np.ndarray) -> float:
     x = torch.from_numpy(np.asarray(embeddings, np.float32))
     d = torch.cdist(x, x)
@@ -147,7 +155,7 @@ def run(args: argparse.Namespace, echo: Callable[[str], None] = print) -> dict[s
             row: dict[str, Any] = {
                 "fd_face": round(100 * frechet_distance(emb, real_faces.embeddings), 3),
                 "swd": swd(real, shown)["swd_avg"],
-                "c2st_fresh_pixels": round(c2st_pixels(real, shown, epochs=args.c2st_epochs), 4),
+                **fresh_classifier(real, shown, args.c2st_epochs, args.c2st_repeats),
                 "c2st_identity": round(c2st_features(real_faces.embeddings, emb), 4),
                 "diversity": round(mean_pairwise_distance(emb), 4),
                 "face_rate": round(float(stats.detected[rows_k].mean()), 4),
@@ -183,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--train-n", type=int, default=3000, help="training faces embedded for the identity copying test")
     p.add_argument("--no-copying", dest="copying", action="store_false")
     p.add_argument("--c2st-epochs", type=int, default=8)
+    p.add_argument("--c2st-repeats", type=int, default=5, help="fresh classifiers per setting, averaged")
     p.add_argument("--cache", type=Path, default=Path("data/cache/curation"))
     p.add_argument("--out", type=Path, default=Path("data/eval/curation.json"))
     p.add_argument("--threads", type=int, default=2)
