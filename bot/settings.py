@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     weights: Path | None = Field(None, description="Generator weights; default the shipped ones.")
     generator_url: str | None = Field(None, description="Use a shared `figment generator serve` at this URL.")
     generator_token: SecretStr | None = None
-    quiz_psis: tuple[float, ...] = (0.7,)
+    quiz_psis: tuple[float, ...] = (0.85,)
     curate_k: int = Field(8, ge=1, le=64, description="Quiz faces (and /face without a seed) are the best 1 of "
                           "this many candidates by the realness critic; 1: no curation.")
     critic: Path | None = Field(None, description="Realness critic (safetensors); default the shipped one.")
