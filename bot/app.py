@@ -7,9 +7,12 @@ from bot.boards import BoardService
 from bot.chat_settings import ChatSettings
 from bot.database import Database
 from bot.faces import FaceService
+from bot.hall import HallService
 from bot.quiz import QuizService
 from bot.settings import Settings
-from generator.interface import FaceSource
+from generator.curated_source import CuratedSource
+from generator.curation import Curator
+from generator.interface import DEFAULT_PSI, FaceSource
 
 
 @dataclass
@@ -21,23 +24,36 @@ class Figment:
     quiz: QuizService
     boards: BoardService
     chats: ChatSettings
+    hall: HallService
+    curated: CuratedSource
 
     @classmethod
-    async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True) -> "Figment":
+    async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
+                   curator: Curator | None = None) -> "Figment":
+        """`curator` (bot.wiring.load_curator) picks the quiz's faces, and /face's unseeded ones when
+        settings.face_curated; None: no curation (every face is the generator's first try)."""
         db = Database(settings.db_url)
         await db.ensure_schema(upgrade=upgrade)
         boards = BoardService(db, settings)
         chats = ChatSettings(db, settings)
+        psis = set(settings.quiz_psis) | ({DEFAULT_PSI} if settings.face_curated else set())
+        curated = CuratedSource(source, curator or Curator(None, 1), psis)
+        curated.start()  # the pools fill in the background, so no round waits for K candidates
+        hall = HallService(db, source, settings)
         return cls(
             settings=settings,
             db=db,
             source=source,
-            faces=FaceService(source, size=settings.posted_size, per_minute=settings.face_per_minute),
-            quiz=QuizService(db, source, settings, boards, chats),
+            faces=FaceService(curated if settings.face_curated else source, size=settings.posted_size,
+                              per_minute=settings.face_per_minute),
+            quiz=QuizService(db, curated, settings, boards, chats, hall.current_faces),
             boards=boards,
             chats=chats,
+            hall=hall,
+            curated=curated,
         )
 
     async def close(self) -> None:
         await self.quiz.shutdown()
+        await self.curated.aclose()
         await self.db.close()

@@ -100,9 +100,23 @@ def quiz_image(image: Image.Image, size: int, detail: int = QUIZ_DETAIL) -> Post
 
 def face_png(image: Image.Image, size: int, caption: str = AI_NOTICE) -> PostedImage:
     """A /face image: PNG that says it is AI-generated in a text chunk too."""
+    return _png(to_posted_size(image, size), caption, "face")
+
+
+def faces_sheet_png(images: list[Image.Image], tile: int, columns: int, caption: str) -> PostedImage:
+    """Several AI faces on one sheet (the hall of fakes): a PNG that says so in a text chunk too."""
+    columns = max(1, min(columns, len(images)))
+    rows = -(-len(images) // columns)
+    sheet = Image.new("RGB", (tile * columns, tile * rows), "white")
+    for index, image in enumerate(images):
+        sheet.paste(to_posted_size(image, tile), ((index % columns) * tile, (index // columns) * tile))
+    return _png(sheet, caption, "faces")
+
+
+def _png(image: Image.Image, caption: str, stem: str) -> PostedImage:
     info = PngImagePlugin.PngInfo()
     info.add_text("Description", caption)
     info.add_text("Software", "Figment")
     buffer = io.BytesIO()
-    to_posted_size(image, size).save(buffer, format="PNG", pnginfo=info, optimize=False)
-    return PostedImage(buffer.getvalue(), f"face-{secrets.token_hex(4)}.png", "image/png")
+    image.save(buffer, format="PNG", pnginfo=info, optimize=False)
+    return PostedImage(buffer.getvalue(), f"{stem}-{secrets.token_hex(4)}.png", "image/png")

@@ -29,11 +29,21 @@ from bot.settings import Settings
 from db import queries as q
 from db.queries import AnswerStatus  # front-ends read an answer's status from the core
 from db.models import Chat, Game, GeneratedFace, RealPhoto, Round, utcnow
+from db.hall import HallRow
 from db.scoring import reveal_and_score
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError
 
 log = logging.getLogger(__name__)
 UNPOSTED_GRACE = timedelta(hours=1)  # a round's close time until its post is confirmed
+
+
+def parse_quiz_args(args: list[str]) -> tuple[str | None, bool]:
+    """(rounds, hard) from what follows /quiz: a number of rounds and/or the word 'hard', any order."""
+    hard = any(word.lower() == "hard" for word in args)
+    rest = [word for word in args if word.lower() != "hard"]
+    if len(rest) > 1 or len(args) - len(rest) > 1:
+        raise UserError(texts.QUIZ_USAGE)
+    return (rest[0] if rest else None), hard
 
 
 # --- what the core hands to front-ends ----------------------------------------------------
@@ -137,7 +147,8 @@ class _RunningGame:
 
 class QuizService:
     def __init__(self, db: Database, source: FaceSource, settings: Settings, boards: "BoardTexts",
-                 chats: ChatSettings) -> None:
+                 chats: ChatSettings, hall: Callable[[], Awaitable[list[HallRow]]] | None = None) -> None:
+        self.hall = hall  # the hall of fakes' faces a hard game may show again
         self.db = db
         self.chats = chats
         self.source = source
@@ -159,8 +170,10 @@ class QuizService:
         self._score_listeners.append(listener)
 
     # -- starting and stopping --
-    async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None) -> int:
-        """Start a game in chat; returns its id. Raises UserError for bad input or a running game."""
+    async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None, *,
+                    hard: bool = False) -> int:
+        """Start a game in chat; returns its id. Raises UserError for bad input or a running game.
+        A hard game's fake rounds show faces from the hall of fakes while it has some."""
         maximum = self.settings.max_rounds_per_game
         async with self.db.transaction() as session:
             chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
@@ -173,7 +186,8 @@ class QuizService:
             self._limiter.check((by.platform, by.user_id))
             player = await q.get_or_create_player(session, by.platform, by.user_id, by.name)
             try:
-                game = await q.start_game(session, chat_row.id, player.id, total, self.chats.round_seconds(chat_row))
+                game = await q.start_game(session, chat_row.id, player.id, total, self.chats.round_seconds(chat_row),
+                                          hard=hard)
             except q.GameAlreadyRunning:
                 raise UserError(texts.GAME_RUNNING) from None
         self._launch(game.id, chat, first_number=1)
@@ -219,9 +233,9 @@ class QuizService:
             async with self.db.transaction() as session:
                 game = await session.get(Game, running.game_id)
                 assert game is not None
-                total, seconds = game.rounds_total, game.round_seconds
+                total, seconds, hard = game.rounds_total, game.round_seconds, game.hard
             number = first_number
-            images = RoundImages(self.db, self.source, self.settings)
+            images = RoundImages(self.db, self.source, self.settings, self.hall if hard else None)
             # The next image is made while the current round runs, and the truth is drawn only
             # once a real and a generated image are both ready: the post's timing hints nothing.
             if first_number <= total:  # a resumed last round needs no next image
@@ -368,8 +382,8 @@ class QuizService:
         async with self.db.transaction() as session:
             game = await session.get(Game, running.game_id)
             assert game is not None
-            face_id = None
-            if face is not None:
+            face_id = prepared.face_id  # a hall face keeps its record, so its counts go on
+            if face is not None and face_id is None:
                 face_id = (await q.add_generated_face(session, face.seed, face.psi, face.model_version)).id
             opened = utcnow()
             # No clock yet: start_clock sets the real close time once the post is confirmed. Until

@@ -12,6 +12,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Awaitable, Callable
 
 from PIL import Image
 
@@ -19,6 +20,7 @@ from bot.database import Database
 from bot.imaging import PostedImage, quiz_image
 from bot.settings import Settings
 from db import queries as q
+from db.hall import HallRow
 from db.models import RealPhoto
 from generator.interface import FaceSource
 from generator.interface import GeneratedFace as MadeFace
@@ -34,13 +36,20 @@ class RoundImage:
     is_real: bool
     face: MadeFace | None  # for a generated face: its seed, truncation and model
     photo_id: int | None  # for a real photo: its record
+    face_id: int | None = None  # a face shown before (from the hall of fakes): its record
 
 
 class RoundImages:
-    def __init__(self, db: Database, source: FaceSource, settings: Settings) -> None:
+    """`hall`, for a hard game, lists the hall of fakes: its faces not yet shown in this game are
+    shown again (made from their seeds) before fresh ones."""
+
+    def __init__(self, db: Database, source: FaceSource, settings: Settings,
+                 hall: Callable[[], Awaitable[list[HallRow]]] | None = None) -> None:
         self.db = db
         self.source = source
         self.settings = settings
+        self.hall = hall
+        self._shown_hall_faces: set[int] = set()
         self._real: RoundImage | None = None
         self._fake: RoundImage | None = None
 
@@ -68,6 +77,13 @@ class RoundImages:
         return image
 
     async def _make_fake(self) -> RoundImage:
+        if self.hall is not None:
+            rows = [r for r in await self.hall() if r.face_id not in self._shown_hall_faces]
+            if rows:
+                row = rows[secrets.randbelow(len(rows))]
+                self._shown_hall_faces.add(row.face_id)
+                face = await self.source.face(row.seed, row.truncation)
+                return RoundImage(await self._posted(face.image), False, face, None, row.face_id)
         psi = self.settings.quiz_psis[secrets.randbelow(len(self.settings.quiz_psis))]
         face = await self.source.face(None, psi)
         return RoundImage(await self._posted(face.image), False, face, None)

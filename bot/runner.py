@@ -8,7 +8,7 @@ from typing import Awaitable, Callable
 
 from bot.app import Figment
 from bot.settings import Settings
-from bot.wiring import open_face_source
+from bot.wiring import load_curator, open_face_source
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ async def run_bots(settings: Settings, stop: asyncio.Event | None = None) -> Non
         except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
             pass
     async with open_face_source(settings) as source:
-        figment = await Figment.open(settings, source)
+        figment = await Figment.open(settings, source, curator=load_curator(settings, source.model_version))
         try:
             log.info("starting %s", " and ".join(platform for platform, _ in chosen))
             tasks = [asyncio.create_task(_serve_function(p)(figment, token, stop), name=f"serve-{p}")

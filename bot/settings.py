@@ -45,7 +45,13 @@ class Settings(BaseSettings):
     weights: Path | None = Field(None, description="Generator weights; default the shipped ones.")
     generator_url: str | None = Field(None, description="Use a shared `figment generator serve` at this URL.")
     generator_token: SecretStr | None = None
-    quiz_psis: tuple[float, ...] = (0.5, 0.7, 0.9)
+    quiz_psis: tuple[float, ...] = (0.85,)
+    curate_k: int = Field(8, ge=1, le=64, description="Quiz faces (and /face without a seed) are the best 1 of "
+                          "this many candidates by the realness critic; 1: no curation.")
+    critic: Path | None = Field(None, description="Realness critic (safetensors); default the shipped one.")
+    face_curated: bool = Field(True, description="/face without a seed shows curated faces too.")
+    hall_min_answers: int = Field(10, ge=1, description="Answers a face needs to enter the hall of fakes.")
+    hall_size: int = Field(8, ge=1, le=25, description="Faces the hall of fakes lists.")
 
     photo_packs: list[str] = Field(default_factory=list, description="Packs the quiz draws real photos from; empty: all.")
     posted_size: int = Field(512, ge=64, le=2048, description="Side of every posted image, in pixels.")

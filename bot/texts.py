@@ -22,10 +22,11 @@ AI_NOTICE = "AI-generated: this person does not exist."
 # (command, arguments, what it does): the one list that /help and the platforms' command menus show.
 COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
     ("face", "[seed] [psi]", "a face of someone who does not exist"),
-    ("quiz", "[rounds]", "play real photo or AI fake"),
+    ("quiz", "[rounds] [hard]", "play real photo or AI fake (hard: faces from the hall of fakes)"),
     ("stop", "", "end the game in this chat"),
     ("leaderboard", "[week|all] [global]", "who spots fakes best"),
     ("stats", "", "your record, and how often the generator fools people"),
+    ("hall", "[week|all]", "the hall of fakes: the faces that fooled the most players"),
     ("forgetme", "", "delete everything Figment stores about you"),
     ("settings", "[seconds|rounds] [N]", "round length and rounds per game (admins)"),
 )
@@ -122,6 +123,31 @@ def web_message_too_long(maximum: int) -> str:
 
 def web_unknown_command(command: str) -> str:
     return f"I don't know {command}. Type /help to see what I can do."
+
+
+QUIZ_USAGE = "Use /quiz, /quiz 5, /quiz hard or /quiz hard 5."
+HALL_USAGE = "Use /hall (this week) or /hall all (all time)."
+
+
+def hall_empty(period: str, minimum: int) -> str:
+    when = "this week" if period == "week" else "yet"
+    return (f"The hall of fakes is empty {when}: a face enters once {minimum} players have answered it "
+            "and its round is revealed.")
+
+
+def hall_title(period: str, minimum: int) -> str:
+    when = "this week" if period == "week" else "all time"
+    return (f"Hall of fakes, {when}: the AI faces that fooled the most players "
+            f"(ranked by the lower 95% bound of the fool rate, min {minimum} answers):")
+
+
+def hall_line(rank: int, fooled: int, answers: int, seed: int, psi: float, model_version: str) -> str:
+    return (f"{rank}. fooled {fooled} of {answers} ({percent(fooled / answers)}) · "
+            f"seed {seed} · psi {psi:g} · model {model_version}")
+
+
+HALL_PICTURED = "Pictured left to right, top to bottom: the ranked faces of the current model."
+HALL_CAPTION = f"{AI_NOTICE}\nThe hall of fakes: these people do not exist."
 
 
 FACE_USAGE = "Use /face, /face SEED or /face SEED PSI, for example /face 42 0.7."

@@ -1,20 +1,24 @@
 """Which face generator a bot talks to: a shared server when FIGMENT_GENERATOR_URL is set, else its own.
 
     async with open_face_source(settings) as source:
-        figment = await Figment.open(settings, source)
+        figment = await Figment.open(settings, source, curator=load_curator(settings))
 
 Both kinds are FaceSources with start() and aclose(); open_face_source starts and stops them.
 """
 from __future__ import annotations
 
 import asyncio
+import logging
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from bot.settings import Settings
 from generator.client import HttpFaceSource
+from generator.curation import Curator
 from generator.interface import DEFAULT_PSI, FaceModel
 from generator.service import GeneratorService, ServiceConfig
+
+log = logging.getLogger(__name__)
 
 
 def pool_psis(settings: Settings) -> tuple[float, ...]:
@@ -51,3 +55,21 @@ async def open_face_source(settings: Settings) -> AsyncIterator[HttpFaceSource |
         yield source
     finally:
         await source.aclose()
+
+
+def load_curator(settings: Settings, model_version: str | None = None) -> Curator:
+    """Best-of-K by the realness critic. A missing or corrupt critic file does not stop the bot: it
+    serves uncurated faces (K=1) and says so in the log, once, at start."""
+    if settings.curate_k == 1:
+        return Curator(None, 1)
+    from generator.critic import CriticError, load_critic  # imports torch: only when curating
+
+    try:
+        critic = load_critic(settings.critic)
+    except CriticError as error:
+        log.warning("realness critic unusable, showing uncurated faces (K=1): %s", error)
+        return Curator(None, 1)
+    if model_version not in (None, "unknown", critic.model_version):
+        log.warning("the realness critic was trained for model %s, not %s: make a new one with "
+                    "`figment critic train`", critic.model_version, model_version)
+    return Curator(critic, settings.curate_k)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.sql import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -105,6 +106,8 @@ class Game(Base):
     started_by: Mapped[int | None] = mapped_column(ForeignKey("players.id", ondelete="SET NULL"), nullable=True)
     rounds_total: Mapped[int] = mapped_column(Integer)
     round_seconds: Mapped[int] = mapped_column(Integer)
+    # A hard game's fake rounds show faces from the hall of fakes when it has some.
+    hard: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
 
@@ -190,3 +193,22 @@ class FoolCount(Base):
     truncation: Mapped[float] = mapped_column(Float)
     answers: Mapped[int] = mapped_column(Integer, default=0)
     fooled: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FaceFools(Base):
+    """Per generated face and period ('all' or an ISO week): revealed answers on it and how many said
+    'real', with the Wilson lower bound of that fool rate kept for ranking the hall of fakes.
+    Moved by each reveal (db.scoring), so answers on an open round never count."""
+
+    __tablename__ = "face_fools"
+    __table_args__ = (
+        UniqueConstraint("generated_face_id", "period"),
+        Index("ix_face_fools_hall", "period", "wilson"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    generated_face_id: Mapped[int] = mapped_column(ForeignKey("generated_faces.id", ondelete="CASCADE"))
+    period: Mapped[str] = mapped_column(String(16))
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    fooled: Mapped[int] = mapped_column(Integer, default=0)
+    wilson: Mapped[float] = mapped_column(Float, default=0.0)

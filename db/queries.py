@@ -91,9 +91,9 @@ class GameAlreadyRunning(Exception):
 
 
 async def start_game(session: AsyncSession, chat_id: int, player_id: int | None, rounds: int,
-                     round_seconds: int) -> Game:
+                     round_seconds: int, hard: bool = False) -> Game:
     game = Game(chat_id=chat_id, active_chat_id=chat_id, started_by=player_id, rounds_total=rounds,
-                round_seconds=round_seconds)
+                round_seconds=round_seconds, hard=hard)
     session.add(game)
     try:
         async with session.begin_nested():

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Answer, FoolCount, GeneratedFace, Round, Score, utcnow
+from db.models import Answer, FaceFools, FoolCount, GeneratedFace, Round, Score, utcnow
 from db.queries import ALL_TIME, GLOBAL_SCOPE, chat_scope, week_period
 from db.stats import wilson_lower
 
@@ -32,8 +32,9 @@ async def reveal_and_score(session: AsyncSession, round_id: int, now: datetime |
     if answers:
         await _add_to_scores(session, [(player, round_.chat_id, bool(correct)) for player, correct, _ in answers], now)
         if not round_.is_real and round_.generated_face_id is not None:
-            await _add_to_fool_counts(session, round_.generated_face_id, len(answers),
-                                      sum(1 for _, _, said_real in answers if said_real))
+            fooled = sum(1 for _, _, said_real in answers if said_real)
+            await _add_to_fool_counts(session, round_.generated_face_id, len(answers), fooled)
+            await _add_to_face_fools(session, round_.generated_face_id, len(answers), fooled, now)
     return True
 
 
@@ -48,6 +49,21 @@ async def _add_to_fool_counts(session: AsyncSession, face_id: int, answers: int,
     else:
         await session.execute(update(FoolCount).where(FoolCount.id == row).values(
             answers=FoolCount.answers + answers, fooled=FoolCount.fooled + fooled))
+
+
+async def _add_to_face_fools(session: AsyncSession, face_id: int, answers: int, fooled: int,
+                             now: datetime) -> None:
+    """The hall of fakes' counts for this face: all time and the reveal's week."""
+    for period in (ALL_TIME, week_period(now)):
+        key = (FaceFools.generated_face_id == face_id, FaceFools.period == period)
+        row = (await session.execute(
+            select(FaceFools.id, FaceFools.answers, FaceFools.fooled).where(*key).with_for_update())).one_or_none()
+        total, said_real = answers + (row.answers if row else 0), fooled + (row.fooled if row else 0)
+        values = dict(answers=total, fooled=said_real, wilson=wilson_lower(said_real, total))
+        if row is None:
+            await session.execute(insert(FaceFools).values(generated_face_id=face_id, period=period, **values))
+        else:
+            await session.execute(update(FaceFools).where(FaceFools.id == row.id).values(**values))
 
 
 async def _add_to_scores(session: AsyncSession, scored: list[tuple[int, int, bool]], now: datetime) -> None:

@@ -25,6 +25,7 @@ from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import (World, answer_id, buttons, ephemeral_text, make_world, round_id_of,
                                         running_bot, wait_message_ref_stored)
 from tests.fakes import DrawnFaceModel
+from tests.hall_data import face_round
 
 NAMES = ["@everyone", "*Star* <@&123>", "Carol", "Dan", "Eve"]
 
@@ -250,6 +251,23 @@ async def test_bad_options_get_friendly_private_answers(fake: FakeDiscord, world
     assert_no_mentions(fake)
     async with figment.db.transaction() as session:
         assert await session.scalar(select(func.count()).select_from(Answer)) == 0
+
+
+async def test_hall_of_fakes(fake: FakeDiscord, world: World, figment: Figment) -> None:
+    member = world.members[2]
+    async with running_bot(fake, figment):
+        empty = await fake.reply(await fake.slash("hall", member, world.general))
+        assert empty["content"] == texts.hall_empty("week", 10) and not empty["attachments"]
+        await face_round(figment, 77, fooled=9, answers=10)
+        await face_round(figment, 78, fooled=10, answers=10, reveal=False)  # open: never in the hall
+        hall = await fake.reply(await fake.slash("hall", member, world.general, period="all"))
+        assert hall["content"].startswith("Hall of fakes, all time")
+        assert "1. fooled 9 of 10 (90%) · seed 77" in hall["content"] and "seed 78" not in hall["content"]
+        sheet = decode(fake, hall)
+        assert sheet.format == "PNG" and "does not exist" in sheet.text["Description"]
+        assert await ephemeral_text(fake, await fake.slash("hall", member, world.general, period="banana")) \
+            == texts.HALL_USAGE
+    assert_no_mentions(fake)
 
 
 async def test_quiz_in_direct_messages_closes_when_the_player_answered(

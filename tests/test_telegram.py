@@ -20,6 +20,7 @@ from bot.telegram_app import TelegramStartError, options_from_settings, serve
 from generator.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
+from tests.hall_data import face_round
 from tests.telegram_fake import FakeBotApi
 from tests.telegram_fake.harness import (RunningBot, buttons, message_id, recorded_answers, replies, round_id,
                                          round_posts, start_bot, toast)
@@ -54,7 +55,7 @@ def players(api: FakeBotApi, count: int) -> list[dict]:  # type: ignore[type-arg
 async def test_commands_are_registered_and_help_answers(api: FakeBotApi, bot: RunningBot) -> None:
     [call] = api.calls_to("setMyCommands")
     assert [c["command"] for c in call.params["commands"]] == [
-        "start", "help", "face", "quiz", "stop", "leaderboard", "stats", "forgetme", "settings"]
+        "start", "help", "face", "quiz", "stop", "leaderboard", "stats", "hall", "forgetme", "settings"]
     user = api.user(5, "Alice")
     chat = api.private(user)
     api.command(chat, user, "/help")
@@ -209,6 +210,24 @@ async def test_forget_me(api: FakeBotApi, bot: RunningBot) -> None:
     chat = api.private(user)
     api.command(chat, user, "/forgetme")
     assert await replies(api, chat["id"]) == [texts.FORGOTTEN_NOTHING]
+
+
+async def test_hall_of_fakes(api: FakeBotApi, bot: RunningBot) -> None:
+    user = api.user(5, "Alice")
+    chat = api.private(user)
+    api.command(chat, user, "/hall")
+    assert await replies(api, chat["id"]) == [texts.hall_empty("week", 10)]
+    await face_round(bot.figment, 77, fooled=9, answers=10)
+    await face_round(bot.figment, 78, fooled=10, answers=10, reveal=False)  # open: never in the hall
+    api.command(chat, user, "/hall all")
+    text = (await replies(api, chat["id"], 2))[1]
+    assert text.startswith("Hall of fakes, all time") and "1. fooled 9 of 10 (90%) · seed 77" in text
+    assert "seed 78" not in text
+    [photo] = await api.wait_calls("sendPhoto")
+    assert photo.params["caption"] == texts.HALL_CAPTION
+    assert "does not exist" in Image.open(io.BytesIO(photo.files["photo"].data)).text["Description"]
+    api.command(chat, user, "/hall forever")
+    assert (await replies(api, chat["id"], 3))[2] == texts.HALL_USAGE
 
 
 async def test_odd_buttons_get_a_toast(api: FakeBotApi, bot: RunningBot) -> None:

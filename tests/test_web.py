@@ -29,6 +29,7 @@ from db.models import Round
 from generator.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
+from tests.hall_data import face_round
 
 WEB_CHAT = ChatRef("web", "playground", "Playground")
 ADA = "ada-0000-browser"
@@ -124,6 +125,7 @@ async def test_face_posts_a_png_that_decodes(client: TestClient, app: Figment) -
     ("/settings seconds 30 please", texts.SETTINGS_USAGE),
     ("/quiz 0", texts.bad_rounds(20)),
     ("/leaderboard sideways", "Use /leaderboard"),
+    ("/hall sideways", texts.HALL_USAGE),
     ("/stop", texts.NO_GAME),
     ("/frobnicate", texts.web_unknown_command("/frobnicate")),
     ("   ", texts.WEB_EMPTY_MESSAGE),
@@ -313,6 +315,20 @@ async def test_a_restart_picks_up_the_web_game(tmp_path: Path) -> None:
             assert [m["text"] for m in users[:3]] == ["hello 0", "hello 1", "hello 2"]  # left as they were
     finally:
         await second.close()
+
+
+async def test_hall_of_fakes(client: TestClient, app: Figment) -> None:
+    _, body = await say(client, "/hall")
+    assert body["messages"][-1]["text"] == texts.hall_empty("week", app.settings.hall_min_answers)
+    await face_round(app, 77, fooled=9, answers=10)
+    await face_round(app, 78, fooled=10, answers=10, reveal=False)  # open: never in the hall
+    _, body = await say(client, "/hall all")
+    reply = body["messages"][-1]
+    assert reply["text"].startswith("Hall of fakes, all time") and "· seed 77 ·" in reply["text"]
+    assert "seed 78" not in reply["text"]
+    image = await client.get(reply["image"])
+    assert image.status == 200 and image.headers["Content-Type"] == "image/png"
+    assert "does not exist" in Image.open(io.BytesIO(await image.read())).text["Description"]
 
 
 async def test_stats_settings_and_forgetme(client: TestClient) -> None:

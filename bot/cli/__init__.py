@@ -11,6 +11,7 @@ from bot.cli import generator_commands
 from bot.cli import photos_commands, dataset_commands
 from bot.cli import discord_commands
 from bot.cli import train_commands
+from bot.cli import critic_commands
 from bot.cli import gpu_commands
 
 app = typer.Typer(help="Figment: faces of people who do not exist, and a real-or-fake quiz.",
@@ -24,6 +25,7 @@ app.add_typer(photos_commands.app, name="photos")
 app.add_typer(dataset_commands.app, name="dataset")
 app.add_typer(discord_commands.app, name="discord")
 app.add_typer(gpu_commands.app, name="gpu")
+app.add_typer(critic_commands.app, name="critic")
 app.command(name="train", context_settings=train_commands.TRAIN_CONTEXT,
             add_help_option=False)(train_commands.train)
 app.command(name="eval")(train_commands.evaluate)

@@ -14,6 +14,7 @@ import typer
 from bot.cli.common import console, fail, settings
 
 if TYPE_CHECKING:
+    from generator.curation import Curator
     from generator.interface import FaceModel
 
 
@@ -82,45 +83,68 @@ def generate(
     device: str = typer.Option("", help="auto, cpu or cuda (default FIGMENT_DEVICE)."),
     grid: Optional[Path] = typer.Option(None, help="Instead of one PNG per face, one grid PNG of at most 1 MB "
                                                    "(8 per row), e.g. for the README."),
+    select: int = typer.Option(1, help="Curated faces: each the best 1 of this many candidates by the realness "
+                                       "critic (face i's candidates: seeds seed+i*K .. seed+i*K+K-1)."),
+    critic: Optional[Path] = typer.Option(None, help="Realness critic for --select (default FIGMENT_CRITIC, else "
+                                                     "the shipped file)."),
 ) -> None:
     """Write generated faces as PNGs named by seed and truncation (or one small grid PNG)."""
+    from generator.critic import CriticError, load_critic
+    from generator.curation import MAX_SELECT, Curator
     from generator.interface import MAX_SEED, GeneratorError, check_psi, check_seed
     from generator.loading import load_face_model
 
     config = settings()
     if not 1 <= count <= 10_000:
         fail("--count must be from 1 to 10000")
-    first = secrets.randbelow(MAX_SEED - count + 2) if seed is None else seed
+    if not 1 <= select <= MAX_SELECT:
+        fail(f"--select must be from 1 to {MAX_SELECT}")
+    first = secrets.randbelow(MAX_SEED - count * select + 2) if seed is None else seed
     try:
         check_psi(psi)
         check_seed(first)
-        check_seed(first + count - 1)
+        check_seed(first + count * select - 1)
     except ValueError as error:
         fail(str(error))
+    curator = Curator(None, 1)
+    if select > 1:
+        try:
+            curator = Curator(load_critic(critic or config.critic), select)
+        except CriticError as error:
+            fail(str(error))
     try:
         model = load_face_model(weights or config.weights, device or config.device)
     except (GeneratorError, ValueError) as error:
         fail(str(error))
     try:
-        where = _write_faces(model, first, count, psi, out, grid)
+        where = _write_faces(model, first, count, psi, out, grid, curator)
     except OSError as error:  # e.g. --out names a file, or the disk is full
         fail(f"cannot write the faces: {error}")
-    console.print(f"{count} faces from {model.model_version} in {where} (seeds {first}..{first + count - 1}, "
+    last = first + count * select - 1
+    picked = f", each the best 1 of {select} by the critic" if select > 1 else ""
+    console.print(f"{count} faces from {model.model_version} in {where} (seeds {first}..{last}{picked}, "
                   f"psi {psi})", highlight=False)
 
 
-def _write_faces(model: "FaceModel", first: int, count: int, psi: float, out: Path, grid: Optional[Path]) -> str:
+def _write_faces(model: "FaceModel", first: int, count: int, psi: float, out: Path, grid: Optional[Path],
+                 curator: "Curator") -> str:
     """One PNG per face in `out`, or one small grid PNG; returns where they went."""
+    from generator.curation import curated_faces
+
     faces = []
     if grid is None:
         out.mkdir(parents=True, exist_ok=True)
-    for start in range(first, first + count, 16):
-        seeds = list(range(start, min(start + 16, first + count)))
-        for s, image in zip(seeds, model.generate(seeds, psi)):
-            if grid is None:
-                image.save(out / f"seed{s:010d}-psi{psi:.2f}.png")
-            else:
-                faces.append(image)
+    if curator.k > 1:
+        made = curated_faces(model, curator, range(first, first + count * curator.k, curator.k), psi)
+    else:
+        made = [(s, image) for start in range(first, first + count, 16)
+                for s, image in zip(range(start, min(start + 16, first + count)),
+                                    model.generate(list(range(start, min(start + 16, first + count))), psi))]
+    for s, image in made:
+        if grid is None:
+            image.save(out / f"seed{s:010d}-psi{psi:.2f}.png")
+        else:
+            faces.append(image)
     if grid is None:
         return str(out)
     from generator.sampling import image_grid, save_small_png

@@ -15,7 +15,7 @@ from discord.app_commands import Choice, Range
 
 from bot import texts
 from bot.boards import parse_board_args
-from bot.discord_app.face import send_face
+from bot.discord_app.face import send_face, send_hall
 from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL
 from bot.discord_app.replies import acknowledge, reply, reply_privately
@@ -64,15 +64,17 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         await send_face(interaction, seed, psi)
 
     @tree.command(name="quiz", description="Play real photo or AI fake")
-    @app_commands.describe(rounds="How many rounds (empty: this server's setting)")
-    async def quiz(interaction: discord.Interaction, rounds: Optional[Range[int, 1, MAX_ROUNDS]] = None) -> None:
+    @app_commands.describe(rounds="How many rounds (empty: this server's setting)",
+                           hard="Fakes from the hall of fakes: the faces that fooled the most players")
+    async def quiz(interaction: discord.Interaction, rounds: Optional[Range[int, 1, MAX_ROUNDS]] = None,
+                   hard: bool = False) -> None:
         await acknowledge(interaction, private=True)  # the rounds themselves are for everyone
         bot, chat = _bot(interaction), chat_of(interaction)
         target = interaction.channel_id
         assert target is not None
         if interaction.guild_id is not None:
             target = await bot.presenter.quiz_channel(chat) or target
-        await bot.figment.quiz.start(chat, player_of(interaction.user), rounds)
+        await bot.figment.quiz.start(chat, player_of(interaction.user), rounds, hard=hard)
         await bot.presenter.game_started(chat, target)  # no await in between: see game_started
         if target == interaction.channel_id:
             await reply(interaction, texts.DISCORD_QUIZ_STARTED)
@@ -105,6 +107,12 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         await acknowledge(interaction, private=False)
         await reply(interaction, await _bot(interaction).figment.boards.stats_text(
             chat_of(interaction), who, escape, by=player_of(interaction.user)))
+
+    @tree.command(name="hall", description="The hall of fakes: the AI faces that fooled the most players")
+    @app_commands.describe(period="This week or all time (default: this week)")
+    @app_commands.choices(period=[Choice(name="this week", value="week"), Choice(name="all time", value="all")])
+    async def hall(interaction: discord.Interaction, period: Optional[str] = None) -> None:
+        await send_hall(interaction, [period] if period else [])
 
     @tree.command(name="forgetme", description="Delete everything Figment stores about you")
     async def forgetme(interaction: discord.Interaction) -> None:

@@ -8,9 +8,10 @@ import discord
 
 from bot import texts
 from bot.discord_app.buttons import face_view
-from bot.discord_app.people import player_of
+from bot.discord_app.people import pieces, player_of
 from bot.errors import UserError
 from bot.faces import FacePost
+from bot.hall import parse_hall_args
 from bot.parsing import parse_psi, parse_seed
 
 if TYPE_CHECKING:
@@ -47,3 +48,29 @@ async def send_face(interaction: discord.Interaction, seed: int | str | None, ps
         return
     file, embed = face_card(post)
     await interaction.edit_original_response(attachments=[file], embed=embed, view=face_view(post.psi))
+
+
+async def send_hall(interaction: discord.Interaction, args: list[str]) -> None:
+    """The hall of fakes: its list, and one picture of its faces when they can be made again."""
+    bot: FigmentBot = interaction.client  # type: ignore[assignment]
+    player = player_of(interaction.user)
+    try:
+        parse_hall_args(args)  # bad input gets a private answer at once
+    except UserError as error:
+        await interaction.response.send_message(error.message, ephemeral=True)
+        return
+    await interaction.response.defer(thinking=True)  # remaking the faces may take a few seconds
+    try:
+        post = await bot.figment.hall.hall(player, args)
+    except UserError as error:
+        await interaction.delete_original_response()
+        await interaction.followup.send(error.message, ephemeral=True)
+        return
+    text = pieces(post.text)
+    if post.image is None:
+        await interaction.edit_original_response(content=text[0])
+    else:
+        file = discord.File(io.BytesIO(post.image.data), filename=post.image.filename, description=texts.AI_NOTICE)
+        await interaction.edit_original_response(content=text[0], attachments=[file])
+    for piece in text[1:]:
+        await interaction.followup.send(piece)

@@ -19,6 +19,7 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
 from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_args
+from bot.quiz import parse_quiz_args
 from bot.errors import UserError
 from bot.faces import FacePost
 from bot.refs import ChatRef
@@ -74,7 +75,7 @@ class Handlers:
         only_new = filters.UpdateType.MESSAGE  # an edited "/face 42" must not post another face
         for name, callback in (("start", self.start), ("help", self.help), ("face", self.face),
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
-                               ("stats", self.stats), ("forgetme", self.forget_me),
+                               ("stats", self.stats), ("hall", self.hall), ("forgetme", self.forget_me),
                                ("settings", self.settings)):
             application.add_handler(CommandHandler(name, callback, filters=only_new))
         application.add_handler(CallbackQueryHandler(self.answer, pattern=r"^a:"))
@@ -153,12 +154,10 @@ class Handlers:
 
     @command
     async def quiz(self, update: Update, context: Context) -> None:
-        args = context.args or []
-        if len(args) > 1:
-            raise UserError(texts.bad_rounds(self.figment.settings.max_rounds_per_game))
+        rounds, hard = parse_quiz_args(context.args or [])
         chat = await self.directory.chat_ref(update.effective_chat)  # type: ignore[arg-type]
         # The core posts the rounds itself, through the presenter.
-        await self.figment.quiz.start(chat, player_ref(update.effective_user), args[0] if args else None)  # type: ignore[arg-type]
+        await self.figment.quiz.start(chat, player_ref(update.effective_user), rounds, hard=hard)  # type: ignore[arg-type]
 
     @command
     async def stop(self, update: Update, context: Context) -> None:
@@ -176,6 +175,16 @@ class Handlers:
         asker = player_ref(update.effective_user)  # type: ignore[arg-type]
         text = await self.figment.boards.stats_text(self.plain_ref(update.effective_chat), asker, by=asker)  # type: ignore[arg-type]
         await self.say(update, context, text)
+
+    @command
+    async def hall(self, update: Update, context: Context) -> None:
+        post = await self.figment.hall.hall(player_ref(update.effective_user), context.args or [])  # type: ignore[arg-type]
+        await self.say(update, context, post.text)
+        if post.image is not None:
+            photo = InputFile(post.image.data, filename=post.image.filename)
+            chat_id = update.effective_chat.id  # type: ignore[union-attr]
+            await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=texts.HALL_CAPTION),
+                          "sendPhoto (hall)")
 
     @command
     async def forget_me(self, update: Update, context: Context) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 from bot.app import Figment
 from bot.settings import Settings
 from bot.web_app import serve
+from bot.wiring import load_curator
 from db import queries as q
 from generator.interface import FaceSource
 
@@ -63,7 +64,8 @@ async def run_demo(settings: Settings, *, host: str, port: int, stop: asyncio.Ev
             raise DemoError(f"could not start the face generator: {error}. Set FIGMENT_WEIGHTS to a weights "
                             "file, or FIGMENT_GENERATOR_URL to a running `figment generator serve`.") from error
         try:
-            figment = await Figment.open(settings, source)  # brings the database to the newest schema
+            curator = load_curator(settings, source.model_version)
+            figment = await Figment.open(settings, source, curator=curator)  # brings the database to the newest schema
         except Exception as error:
             url = settings.db_url
             raise DemoError(f"could not open the database at {hide_password(url, url)}: "

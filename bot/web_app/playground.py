@@ -11,6 +11,7 @@ from typing import Any
 from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_args
+from bot.quiz import parse_quiz_args
 from bot.errors import UserError
 from bot.quiz import AnswerStatus
 from bot.ratelimit import RateLimiter
@@ -96,7 +97,8 @@ class Playground:
             # a round closes early once everyone with a named tab open has answered
             chat = self.presenter.chat(len(self.room.players_online()) or None)
             try:
-                await self.figment.quiz.start(chat, player, args[0] if args else None)
+                rounds, hard = parse_quiz_args(args)
+                await self.figment.quiz.start(chat, player, rounds, hard=hard)
             except UserError as error:
                 if error.message == texts.NO_PHOTOS:
                     raise UserError(f"{texts.NO_PHOTOS}\n\n{texts.WEB_PHOTOS_HINT}") from None
@@ -111,6 +113,9 @@ class Playground:
                                                                                          by=player))]
         if command == "/stats":
             return [self.room.post("bot", await self.figment.boards.stats_text(chat, player, by=player))]
+        if command == "/hall":
+            post = await self.figment.hall.hall(player, args)
+            return [self.room.post("bot", post.text, image=post.image)]
         if command == "/forgetme":
             done = await self.figment.boards.forget(player)
             await self.presenter.refresh_board()
