@@ -185,6 +185,9 @@ def land_command(
     console.print(f"landed run {record['run']}: {record['kimg_total']} kimg in total, FD_face {record['fd_face']} "
                   f"(shipped before: {before}) -> {'shipped' if improved else 'kept as state only'}. "
                   "Commit generator/weights (and docs/samples.png); update the README's numbers.", highlight=False)
+    if improved:  # the realness critic belongs to one generator (tests/test_shipped_critic.py checks it)
+        console.print(f"New weights ship: make their realness critic again before committing (about 40 minutes on "
+                      f"this CPU): figment critic train --data {data}", highlight=False)
 
 
 def read_results(results: Path, evaluated: Path | None, meta: dict) -> dict:
