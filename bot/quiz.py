@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
-from bot import texts
+from bot import texts, tips
 from bot.answers import AnswerRecorder
 from bot.chat_settings import ChatSettings
 from bot.database import Database
@@ -60,6 +60,7 @@ class Reveal:
     answers: int
     correct: int
     attribution: str
+    tip: str = ""  # what gives a fake away (bot.tips), shown only now
 
     def text(self, limit: int | None = None) -> str:
         """The reveal, at most `limit` characters: the truth and the share always show; a long
@@ -70,6 +71,8 @@ class Reveal:
         else:
             share = "Nobody answered."
         head = f"Round {self.number}/{self.total}: it was a {truth}.\n{share}\n"
+        if self.tip:
+            head += self.tip + "\n"
         if limit is None:
             return head + self.attribution
         return head + texts.clip(self.attribution, limit - len(head))
@@ -308,7 +311,8 @@ class QuizService:
             tally = await q.round_tally(session, round_id)
             attribution = await self._attribution(session, round_)
             reveal = Reveal(round_id, round_.number, game.rounds_total if game else round_.number,
-                            round_.is_real, tally.answers, tally.correct, attribution)
+                            round_.is_real, tally.answers, tally.correct, attribution,
+                            tips.after_reveal(round_.game_id, round_.number, round_.is_real))
             message_ref = message_ref or round_.message_ref
             revealed = round_.revealed_at is not None
         if revealed:

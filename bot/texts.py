@@ -24,6 +24,7 @@ COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
     ("face", "[seed] [psi]", "a face of someone who does not exist"),
     ("quiz", "[rounds]", "play real photo or AI fake"),
     ("stop", "", "end the game in this chat"),
+    ("tips", "", "what gives a fake away"),
     ("leaderboard", "[week|all] [global]", "who spots fakes best"),
     ("stats", "", "your record, and how often the generator fools people"),
     ("forgetme", "", "delete everything Figment stores about you"),

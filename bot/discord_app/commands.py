@@ -20,6 +20,7 @@ from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL
 from bot.discord_app.replies import acknowledge, reply, reply_privately
 from bot.errors import UserError
+from bot.tips import tips_text
 from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
 
 if TYPE_CHECKING:
@@ -111,6 +112,10 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         await acknowledge(interaction, private=True)
         await reply(interaction, await _bot(interaction).figment.boards.forget(player_of(interaction.user)),
                     ephemeral=True)
+
+    @tree.command(name="tips", description="What gives a fake away")
+    async def tips(interaction: discord.Interaction) -> None:
+        await reply(interaction, tips_text(), ephemeral=True)  # a list for the asker, not the channel
 
     @tree.command(name="settings", description="Round length, rounds per game and the quiz channel")
     @app_commands.default_permissions(manage_guild=True)

@@ -17,6 +17,7 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
                           ContextTypes, TypeHandler, filters)
 
 from bot import texts
+from bot.tips import tips_text
 from bot.app import Figment
 from bot.boards import parse_board_args
 from bot.errors import UserError
@@ -75,7 +76,7 @@ class Handlers:
         for name, callback in (("start", self.start), ("help", self.help), ("face", self.face),
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
                                ("stats", self.stats), ("forgetme", self.forget_me),
-                               ("settings", self.settings)):
+                               ("settings", self.settings), ("tips", self.tips)):
             application.add_handler(CommandHandler(name, callback, filters=only_new))
         application.add_handler(CallbackQueryHandler(self.answer, pattern=r"^a:"))
         application.add_handler(CallbackQueryHandler(self.another_face, pattern=f"^{ANOTHER_FACE}$"))
@@ -180,6 +181,10 @@ class Handlers:
     @command
     async def forget_me(self, update: Update, context: Context) -> None:
         await self.say(update, context, await self.figment.boards.forget(player_ref(update.effective_user)))  # type: ignore[arg-type]
+
+    @command
+    async def tips(self, update: Update, context: Context) -> None:
+        await self.say(update, context, tips_text(context.args or []))
 
     @command
     async def settings(self, update: Update, context: Context) -> None:

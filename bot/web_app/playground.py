@@ -12,6 +12,7 @@ from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_args
 from bot.errors import UserError
+from bot.tips import tips_text
 from bot.quiz import AnswerStatus
 from bot.ratelimit import RateLimiter
 from bot.refs import PlayerRef
@@ -102,6 +103,8 @@ class Playground:
                     raise UserError(f"{texts.NO_PHOTOS}\n\n{texts.WEB_PHOTOS_HINT}") from None
                 raise
             return []  # the rounds arrive through the presenter
+        if command == "/tips":
+            return [self.room.post("bot", tips_text(args))]
         if command == "/stop":
             await self.figment.quiz.stop(chat)
             return []
