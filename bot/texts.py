@@ -22,7 +22,7 @@ AI_NOTICE = "AI-generated: this person does not exist."
 # (command, arguments, what it does): the one list that /help and the platforms' command menus show.
 COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
     ("face", "[seed] [psi]", "a face of someone who does not exist"),
-    ("quiz", "[rounds]", "play real photo or AI fake"),
+    ("quiz", "[pairs] [rounds]", "play real photo or AI fake (pairs: which of two faces is real?)"),
     ("stop", "", "end the game in this chat"),
     ("tips", "", "what gives a fake away"),
     ("leaderboard", "[week|all] [global]", "who spots fakes best"),
@@ -63,6 +63,23 @@ ANSWER_UNKNOWN = "This round no longer exists."
 BUTTON_REAL = "Real"
 BUTTON_FAKE = "Fake"
 BUTTON_ANOTHER = "Another face"
+
+
+# --- game modes: pair rounds ---
+BUTTON_A_REAL = "A is real"
+BUTTON_B_REAL = "B is real"
+ANSWER_WRONG_KIND = "That button does not belong to this round. Use the buttons under its picture."
+PAIRS_NO_PHOTO = "A pair round needs a real photo, and none could be read, so the game stopped here."
+QUIZ_USAGE = "Use /quiz, /quiz 5, /quiz pairs or /quiz pairs 5."
+
+
+def pair_caption(number: int, total: int, seconds: int) -> str:
+    return f"Round {number}/{total}: one face is a real photo, one is AI-made. Which is real? You have {seconds} s."
+
+
+def pair_truth(a_is_real: bool) -> str:
+    real, fake = ("A", "B") if a_is_real else ("B", "A")
+    return f"{real} was the REAL photo, {fake} the AI FAKE (this person does not exist)"
 
 
 def bad_rounds(maximum: int) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -105,6 +106,7 @@ class Game(Base):
     started_by: Mapped[int | None] = mapped_column(ForeignKey("players.id", ondelete="SET NULL"), nullable=True)
     rounds_total: Mapped[int] = mapped_column(Integer)
     round_seconds: Mapped[int] = mapped_column(Integer)
+    mode: Mapped[str] = mapped_column(String(16), default="single", server_default="single")  # db.modes
     started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
 
@@ -122,7 +124,9 @@ class Round(Base):
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
+    # A single round: is the image real? A pair round (pair true): is face A the real one?
     is_real: Mapped[bool] = mapped_column(Boolean)
+    pair: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     generated_face_id: Mapped[int | None] = mapped_column(ForeignKey("generated_faces.id"), nullable=True)
     real_photo_id: Mapped[int | None] = mapped_column(
         ForeignKey("real_photos.id", ondelete="SET NULL"), nullable=True

@@ -21,7 +21,10 @@ class WebPresenter:
         return ChatRef("web", self.room.chat_id, self.room.title, expected_players)
 
     async def post_round(self, chat: ChatRef, post: RoundPost) -> str:
-        buttons = [Button(texts.BUTTON_REAL, "real"), Button(texts.BUTTON_FAKE, "fake")]
+        if post.pair:
+            buttons = [Button(texts.BUTTON_A_REAL, "a"), Button(texts.BUTTON_B_REAL, "b")]
+        else:
+            buttons = [Button(texts.BUTTON_REAL, "real"), Button(texts.BUTTON_FAKE, "fake")]
         message = self.room.post("round", post.caption, image=post.image, round_id=post.round_id, buttons=buttons)
         # A restarted room numbers its messages anew: the epoch keeps an old ref from naming a new message.
         return f"{self.room.epoch}:{message.id}"

@@ -4,7 +4,7 @@ GET  /                    the chat page (static/index.html; static/ holds its CS
 GET  /api/events          server-sent events: a snapshot of the room, then live changes
                           (?client=ID&name=NAME marks this tab's player as online)
 POST /api/say             {"client", "name", "text"} -> {"ok", "error", "toast", "status", "messages"}
-POST /api/answer          {"client", "name", "round_id", "guess": "real"|"fake"} -> same shape
+POST /api/answer          {"client", "name", "round_id", "guess": "real"|"fake"|"a"|"b"} -> same shape
 GET  /api/images/{token}  an image posted in the room
 """
 from __future__ import annotations
