@@ -130,6 +130,40 @@ WEB_PHOTOS_HINT = (
 )
 
 
+# --- first run: starter photos, imported in the background (bot.starter_photos) ---
+STARTER_LICENCE = "as stated by the datasets the folder holds (see its README); research use"
+
+
+def starter_source(folder_name: str) -> str:
+    return f"a first-run sample of the '{folder_name}' folder"
+
+
+def starter_no_folder() -> str:
+    return ("No real photos are imported yet, so /quiz cannot start. " + WEB_PHOTOS_HINT + "\n"
+            "Or set FIGMENT_STARTER_PHOTOS to a folder of face photos (for example ../shared/faces): "
+            "the next start imports a sample of it by itself.")
+
+
+def starter_missing(folder: str) -> str:
+    return (f"FIGMENT_STARTER_PHOTOS names {folder}, which is not here, so no photos were imported. "
+            + WEB_PHOTOS_HINT)
+
+
+def starter_importing(folder: str, sample: int, done: int, total: int, imported: int) -> str:
+    counted = f" ({done} of {total} done)" if total else ""
+    ready = " /quiz works as soon as the first ones are in." if not imported else " /quiz works already."
+    return (f"First run: importing a sample of {sample} photos from {folder} in the background{counted}: "
+            f"each face is found and aligned.{ready}")
+
+
+def starter_ready(folder: str, imported: int) -> str:
+    return f"Photos ready: {imported} real photos from {folder}. Type /quiz or /quiz pairs to play."
+
+
+def starter_failed(error: str) -> str:
+    return f"The starter photos could not be imported ({error}). " + WEB_PHOTOS_HINT
+
+
 def web_name_too_long(maximum: int) -> str:
     return f"That name is too long: {maximum} characters at most."
 

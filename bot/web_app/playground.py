@@ -16,6 +16,7 @@ from bot.errors import UserError
 from bot.tips import tips_text
 from bot.quiz import AnswerStatus
 from bot.ratelimit import RateLimiter
+from bot.starter_photos import StarterPhotos
 from bot.refs import PlayerRef
 from bot.web_app.inputs import check_client, check_name, check_text, player_ref
 from bot.web_app.presenter import WebPresenter
@@ -40,8 +41,10 @@ class Reply:
 
 
 class Playground:
-    def __init__(self, figment: Figment, room: Room, presenter: WebPresenter) -> None:
+    def __init__(self, figment: Figment, room: Room, presenter: WebPresenter,
+                 starter: StarterPhotos | None = None) -> None:
         self.figment = figment
+        self.starter = starter
         self.room = room
         self.presenter = presenter
         self.limiter = RateLimiter(MESSAGES_PER_MINUTE)
@@ -105,7 +108,9 @@ class Playground:
                 await self.figment.quiz.start(chat, player, rounds, mode)
             except UserError as error:
                 if error.message == texts.NO_PHOTOS:
-                    raise UserError(f"{texts.NO_PHOTOS}\n\n{texts.WEB_PHOTOS_HINT}") from None
+                    # a first-run import under way (or why there is none) says more than the hint
+                    status = self.starter.text() if self.starter is not None else ""
+                    raise UserError(status or f"{texts.NO_PHOTOS}\n\n{texts.WEB_PHOTOS_HINT}") from None
                 raise
             return []  # the rounds arrive through the presenter
         if command == "/tips":
