@@ -6,14 +6,14 @@ from datetime import datetime
 from bot import texts
 from bot.database import Database
 from bot.errors import UserError
+from bot.game_modes import MODE_WORDS
 from bot.ratelimit import RateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db import queries as q
 from db import standings
-from db.modes import PAIRS, SINGLE, scoped
-from bot.game_modes import MODE_WORDS
 from db.models import utcnow
+from db.modes import PAIRS, SINGLE, scoped
 
 PNAS_ACCURACY = 0.482  # people judging StyleGAN2 faces, PNAS 2022
 BOARD_USAGE = ("Use /leaderboard, /leaderboard week, /leaderboard all global or /leaderboard week global; "
