@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from bot.boards import BoardService
 from bot.chat_settings import ChatSettings
+from bot.daily import DailyService
 from bot.database import Database
 from bot.faces import FaceService
 from bot.quiz import QuizService
@@ -21,6 +22,7 @@ class Figment:
     quiz: QuizService
     boards: BoardService
     chats: ChatSettings
+    daily: DailyService
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True) -> "Figment":
@@ -36,6 +38,7 @@ class Figment:
             quiz=QuizService(db, source, settings, boards, chats),
             boards=boards,
             chats=chats,
+            daily=DailyService(db, source, settings),
         )
 
     async def close(self) -> None:

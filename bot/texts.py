@@ -82,6 +82,36 @@ def pair_truth(a_is_real: bool) -> str:
     return f"{real} was the REAL photo, {fake} the AI FAKE (this person does not exist)"
 
 
+# --- the daily challenge ---
+DAILY_PRIVATE = "The daily challenge is played in private: send me /daily in a direct message."
+DAILY_OVER = "That daily challenge is over. Today's is waiting: /daily"
+DAILY_USAGE = "Just type /daily on its own to play today's challenge."
+DAILY_NO_PHOTOS = "The daily challenge needs real photos, and none are imported yet. " \
+    "An operator can add some with: figment photos import DIR --pack NAME"
+DAILY_RIGHT = "Right!"
+DAILY_WRONG = "Wrong."
+
+
+def daily_caption(number: int, round_number: int, total: int) -> str:
+    return f"Figment daily #{number}, round {round_number}/{total}: real photo or AI fake?"
+
+
+def daily_result(round_number: int, total: int, is_real: bool, right: bool) -> str:
+    truth = "a REAL photo" if is_real else "an AI FAKE (this person does not exist)"
+    return f"Round {round_number}/{total}: it was {truth}. {DAILY_RIGHT if right else DAILY_WRONG}"
+
+
+def daily_share(number: int, correct: int, total: int, marks: str) -> str:
+    """The line to share: the score and a square per round, nothing about which face was which."""
+    squares = "".join("\U0001F7E9" if mark == "y" else "\U0001F7E5" for mark in marks)
+    return f"Figment daily #{number}: {correct}/{total} {squares}"
+
+
+def daily_done(share: str) -> str:
+    return f"You played today's daily challenge already (one try a day). Your result:\n{share}\n" \
+        "A new one starts at midnight UTC."
+
+
 def bad_rounds(maximum: int) -> str:
     return f"The number of rounds must be a whole number from 1 to {maximum}, for example /quiz 5."
 

@@ -194,3 +194,32 @@ class FoolCount(Base):
     truncation: Mapped[float] = mapped_column(Float)
     answers: Mapped[int] = mapped_column(Integer, default=0)
     fooled: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class DailyChallenge(Base):
+    """One UTC day's challenge: the same rounds (photos, generated seeds) for every player.
+    Fixed when the day's first player asks, so photos imported later that day change nothing."""
+
+    __tablename__ = "daily_challenges"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # ISO date, UTC
+    number: Mapped[int] = mapped_column(Integer)  # "Figment daily #12"
+    # [{"is_real": bool, "photo_id": int | None, "seed": int | None, "psi": float | None}, ...]
+    plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class DailyPlay(Base):
+    """A player's one try at a day's challenge (a unique row: one try per person per day)."""
+
+    __tablename__ = "daily_plays"
+    __table_args__ = (UniqueConstraint("day", "player_id"), Index("ix_daily_plays_board", "day", "correct"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(ForeignKey("daily_challenges.day", ondelete="CASCADE"))
+    player_id: Mapped[int] = mapped_column(ForeignKey("players.id", ondelete="CASCADE"), index=True)
+    next_number: Mapped[int] = mapped_column(Integer, default=1)  # the round the player answers next
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    marks: Mapped[str] = mapped_column(String(32), default="")  # one letter a round: 'y' right, 'n' wrong
+    started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
