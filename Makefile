@@ -37,8 +37,10 @@ postgres:
 	    createdb -O figment figment_test"; \
 	else echo "not root: PostgreSQL tests will be skipped unless FIGMENT_TEST_POSTGRES_URL points at a server"; fi
 
+# First run: where ../shared/faces exists, the playground imports a sample of it by itself
+# (FIGMENT_STARTER_PHOTOS; one set in the environment wins).
 demo: setup
-	$(BIN)/figment demo
+	$(if $(wildcard ../shared/faces),FIGMENT_STARTER_PHOTOS="$${FIGMENT_STARTER_PHOTOS-../shared/faces}") $(BIN)/figment demo
 
 test: setup browser postgres
 	$(BIN)/pytest -q

@@ -28,6 +28,7 @@ class _Pending:
     player: PlayerRef
     guess_real: bool
     chat: ChatRef | None
+    pair: bool
     future: asyncio.Future[q.AnswerOutcome]
 
 
@@ -39,10 +40,10 @@ class AnswerRecorder:
         self._drainer: asyncio.Task[None] | None = None
 
     async def record(self, round_id: int, player: PlayerRef, guess_real: bool,
-                     chat: ChatRef | None = None) -> q.AnswerOutcome:
+                     chat: ChatRef | None = None, pair: bool = False) -> q.AnswerOutcome:
         """Record one answer; with `chat`, a round of another chat counts as unknown."""
         future: asyncio.Future[q.AnswerOutcome] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(round_id, player, guess_real, chat, future))
+        self._pending.append(_Pending(round_id, player, guess_real, chat, pair, future))
         if self._drainer is None or self._drainer.done():
             # A task of its own: a caller that gives up must not strand the others' answers.
             self._drainer = asyncio.create_task(self._drain(), name="answer-recorder")
@@ -79,7 +80,8 @@ class AnswerRecorder:
             requests = [
                 q.AnswerRequest(item.round_id, player_ids[(item.player.platform, item.player.user_id)],
                                 item.guess_real,
-                                chat_ids.get((item.chat.platform, item.chat.chat_id), -1) if item.chat else None)
+                                chat_ids.get((item.chat.platform, item.chat.chat_id), -1) if item.chat else None,
+                                item.pair)
                 for item in batch
             ]
             return await q.record_answers(session, requests)

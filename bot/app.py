@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from bot.boards import BoardService
 from bot.chat_settings import ChatSettings
+from bot.daily import DailyService
 from bot.database import Database
 from bot.faces import FaceService
 from bot.hall import HallService
@@ -26,6 +27,7 @@ class Figment:
     chats: ChatSettings
     hall: HallService
     curated: CuratedSource
+    daily: DailyService
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
@@ -51,6 +53,7 @@ class Figment:
             chats=chats,
             hall=hall,
             curated=curated,
+            daily=DailyService(db, source, settings),
         )
 
     async def close(self) -> None:

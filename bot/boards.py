@@ -6,21 +6,34 @@ from datetime import datetime
 from bot import texts
 from bot.database import Database
 from bot.errors import UserError
+from bot.game_modes import MODE_WORDS
 from bot.ratelimit import RateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db import queries as q
 from db import standings
 from db.models import utcnow
+from db.modes import PAIRS, SINGLE, scoped
 
 PNAS_ACCURACY = 0.482  # people judging StyleGAN2 faces, PNAS 2022
-BOARD_USAGE = "Use /leaderboard, /leaderboard week, /leaderboard all global or /leaderboard week global."
+BOARD_USAGE = ("Use /leaderboard, /leaderboard week, /leaderboard all global or /leaderboard week global; "
+               "add pairs for the pair game's board.")
 
 
 def parse_board_args(args: list[str]) -> tuple[str, str]:
     """('week'|'all', 'chat'|'global') from what follows /leaderboard, in any order."""
-    period, scope = "all", "chat"
+    period, scope, _ = parse_board_query(args)
+    return period, scope
+
+
+def parse_board_query(args: list[str]) -> tuple[str, str, str]:
+    """(period, scope, mode) from what follows /leaderboard, in any order: each game mode
+    (db.modes) has its own boards."""
+    period, scope, mode = "all", "chat", SINGLE
     for word in (a.lower() for a in args):
+        if word in MODE_WORDS:
+            mode = MODE_WORDS[word]
+            continue
         if word in ("week", "weekly", "this-week"):
             period = "week"
         elif word in ("all", "alltime", "all-time", "ever"):
@@ -31,7 +44,7 @@ def parse_board_args(args: list[str]) -> tuple[str, str]:
             scope = "chat"
         else:
             raise UserError(BOARD_USAGE)
-    return period, scope
+    return period, scope, mode
 
 
 class BoardService:
@@ -50,26 +63,26 @@ class BoardService:
 
     async def leaderboard_text(self, chat: ChatRef, period: str = "all", scope: str = "chat",
                                escape: texts.Escape = texts._plain, now: datetime | None = None, *,
-                               by: PlayerRef | None = None) -> str:
+                               by: PlayerRef | None = None, mode: str = SINGLE) -> str:
         """A board; `by` is the player who asked (rate limited: UserError when over the limit)."""
         self._count_read(by)
         async with self.db.transaction() as session:
             chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
-            return await self._board(session, chat_row.id, period, scope, escape, now)
+            return await self._board(session, chat_row.id, period, scope, escape, now, mode)
 
-    async def chat_board_text(self, chat_id: int, escape: texts.Escape = texts._plain) -> str:
+    async def chat_board_text(self, chat_id: int, escape: texts.Escape = texts._plain, *, mode: str = SINGLE) -> str:
         async with self.db.transaction() as session:
-            return await self._board(session, chat_id, "all", "chat", escape, None)
+            return await self._board(session, chat_id, "all", "chat", escape, None, mode)
 
     async def _board(self, session, chat_id: int, period: str, scope: str,  # type: ignore[no-untyped-def]
-                     escape: texts.Escape, now: datetime | None) -> str:
+                     escape: texts.Escape, now: datetime | None, mode: str = SINGLE) -> str:
         minimum = self.settings.board_min_answers
         period_key = q.week_period(now or utcnow()) if period == "week" else q.ALL_TIME
-        scope_key = q.GLOBAL_SCOPE if scope == "global" else q.chat_scope(chat_id)
+        scope_key = scoped(q.GLOBAL_SCOPE if scope == "global" else q.chat_scope(chat_id), mode)
         rows = await standings.leaderboard(session, scope=scope_key, period=period_key, min_answers=minimum,
                                    limit=self.settings.board_size)
-        title = ("Global" if scope == "global" else "This chat's") + (" board this week" if period == "week"
-                                                                       else " board, all time")
+        title = (("Global" if scope == "global" else "This chat's") + (" pairs" if mode == PAIRS else "")
+                 + (" board this week" if period == "week" else " board, all time"))
         if not rows:
             return f"{title}: nobody is ranked yet (players need {minimum} answers)."
         lines = [f"{title} (ranked by the lower 95% bound of accuracy, min {minimum} answers):"]
@@ -92,8 +105,11 @@ class BoardService:
             else:
                 week = q.week_period(utcnow())
                 keys = [(q.chat_scope(chat_row.id), q.ALL_TIME), (q.GLOBAL_SCOPE, q.ALL_TIME), (q.GLOBAL_SCOPE, week)]
-                scores = await standings.player_scores(session, player_row.id, keys, minimum)
                 labels = ["In this chat", "Everywhere", "This week"]
+                # Each mode keeps its own accuracy: pairs are easier than single images.
+                keys += [(scoped(scope, PAIRS), period) for scope, period in keys]
+                labels += [f"Pairs {label[0].lower()}{label[1:]}" for label in labels]
+                scores = await standings.player_scores(session, player_row.id, keys, minimum)
                 if not scores:
                     lines.append("No answers yet: play a /quiz!")
                 for key, label in zip(keys, labels):

@@ -86,8 +86,11 @@ def pad_jpeg(data: bytes, length: int) -> bytes:
 
 def quiz_image(image: Image.Image, size: int, detail: int = QUIZ_DETAIL) -> PostedImage:
     """A quiz image: JPEG of fixed size, detail and byte length, no metadata, random name."""
-    pixels = to_quiz_pixels(image, size, detail)
-    length = quiz_length(size)
+    return fixed_length_jpeg(to_quiz_pixels(image, size, detail), quiz_length(size))
+
+
+def fixed_length_jpeg(pixels: Image.Image, length: int) -> PostedImage:
+    """Quiz pixels (already at their posted size) as a JPEG of exactly `length` bytes."""
     quality = QUIZ_QUALITY
     data = _jpeg(pixels, quality)
     while len(data) > length and quality > MIN_QUALITY:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable, Protocol
 
-from bot import texts
+from bot import texts, tips
 from bot.answers import AnswerRecorder
 from bot.chat_settings import ChatSettings
 from bot.database import Database
@@ -24,26 +24,20 @@ from bot.imaging import PostedImage
 from bot.parsing import parse_count
 from bot.ratelimit import RateLimiter
 from bot.refs import ChatRef, PlayerRef
+from bot.game_modes import check_mode
+from bot.pair_images import PairImages
 from bot.round_images import RoundImage, RoundImages
 from bot.settings import Settings
 from db import queries as q
 from db.queries import AnswerStatus  # front-ends read an answer's status from the core
 from db.models import Chat, Game, GeneratedFace, RealPhoto, Round, utcnow
 from db.hall import HallRow
+from db.modes import PAIRS, SINGLE
 from db.scoring import reveal_and_score
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError
 
 log = logging.getLogger(__name__)
 UNPOSTED_GRACE = timedelta(hours=1)  # a round's close time until its post is confirmed
-
-
-def parse_quiz_args(args: list[str]) -> tuple[str | None, bool]:
-    """(rounds, hard) from what follows /quiz: a number of rounds and/or the word 'hard', any order."""
-    hard = any(word.lower() == "hard" for word in args)
-    rest = [word for word in args if word.lower() != "hard"]
-    if len(rest) > 1 or len(args) - len(rest) > 1:
-        raise UserError(texts.QUIZ_USAGE)
-    return (rest[0] if rest else None), hard
 
 
 # --- what the core hands to front-ends ----------------------------------------------------
@@ -55,9 +49,12 @@ class RoundPost:
     total: int
     seconds: int
     image: PostedImage
+    pair: bool = False  # two faces, A and B: the buttons are "A is real" / "B is real"
 
     @property
     def caption(self) -> str:
+        if self.pair:
+            return texts.pair_caption(self.number, self.total, self.seconds)
         return texts.round_caption(self.number, self.total, self.seconds)
 
 
@@ -70,16 +67,22 @@ class Reveal:
     answers: int
     correct: int
     attribution: str
+    tip: str = ""  # what gives a fake away (bot.tips), shown only now
+    pair: bool = False  # a pair round: is_real says face A was the real one
 
     def text(self, limit: int | None = None) -> str:
         """The reveal, at most `limit` characters: the truth and the share always show; a long
         attribution (an operator's photo credits) is cut at a word, with an ellipsis."""
         truth = "REAL photo" if self.is_real else "AI FAKE (this person does not exist)"
+        if self.pair:
+            truth = texts.pair_truth(self.is_real)
         if self.answers:
             share = f"{self.correct} of {self.answers} got it right ({texts.percent(self.correct / self.answers)})."
         else:
             share = "Nobody answered."
-        head = f"Round {self.number}/{self.total}: it was a {truth}.\n{share}\n"
+        head = f"Round {self.number}/{self.total}: {'' if self.pair else 'it was a '}{truth}.\n{share}\n"
+        if self.tip:
+            head += self.tip + "\n"
         if limit is None:
             return head + self.attribution
         return head + texts.clip(self.attribution, limit - len(head))
@@ -100,6 +103,7 @@ class GameSummary:
     board_text: str
     stopped: bool = False
     reason: str | None = None  # why a game stopped early, for the players (e.g. the generator is down)
+    mode: str = SINGLE  # db.modes: the board shown is the mode's
 
     def text(self, escape: texts.Escape = texts._plain) -> str:
         head = "Game stopped." if self.stopped else "Game over!"
@@ -170,10 +174,14 @@ class QuizService:
         self._score_listeners.append(listener)
 
     # -- starting and stopping --
-    async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None, *,
+    async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None, mode: str = SINGLE, *,
                     hard: bool = False) -> int:
-        """Start a game in chat; returns its id. Raises UserError for bad input or a running game.
-        A hard game's fake rounds show faces from the hall of fakes while it has some."""
+        """Start a game (of a mode in db.modes) in chat; returns its id. Raises UserError for bad
+        input or a running game. A hard game's fake rounds show faces from the hall of fakes while
+        it has some."""
+        mode = check_mode(mode)
+        if hard and mode == PAIRS:  # the hall holds single-image faces
+            raise UserError(texts.QUIZ_USAGE)
         maximum = self.settings.max_rounds_per_game
         async with self.db.transaction() as session:
             chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
@@ -187,7 +195,7 @@ class QuizService:
             player = await q.get_or_create_player(session, by.platform, by.user_id, by.name)
             try:
                 game = await q.start_game(session, chat_row.id, player.id, total, self.chats.round_seconds(chat_row),
-                                          hard=hard)
+                                          mode=mode, hard=hard)
             except q.GameAlreadyRunning:
                 raise UserError(texts.GAME_RUNNING) from None
         self._launch(game.id, chat, first_number=1)
@@ -234,8 +242,12 @@ class QuizService:
                 game = await session.get(Game, running.game_id)
                 assert game is not None
                 total, seconds, hard = game.rounds_total, game.round_seconds, game.hard
+                pairs = game.mode == PAIRS
             number = first_number
-            images = RoundImages(self.db, self.source, self.settings, self.hall if hard else None)
+            if pairs:
+                images: RoundImages = PairImages(self.db, self.source, self.settings)
+            else:
+                images = RoundImages(self.db, self.source, self.settings, self.hall if hard else None)
             # The next image is made while the current round runs, and the truth is drawn only
             # once a real and a generated image are both ready: the post's timing hints nothing.
             if first_number <= total:  # a resumed last round needs no next image
@@ -279,6 +291,9 @@ class QuizService:
         except GeneratorError:
             log.warning("quiz game %s stopped: the generator is unavailable", running.game_id)
             stopped, reason = True, texts.GENERATOR_UNAVAILABLE
+        except UserError as error:  # e.g. a pair round found no readable real photo
+            log.warning("quiz game %s stopped: %s", running.game_id, error.message)
+            stopped, reason = True, error.message
         except Exception:
             log.exception("quiz game %s failed", running.game_id)
             stopped, reason = True, texts.ERROR
@@ -322,7 +337,9 @@ class QuizService:
             tally = await q.round_tally(session, round_id)
             attribution = await self._attribution(session, round_)
             reveal = Reveal(round_id, round_.number, game.rounds_total if game else round_.number,
-                            round_.is_real, tally.answers, tally.correct, attribution)
+                            round_.is_real, tally.answers, tally.correct, attribution,
+                            tips.after_reveal(round_.game_id, round_.number, round_.is_real and not round_.pair),
+                            round_.pair)
             message_ref = message_ref or round_.message_ref
             revealed = round_.revealed_at is not None
         if revealed:
@@ -360,17 +377,28 @@ class QuizService:
             return await reveal_and_score(session, round_id)
 
     async def _attribution(self, session, round_: Round) -> str:  # type: ignore[no-untyped-def]
+        if round_.pair:  # both faces: the real photo's credit, then the fake's
+            return (f"{await self._photo_credit(session, round_.real_photo_id)}\n"
+                    f"{await self._face_credit(session, round_.generated_face_id)}")
         if round_.is_real:
-            photo = await session.get(RealPhoto, round_.real_photo_id) if round_.real_photo_id else None
-            if photo is None:
-                return "Real photo (its record has since been removed)."
-            parts = [f"Real photo from the '{photo.pack}' pack"]
-            if photo.source:
-                parts.append(f"source: {photo.source}")
-            if photo.licence:
-                parts.append(f"licence: {photo.licence}")
-            return "; ".join(parts) + "."
-        face = await session.get(GeneratedFace, round_.generated_face_id)
+            return await self._photo_credit(session, round_.real_photo_id)
+        return await self._face_credit(session, round_.generated_face_id)
+
+    @staticmethod
+    async def _photo_credit(session, photo_id: int | None) -> str:  # type: ignore[no-untyped-def]
+        photo = await session.get(RealPhoto, photo_id) if photo_id else None
+        if photo is None:
+            return "Real photo (its record has since been removed)."
+        parts = [f"Real photo from the '{photo.pack}' pack"]
+        if photo.source:
+            parts.append(f"source: {photo.source}")
+        if photo.licence:
+            parts.append(f"licence: {photo.licence}")
+        return "; ".join(parts) + "."
+
+    @staticmethod
+    async def _face_credit(session, face_id: int | None) -> str:  # type: ignore[no-untyped-def]
+        face = await session.get(GeneratedFace, face_id)
         return f"Generated by model {face.model_version}, seed {face.seed}, psi {face.truncation:g}."
 
     async def _open_round(self, running: _RunningGame, number: int, total: int, seconds: int,
@@ -389,10 +417,12 @@ class QuizService:
             # No clock yet: start_clock sets the real close time once the post is confirmed. Until
             # then nobody can click (Telegram adds the buttons after the photo; a Discord click
             # can only follow the post), and a generous close time never refuses an early one.
+            pair = game.mode == PAIRS
             round_ = await q.add_round(session, game, number, is_real=prepared.is_real,
                                        closes_at=opened + timedelta(seconds=seconds) + UNPOSTED_GRACE,
-                                       generated_face_id=face_id, real_photo_id=prepared.photo_id, opened_at=opened)
-            return round_.id, RoundPost(round_.id, number, total, seconds, prepared.posted)
+                                       generated_face_id=face_id, real_photo_id=prepared.photo_id, opened_at=opened,
+                                       pair=pair)
+            return round_.id, RoundPost(round_.id, number, total, seconds, prepared.posted, pair)
 
     async def _finish(self, game_id: int, chat: ChatRef, *, stopped: bool, reason: str | None = None) -> None:
         presenter = self.presenters.get(chat.platform)
@@ -405,12 +435,12 @@ class QuizService:
             game = await session.get(Game, game_id)
             if game is None or not await q.end_game(session, game_id):
                 return  # ended already (a concurrent stop, or before a restart)
-            played = await q.rounds_played(session, game_id)
+            played, mode = await q.rounds_played(session, game_id), game.mode
             results = [PlayerResult(name, answers, correct)
                        for _, name, answers, correct in await q.game_tallies(session, game_id)]
             chat_id = game.chat_id
-        board = await self.boards.chat_board_text(chat_id)
-        summary = GameSummary(game_id, played, results, board, stopped, reason)
+        board = await self.boards.chat_board_text(chat_id, mode=mode)
+        summary = GameSummary(game_id, played, results, board, stopped, reason, mode)
         if presenter is not None:
             try:
                 await presenter.end_game(chat, summary)
@@ -419,9 +449,10 @@ class QuizService:
 
     # -- answers --
     async def answer(self, round_id: int, player: PlayerRef, guess_real: bool,
-                     chat: ChatRef | None = None) -> AnswerReply:
-        """Take a click. Front-ends pass the chat it came from: a round of another chat is refused."""
-        outcome = await self._answers.record(round_id, player, guess_real, chat)
+                     chat: ChatRef | None = None, *, pair: bool = False) -> AnswerReply:
+        """Take a click. Front-ends pass the chat it came from: a round of another chat is refused.
+        A pair button passes pair=True, guess_real meaning "A is real"; it only fits a pair round."""
+        outcome = await self._answers.record(round_id, player, guess_real, chat, pair)
         if outcome.status is q.AnswerStatus.RECORDED:
             self._maybe_close_early(round_id, outcome.answers_so_far)
         text = {
@@ -429,6 +460,7 @@ class QuizService:
             q.AnswerStatus.ALREADY: texts.ANSWER_ALREADY,
             q.AnswerStatus.CLOSED: texts.ANSWER_CLOSED,
             q.AnswerStatus.NO_ROUND: texts.ANSWER_UNKNOWN,
+            q.AnswerStatus.WRONG_KIND: texts.ANSWER_WRONG_KIND,
         }[outcome.status]
         return AnswerReply(outcome.status, text)
 
@@ -489,5 +521,6 @@ def _discard(task: asyncio.Task[None]) -> None:
 
 
 class BoardTexts(Protocol):
-    async def chat_board_text(self, chat_id: int) -> str: ...
+    async def chat_board_text(self, chat_id: int, *, mode: str = SINGLE) -> str: ...
+
 

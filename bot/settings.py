@@ -55,6 +55,14 @@ class Settings(BaseSettings):
 
     photo_packs: list[str] = Field(default_factory=list, description="Packs the quiz draws real photos from; empty: all.")
     posted_size: int = Field(512, ge=64, le=2048, description="Side of every posted image, in pixels.")
+    starter_photos: Path | None = Field(None, description="First run: when no photos are imported, the "
+                                        "playground imports a seeded sample of this folder in the background.")
+    starter_sample: int = Field(300, ge=1, le=5000, description="Photos in that first-run sample.")
+
+    @field_validator("starter_photos", mode="before")
+    @classmethod
+    def _no_folder(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # FIGMENT_STARTER_PHOTOS=
 
     @field_validator("data_dir")
     @classmethod

@@ -22,8 +22,9 @@ AI_NOTICE = "AI-generated: this person does not exist."
 # (command, arguments, what it does): the one list that /help and the platforms' command menus show.
 COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
     ("face", "[seed] [psi]", "a face of someone who does not exist"),
-    ("quiz", "[rounds] [hard]", "play real photo or AI fake (hard: faces from the hall of fakes)"),
+    ("quiz", "[pairs|hard] [rounds]", "play real photo or AI fake (pairs: which of two faces is real? hard: faces from the hall of fakes)"),
     ("stop", "", "end the game in this chat"),
+    ("tips", "", "what gives a fake away"),
     ("leaderboard", "[week|all] [global]", "who spots fakes best"),
     ("stats", "", "your record, and how often the generator fools people"),
     ("hall", "[week|all]", "the hall of fakes: the faces that fooled the most players"),
@@ -63,6 +64,53 @@ ANSWER_UNKNOWN = "This round no longer exists."
 BUTTON_REAL = "Real"
 BUTTON_FAKE = "Fake"
 BUTTON_ANOTHER = "Another face"
+
+
+# --- game modes: pair rounds ---
+BUTTON_A_REAL = "A is real"
+BUTTON_B_REAL = "B is real"
+ANSWER_WRONG_KIND = "That button does not belong to this round. Use the buttons under its picture."
+PAIRS_NO_PHOTO = "A pair round needs a real photo, and none could be read, so the game stopped here."
+QUIZ_USAGE = "Use /quiz, /quiz 5, /quiz pairs, /quiz pairs 5, /quiz hard or /quiz hard 5."
+
+
+def pair_caption(number: int, total: int, seconds: int) -> str:
+    return f"Round {number}/{total}: one face is a real photo, one is AI-made. Which is real? You have {seconds} s."
+
+
+def pair_truth(a_is_real: bool) -> str:
+    real, fake = ("A", "B") if a_is_real else ("B", "A")
+    return f"{real} was the REAL photo, {fake} the AI FAKE (this person does not exist)"
+
+
+# --- the daily challenge ---
+DAILY_PRIVATE = "The daily challenge is played in private: send me /daily in a direct message."
+DAILY_OVER = "That daily challenge is over. Today's is waiting: /daily"
+DAILY_USAGE = "Just type /daily on its own to play today's challenge."
+DAILY_NO_PHOTOS = "The daily challenge needs real photos, and none are imported yet. " \
+    "An operator can add some with: figment photos import DIR --pack NAME"
+DAILY_RIGHT = "Right!"
+DAILY_WRONG = "Wrong."
+
+
+def daily_caption(number: int, round_number: int, total: int) -> str:
+    return f"Figment daily #{number}, round {round_number}/{total}: real photo or AI fake?"
+
+
+def daily_result(round_number: int, total: int, is_real: bool, right: bool) -> str:
+    truth = "a REAL photo" if is_real else "an AI FAKE (this person does not exist)"
+    return f"Round {round_number}/{total}: it was {truth}. {DAILY_RIGHT if right else DAILY_WRONG}"
+
+
+def daily_share(number: int, correct: int, total: int, marks: str) -> str:
+    """The line to share: the score and a square per round, nothing about which face was which."""
+    squares = "".join("\U0001F7E9" if mark == "y" else "\U0001F7E5" for mark in marks)
+    return f"Figment daily #{number}: {correct}/{total} {squares}"
+
+
+def daily_done(share: str) -> str:
+    return f"You played today's daily challenge already (one try a day). Your result:\n{share}\n" \
+        "A new one starts at midnight UTC."
 
 
 def bad_rounds(maximum: int) -> str:
@@ -113,6 +161,40 @@ WEB_PHOTOS_HINT = (
 )
 
 
+# --- first run: starter photos, imported in the background (bot.starter_photos) ---
+STARTER_LICENCE = "as stated by the datasets the folder holds (see its README); research use"
+
+
+def starter_source(folder_name: str) -> str:
+    return f"a first-run sample of the '{folder_name}' folder"
+
+
+def starter_no_folder() -> str:
+    return ("No real photos are imported yet, so /quiz cannot start. " + WEB_PHOTOS_HINT + "\n"
+            "Or set FIGMENT_STARTER_PHOTOS to a folder of face photos (for example ../shared/faces): "
+            "the next start imports a sample of it by itself.")
+
+
+def starter_missing(folder: str) -> str:
+    return (f"FIGMENT_STARTER_PHOTOS names {folder}, which is not here, so no photos were imported. "
+            + WEB_PHOTOS_HINT)
+
+
+def starter_importing(folder: str, sample: int, done: int, total: int, imported: int) -> str:
+    counted = f" ({done} of {total} done)" if total else ""
+    ready = " /quiz works as soon as the first ones are in." if not imported else " /quiz works already."
+    return (f"First run: importing a sample of {sample} photos from {folder} in the background{counted}: "
+            f"each face is found and aligned.{ready}")
+
+
+def starter_ready(folder: str, imported: int) -> str:
+    return f"Photos ready: {imported} real photos from {folder}. Type /quiz or /quiz pairs to play."
+
+
+def starter_failed(error: str) -> str:
+    return f"The starter photos could not be imported ({error}). " + WEB_PHOTOS_HINT
+
+
 def web_name_too_long(maximum: int) -> str:
     return f"That name is too long: {maximum} characters at most."
 
@@ -125,7 +207,6 @@ def web_unknown_command(command: str) -> str:
     return f"I don't know {command}. Type /help to see what I can do."
 
 
-QUIZ_USAGE = "Use /quiz, /quiz 5, /quiz hard or /quiz hard 5."
 HALL_USAGE = "Use /hall (this week) or /hall all (all time)."
 
 

@@ -17,8 +17,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
-from sqlalchemy.sql import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -108,6 +108,7 @@ class Game(Base):
     round_seconds: Mapped[int] = mapped_column(Integer)
     # A hard game's fake rounds show faces from the hall of fakes when it has some.
     hard: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    mode: Mapped[str] = mapped_column(String(16), default="single", server_default="single")  # db.modes
     started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
 
@@ -125,7 +126,9 @@ class Round(Base):
     game_id: Mapped[int] = mapped_column(ForeignKey("games.id", ondelete="CASCADE"), index=True)
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
+    # A single round: is the image real? A pair round (pair true): is face A the real one?
     is_real: Mapped[bool] = mapped_column(Boolean)
+    pair: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     generated_face_id: Mapped[int | None] = mapped_column(ForeignKey("generated_faces.id"), nullable=True)
     real_photo_id: Mapped[int | None] = mapped_column(
         ForeignKey("real_photos.id", ondelete="SET NULL"), nullable=True
@@ -212,3 +215,30 @@ class FaceFools(Base):
     answers: Mapped[int] = mapped_column(Integer, default=0)
     fooled: Mapped[int] = mapped_column(Integer, default=0)
     wilson: Mapped[float] = mapped_column(Float, default=0.0)
+class DailyChallenge(Base):
+    """One UTC day's challenge: the same rounds (photos, generated seeds) for every player.
+    Fixed when the day's first player asks, so photos imported later that day change nothing."""
+
+    __tablename__ = "daily_challenges"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # ISO date, UTC
+    number: Mapped[int] = mapped_column(Integer)  # "Figment daily #12"
+    # [{"is_real": bool, "photo_id": int | None, "seed": int | None, "psi": float | None}, ...]
+    plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+
+
+class DailyPlay(Base):
+    """A player's one try at a day's challenge (a unique row: one try per person per day)."""
+
+    __tablename__ = "daily_plays"
+    __table_args__ = (UniqueConstraint("day", "player_id"), Index("ix_daily_plays_board", "day", "correct"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[str] = mapped_column(ForeignKey("daily_challenges.day", ondelete="CASCADE"))
+    player_id: Mapped[int] = mapped_column(ForeignKey("players.id", ondelete="CASCADE"), index=True)
+    next_number: Mapped[int] = mapped_column(Integer, default=1)  # the round the player answers next
+    correct: Mapped[int] = mapped_column(Integer, default=0)
+    marks: Mapped[str] = mapped_column(String(32), default="")  # one letter a round: 'y' right, 'n' wrong
+    started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)

@@ -91,9 +91,9 @@ class GameAlreadyRunning(Exception):
 
 
 async def start_game(session: AsyncSession, chat_id: int, player_id: int | None, rounds: int,
-                     round_seconds: int, hard: bool = False) -> Game:
+                     round_seconds: int, hard: bool = False, mode: str = "single") -> Game:
     game = Game(chat_id=chat_id, active_chat_id=chat_id, started_by=player_id, rounds_total=rounds,
-                round_seconds=round_seconds, hard=hard)
+                round_seconds=round_seconds, hard=hard, mode=mode)
     session.add(game)
     try:
         async with session.begin_nested():
@@ -125,8 +125,8 @@ async def add_generated_face(session: AsyncSession, seed: int, psi: float, model
 
 async def add_round(session: AsyncSession, game: Game, number: int, *, is_real: bool, closes_at: datetime,
                     generated_face_id: int | None = None, real_photo_id: int | None = None,
-                    opened_at: datetime | None = None) -> Round:
-    round_ = Round(game_id=game.id, chat_id=game.chat_id, number=number, is_real=is_real,
+                    opened_at: datetime | None = None, pair: bool = False) -> Round:
+    round_ = Round(game_id=game.id, chat_id=game.chat_id, number=number, is_real=is_real, pair=pair,
                    generated_face_id=generated_face_id, real_photo_id=real_photo_id,
                    opened_at=opened_at or utcnow(), closes_at=closes_at)
     session.add(round_)
@@ -226,6 +226,7 @@ class AnswerStatus(enum.Enum):
     ALREADY = "already"
     CLOSED = "closed"
     NO_ROUND = "no_round"
+    WRONG_KIND = "wrong_kind"  # a pair button on a single round, or the other way round
 
 
 @dataclass(frozen=True)
@@ -240,6 +241,7 @@ class AnswerRequest:
     player_id: int
     guess_real: bool
     chat_id: int | None = None  # the chat the click came from, when known: it must own the round
+    pair: bool = False  # a pair button ("A is real" is guess_real): only for pair rounds
 
 
 async def record_answer(session: AsyncSession, round_id: int, player_id: int, guess_real: bool,
@@ -264,7 +266,8 @@ async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
         row.id: row
         for row in (
             await session.execute(
-                select(Round.id, Round.is_real, Round.closed_at, Round.closes_at, Round.opened_at, Round.chat_id)
+                select(Round.id, Round.is_real, Round.pair, Round.closed_at, Round.closes_at, Round.opened_at,
+                       Round.chat_id)
                 .where(Round.id.in_(round_ids))
                 .with_for_update()
             )
@@ -286,6 +289,8 @@ async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
         round_ = rounds.get(request.round_id)
         if round_ is None or (request.chat_id is not None and request.chat_id != round_.chat_id):
             outcomes.append(AnswerOutcome(AnswerStatus.NO_ROUND))
+        elif request.pair != round_.pair:
+            outcomes.append(AnswerOutcome(AnswerStatus.WRONG_KIND))
         elif round_.closed_at is not None or now >= as_utc(round_.closes_at):
             outcomes.append(AnswerOutcome(AnswerStatus.CLOSED))
         elif (request.round_id, request.player_id) in taken:

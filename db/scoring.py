@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Answer, FaceFools, FoolCount, GeneratedFace, Round, Score, utcnow
 from db.queries import ALL_TIME, GLOBAL_SCOPE, chat_scope, week_period
+from db.modes import PAIRS, SINGLE, scoped
 from db.stats import wilson_lower
 
 
@@ -25,13 +26,16 @@ async def reveal_and_score(session: AsyncSession, round_id: int, now: datetime |
     if marked.rowcount != 1:
         return False
     round_ = (await session.execute(
-        select(Round.chat_id, Round.is_real, Round.generated_face_id).where(Round.id == round_id))).one()
+        select(Round.chat_id, Round.is_real, Round.pair, Round.generated_face_id).where(Round.id == round_id))).one()
     answers = (await session.execute(
         select(Answer.player_id, Answer.correct, Answer.guess_real).where(Answer.round_id == round_id)
         .order_by(Answer.answered_at, Answer.id))).all()
     if answers:
-        await _add_to_scores(session, [(player, round_.chat_id, bool(correct)) for player, correct, _ in answers], now)
-        if not round_.is_real and round_.generated_face_id is not None:
+        mode = PAIRS if round_.pair else SINGLE  # each mode keeps its own totals
+        await _add_to_scores(session, [(player, round_.chat_id, bool(correct)) for player, correct, _ in answers], now,
+                             mode)
+        # The fool rate and the hall are the single-image game's measures: a pair's choice is a comparison.
+        if not round_.pair and not round_.is_real and round_.generated_face_id is not None:
             fooled = sum(1 for _, _, said_real in answers if said_real)
             await _add_to_fool_counts(session, round_.generated_face_id, len(answers), fooled)
             await _add_to_face_fools(session, round_.generated_face_id, len(answers), fooled, now)
@@ -66,12 +70,14 @@ async def _add_to_face_fools(session: AsyncSession, face_id: int, answers: int, 
             await session.execute(update(FaceFools).where(FaceFools.id == row.id).values(**values))
 
 
-async def _add_to_scores(session: AsyncSession, scored: list[tuple[int, int, bool]], now: datetime) -> None:
-    """Add answers (player, chat, correct), in order, to each player's four running totals:
-    this chat and global, all time and this week."""
+async def _add_to_scores(session: AsyncSession, scored: list[tuple[int, int, bool]], now: datetime,
+                         mode: str = SINGLE) -> None:
+    """Add answers (player, chat, correct), in order, to each player's four running totals of
+    the mode: this chat and global, all time and this week."""
     week = week_period(now)
     keys_of = {
-        (player_id, chat_id): [(s, p) for s in (chat_scope(chat_id), GLOBAL_SCOPE) for p in (ALL_TIME, week)]
+        (player_id, chat_id): [(scoped(s, mode), p) for s in (chat_scope(chat_id), GLOBAL_SCOPE)
+                               for p in (ALL_TIME, week)]
         for player_id, chat_id, _ in scored
     }
     scopes = {scope for keys in keys_of.values() for scope, _ in keys}

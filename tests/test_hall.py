@@ -11,7 +11,7 @@ from PIL import Image
 from bot.app import Figment
 from bot.errors import UserError
 from bot.hall import parse_hall_args
-from bot.quiz import parse_quiz_args
+from bot.game_modes import parse_quiz_args
 from bot.refs import ChatRef, PlayerRef
 from db.models import Game, Round
 from db.stats import wilson_lower
@@ -121,7 +121,7 @@ async def test_a_hard_game_shows_hall_faces_again_and_hides_them_from_the_hall_m
 @pytest.mark.parametrize("args, expected", [([], (None, False)), (["hard"], (None, True)),
                                             (["5", "HARD"], ("5", True)), (["hard", "3"], ("3", True))])
 def test_quiz_arguments(args: list[str], expected: tuple[str | None, bool]) -> None:
-    assert parse_quiz_args(args) == expected
+    assert parse_quiz_args(args)[1:] == expected
 
 
 @pytest.mark.parametrize("args", [["1", "2"], ["hard", "hard"], ["hard", "1", "2"]])

@@ -65,6 +65,49 @@ def round_view(round_id: int, *, disabled: bool = False) -> discord.ui.View:
     return view
 
 
+PAIR_TEMPLATE = r"figment:pair:(?P<round>[0-9]{1,19}):(?P<side>[ab])"
+
+
+class PairButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAIR_TEMPLATE):
+    """"A is real" / "B is real" under a pair round: `figment:pair:<round_id>:a` or `...:b`."""
+
+    def __init__(self, round_id: int, a_is_real: bool, *, disabled: bool = False) -> None:
+        self.round_id = round_id
+        self.a_is_real = a_is_real
+        super().__init__(discord.ui.Button(
+            label=texts.BUTTON_A_REAL if a_is_real else texts.BUTTON_B_REAL,
+            style=discord.ButtonStyle.primary,  # one colour for both: neither side looks "right"
+            custom_id=f"figment:pair:{round_id}:{'a' if a_is_real else 'b'}",
+            disabled=disabled,
+        ))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> "PairButton":
+        return cls(int(match["round"]), match["side"] == "a")
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        try:  # acknowledged first, as for AnswerButton
+            await interaction.response.defer(ephemeral=True, thinking=True)
+        except discord.HTTPException:
+            log.warning("could not acknowledge a click on round %s", self.round_id, exc_info=True)
+        try:
+            reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user), self.a_is_real,
+                                                  chat_of(interaction), pair=True)
+        except Exception:
+            await report_failure(interaction, f"an answer to pair round {self.round_id}")
+            return
+        await interaction.edit_original_response(content=reply.text)
+
+
+def pair_view(round_id: int, *, disabled: bool = False) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(PairButton(round_id, True, disabled=disabled))
+    view.add_item(PairButton(round_id, False, disabled=disabled))
+    return view
+
+
 def psi_text(psi: float) -> str:
     return f"{psi:.4f}".rstrip("0").rstrip(".") or "0"
 

@@ -14,12 +14,14 @@ from discord import app_commands
 from discord.app_commands import Choice, Range
 
 from bot import texts
-from bot.boards import parse_board_args
+from bot.boards import parse_board_query
 from bot.discord_app.face import send_face, send_hall
 from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL
 from bot.discord_app.replies import acknowledge, reply, reply_privately
 from bot.errors import UserError
+from bot.tips import tips_text
+from db.modes import PAIRS, SINGLE
 from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
 
 if TYPE_CHECKING:
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MODE_CHOICES = [Choice(name="one face", value=SINGLE), Choice(name="pairs", value=PAIRS)]
 MAX_ROUNDS = 100  # the highest max_rounds_per_game setting; the chat's own limit is the core's
 
 
@@ -65,16 +68,18 @@ def add_commands(tree: app_commands.CommandTree) -> None:
 
     @tree.command(name="quiz", description="Play real photo or AI fake")
     @app_commands.describe(rounds="How many rounds (empty: this server's setting)",
+                           mode="One face at a time, or pairs: which of two faces is real (default: one face)",
                            hard="Fakes from the hall of fakes: the faces that fooled the most players")
+    @app_commands.choices(mode=MODE_CHOICES)
     async def quiz(interaction: discord.Interaction, rounds: Optional[Range[int, 1, MAX_ROUNDS]] = None,
-                   hard: bool = False) -> None:
+                   mode: Optional[str] = None, hard: bool = False) -> None:
         await acknowledge(interaction, private=True)  # the rounds themselves are for everyone
         bot, chat = _bot(interaction), chat_of(interaction)
         target = interaction.channel_id
         assert target is not None
         if interaction.guild_id is not None:
             target = await bot.presenter.quiz_channel(chat) or target
-        await bot.figment.quiz.start(chat, player_of(interaction.user), rounds, hard=hard)
+        await bot.figment.quiz.start(chat, player_of(interaction.user), rounds, mode or SINGLE, hard=hard)
         await bot.presenter.game_started(chat, target)  # no await in between: see game_started
         if target == interaction.channel_id:
             await reply(interaction, texts.DISCORD_QUIZ_STARTED)
@@ -90,15 +95,18 @@ def add_commands(tree: app_commands.CommandTree) -> None:
 
     @tree.command(name="leaderboard", description="Who spots fakes best")
     @app_commands.describe(scope="This server or everywhere (default: this server)",
-                           period="All time or this week (default: all time)")
+                           period="All time or this week (default: all time)",
+                           mode="Which game's board (default: one face at a time)")
     @app_commands.choices(scope=[Choice(name="this server", value="server"), Choice(name="everywhere", value="global")],
-                          period=[Choice(name="all time", value="all"), Choice(name="this week", value="week")])
+                          period=[Choice(name="all time", value="all"), Choice(name="this week", value="week")],
+                          mode=MODE_CHOICES)
     async def leaderboard(interaction: discord.Interaction, scope: Optional[str] = None,
-                          period: Optional[str] = None) -> None:
-        when, where = parse_board_args([word for word in (period, scope) if word])  # no database: at once
+                          period: Optional[str] = None, mode: Optional[str] = None) -> None:
+        # no database: at once
+        when, where, game = parse_board_query([word for word in (period, scope, mode) if word])
         await acknowledge(interaction, private=False)
         await reply(interaction, await _bot(interaction).figment.boards.leaderboard_text(
-            chat_of(interaction), when, where, escape, by=player_of(interaction.user)))
+            chat_of(interaction), when, where, escape, by=player_of(interaction.user), mode=game))
 
     @tree.command(name="stats", description="A record, and how often the generator fools people")
     @app_commands.describe(member="Whose record (default: yours)")
@@ -119,6 +127,10 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         await acknowledge(interaction, private=True)
         await reply(interaction, await _bot(interaction).figment.boards.forget(player_of(interaction.user)),
                     ephemeral=True)
+
+    @tree.command(name="tips", description="What gives a fake away")
+    async def tips(interaction: discord.Interaction) -> None:
+        await reply(interaction, tips_text(), ephemeral=True)  # a list for the asker, not the channel
 
     @tree.command(name="settings", description="Round length, rounds per game and the quiz channel")
     @app_commands.default_permissions(manage_guild=True)

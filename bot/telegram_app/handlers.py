@@ -17,14 +17,15 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
                           ContextTypes, TypeHandler, filters)
 
 from bot import texts
+from bot.tips import tips_text
 from bot.app import Figment
-from bot.boards import parse_board_args
-from bot.quiz import parse_quiz_args
+from bot.boards import parse_board_query
+from bot.game_modes import parse_quiz_args
 from bot.errors import UserError
 from bot.faces import FacePost
 from bot.refs import ChatRef
 from bot.telegram_app.calls import deliver, is_stale_query
-from bot.telegram_app.keyboards import ANOTHER_FACE, face_keyboard, parse_answer
+from bot.telegram_app.keyboards import ANOTHER_FACE, face_keyboard, parse_answer, parse_pair_answer
 from bot.telegram_app.people import PLATFORM, ChatDirectory, chat_title, player_ref
 
 log = logging.getLogger(__name__)
@@ -76,9 +77,10 @@ class Handlers:
         for name, callback in (("start", self.start), ("help", self.help), ("face", self.face),
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
                                ("stats", self.stats), ("hall", self.hall), ("forgetme", self.forget_me),
-                               ("settings", self.settings)):
+                               ("settings", self.settings), ("tips", self.tips)):
             application.add_handler(CommandHandler(name, callback, filters=only_new))
         application.add_handler(CallbackQueryHandler(self.answer, pattern=r"^a:"))
+        application.add_handler(CallbackQueryHandler(self.pair_answer, pattern=r"^p:"))
         application.add_handler(CallbackQueryHandler(self.another_face, pattern=f"^{ANOTHER_FACE}$"))
         application.add_handler(CallbackQueryHandler(self.unknown_button))
         application.add_error_handler(self.on_error)
@@ -154,10 +156,11 @@ class Handlers:
 
     @command
     async def quiz(self, update: Update, context: Context) -> None:
-        rounds, hard = parse_quiz_args(context.args or [])
+        mode, rounds, hard = parse_quiz_args(context.args or [])
         chat = await self.directory.chat_ref(update.effective_chat)  # type: ignore[arg-type]
         # The core posts the rounds itself, through the presenter.
-        await self.figment.quiz.start(chat, player_ref(update.effective_user), rounds, hard=hard)  # type: ignore[arg-type]
+        await self.figment.quiz.start(chat, player_ref(update.effective_user), rounds, mode,  # type: ignore[arg-type]
+                                      hard=hard)
 
     @command
     async def stop(self, update: Update, context: Context) -> None:
@@ -165,9 +168,9 @@ class Handlers:
 
     @command
     async def leaderboard(self, update: Update, context: Context) -> None:
-        period, scope = parse_board_args(context.args or [])
+        period, scope, mode = parse_board_query(context.args or [])
         text = await self.figment.boards.leaderboard_text(self.plain_ref(update.effective_chat), period, scope,  # type: ignore[arg-type]
-                                                          by=player_ref(update.effective_user))  # type: ignore[arg-type]
+                                                          by=player_ref(update.effective_user), mode=mode)  # type: ignore[arg-type]
         await self.say(update, context, text)
 
     @command
@@ -189,6 +192,10 @@ class Handlers:
     @command
     async def forget_me(self, update: Update, context: Context) -> None:
         await self.say(update, context, await self.figment.boards.forget(player_ref(update.effective_user)))  # type: ignore[arg-type]
+
+    @command
+    async def tips(self, update: Update, context: Context) -> None:
+        await self.say(update, context, tips_text(context.args or []))
 
     @command
     async def settings(self, update: Update, context: Context) -> None:
@@ -215,6 +222,18 @@ class Handlers:
         # The answer is stored before the toast: if the toast is lost, the answer still counts once.
         chat = self.plain_ref(query.message.chat) if query.message is not None else None
         reply = await self.figment.quiz.answer(round_id, player_ref(query.from_user), guess_real, chat)
+        await self.toast(query, reply.text)
+
+    async def pair_answer(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        assert query is not None
+        parsed = parse_pair_answer(query.data)
+        if parsed is None:
+            await self.toast(query, texts.BUTTON_UNKNOWN)
+            return
+        round_id, a_is_real = parsed
+        chat = self.plain_ref(query.message.chat) if query.message is not None else None
+        reply = await self.figment.quiz.answer(round_id, player_ref(query.from_user), a_is_real, chat, pair=True)
         await self.toast(query, reply.text)
 
     async def another_face(self, update: Update, context: Context) -> None:

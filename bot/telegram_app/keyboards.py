@@ -34,5 +34,28 @@ def round_keyboard(round_id: int) -> InlineKeyboardMarkup:
     ]])
 
 
+# Pair rounds: "p:<round_id>:a" ("A is real") or "p:<round_id>:b"; again the round, never the truth.
+_PAIR_ANSWER = re.compile(r"p:(\d{1,18}):([ab])")
+
+
+def pair_answer_data(round_id: int, a_is_real: bool) -> str:
+    return f"p:{round_id}:{'a' if a_is_real else 'b'}"
+
+
+def parse_pair_answer(data: str | None) -> tuple[int, bool] | None:
+    """(round_id, a_is_real) from a pair button, or None for anything else."""
+    match = _PAIR_ANSWER.fullmatch(data or "")
+    if match is None:
+        return None
+    return int(match.group(1)), match.group(2) == "a"
+
+
+def pair_keyboard(round_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BUTTON_A_REAL, callback_data=pair_answer_data(round_id, True)),
+        InlineKeyboardButton(texts.BUTTON_B_REAL, callback_data=pair_answer_data(round_id, False)),
+    ]])
+
+
 def face_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(texts.BUTTON_ANOTHER, callback_data=ANOTHER_FACE)]])

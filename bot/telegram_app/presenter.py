@@ -9,7 +9,7 @@ from bot import texts
 from bot.quiz import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.telegram_app.calls import deliver, is_not_modified
-from bot.telegram_app.keyboards import round_keyboard
+from bot.telegram_app.keyboards import pair_keyboard, round_keyboard
 
 
 class TelegramPresenter:
@@ -28,7 +28,7 @@ class TelegramPresenter:
                                 "sendPhoto (round)", retry_timeouts=False)
         try:
             await deliver(lambda: self.bot.edit_message_reply_markup(
-                chat_id=int(chat.chat_id), message_id=message.message_id, reply_markup=round_keyboard(post.round_id),
+                chat_id=int(chat.chat_id), message_id=message.message_id, reply_markup=(pair_keyboard if post.pair else round_keyboard)(post.round_id),
             ), "editMessageReplyMarkup (round)")
         except BadRequest as error:
             if not is_not_modified(error):  # not modified: an earlier try went through

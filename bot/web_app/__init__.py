@@ -11,16 +11,17 @@ from typing import Callable
 from aiohttp import web
 
 from bot.app import Figment
+from bot.starter_photos import StarterPhotos
 from bot.web_app.server import build_app
 
 __all__ = ["build_app", "serve"]
 
 
 async def serve(figment: Figment, stop: asyncio.Event, *, host: str = "127.0.0.1", port: int = 8765,
-                on_ready: Callable[[str], None] | None = None) -> None:
+                on_ready: Callable[[str], None] | None = None, starter: StarterPhotos | None = None) -> None:
     """Serve the playground until `stop` is set. on_ready gets the page's URL once it listens;
-    OSError if the port is taken."""
-    runner = web.AppRunner(build_app(figment), shutdown_timeout=5.0, access_log=None)
+    OSError if the port is taken. `starter` imports first-run photos while the page is up."""
+    runner = web.AppRunner(build_app(figment, starter=starter), shutdown_timeout=5.0, access_log=None)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

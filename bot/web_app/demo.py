@@ -10,6 +10,7 @@ from sqlalchemy.engine import make_url
 
 from bot.app import Figment
 from bot.settings import Settings
+from bot.starter_photos import StarterPhotos
 from bot.web_app import serve
 from bot.wiring import load_curator
 from db import queries as q
@@ -72,8 +73,12 @@ async def run_demo(settings: Settings, *, host: str, port: int, stop: asyncio.Ev
                             f"{hide_password(url, str(error))}") from error
         stack.push_async_callback(figment.close)
         say(await photo_summary(figment))
+        starter = StarterPhotos(settings, figment.db)
+        if settings.starter_photos is not None:
+            say(f"first run: if no photos are imported yet, a sample of {settings.starter_sample} from "
+                f"{settings.starter_photos} is imported in the background (the page shows how far)")
         try:
-            await serve(figment, stop, host=host, port=port, on_ready=on_ready)
+            await serve(figment, stop, host=host, port=port, on_ready=on_ready, starter=starter)
         except OSError as error:
             raise DemoError(f"cannot listen on {host}:{port} ({error.strerror or error}). "
                             "Is another demo running? Pick another port with --port.") from error

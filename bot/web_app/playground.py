@@ -10,16 +10,19 @@ from typing import Any
 
 from bot import texts
 from bot.app import Figment
-from bot.boards import parse_board_args
-from bot.quiz import parse_quiz_args
+from bot.boards import parse_board_query
+from bot.game_modes import parse_quiz_args
 from bot.errors import UserError
+from bot.tips import tips_text
 from bot.quiz import AnswerStatus
 from bot.ratelimit import RateLimiter
+from bot.starter_photos import StarterPhotos
 from bot.refs import PlayerRef
 from bot.web_app.inputs import check_client, check_name, check_text, player_ref
 from bot.web_app.presenter import WebPresenter
 from bot.web_app.room import Message, Presence, Room
 
+GUESSES = ("real", "fake", "a", "b")  # a single round's buttons, then a pair round's
 MESSAGES_PER_MINUTE = 30  # per browser, on top of the core's limits for /face and /quiz
 
 
@@ -38,8 +41,10 @@ class Reply:
 
 
 class Playground:
-    def __init__(self, figment: Figment, room: Room, presenter: WebPresenter) -> None:
+    def __init__(self, figment: Figment, room: Room, presenter: WebPresenter,
+                 starter: StarterPhotos | None = None) -> None:
         self.figment = figment
+        self.starter = starter
         self.room = room
         self.presenter = presenter
         self.limiter = RateLimiter(MESSAGES_PER_MINUTE)
@@ -61,12 +66,14 @@ class Playground:
     async def answer(self, client: object, name: object, round_id: object, guess: object) -> Reply:
         try:
             player = player_ref(check_client(client), check_name(name))
-            if not isinstance(round_id, int) or isinstance(round_id, bool) or guess not in ("real", "fake"):
+            if not isinstance(round_id, int) or isinstance(round_id, bool) or guess not in GUESSES:
                 raise UserError(texts.WEB_BAD_ANSWER)
             message = self.room.round_message(round_id)
             if message is None:  # not a round of this room (ids are shared with other platforms)
                 return Reply(toast=texts.ANSWER_UNKNOWN, status=AnswerStatus.NO_ROUND.value)
-            result = await self.figment.quiz.answer(round_id, player, guess_real=guess == "real")
+            # "a" and "b" are a pair round's buttons: guess_real then means "A is real"
+            result = await self.figment.quiz.answer(round_id, player, guess_real=guess in ("real", "a"),
+                                                    pair=guess in ("a", "b"))
         except UserError as error:
             return Reply(error=error.message)
         if result.status is AnswerStatus.RECORDED and player.name not in message.answered:
@@ -97,20 +104,24 @@ class Playground:
             # a round closes early once everyone with a named tab open has answered
             chat = self.presenter.chat(len(self.room.players_online()) or None)
             try:
-                rounds, hard = parse_quiz_args(args)
-                await self.figment.quiz.start(chat, player, rounds, hard=hard)
+                mode, rounds, hard = parse_quiz_args(args)
+                await self.figment.quiz.start(chat, player, rounds, mode, hard=hard)
             except UserError as error:
                 if error.message == texts.NO_PHOTOS:
-                    raise UserError(f"{texts.NO_PHOTOS}\n\n{texts.WEB_PHOTOS_HINT}") from None
+                    # a first-run import under way (or why there is none) says more than the hint
+                    status = self.starter.text() if self.starter is not None else ""
+                    raise UserError(status or f"{texts.NO_PHOTOS}\n\n{texts.WEB_PHOTOS_HINT}") from None
                 raise
             return []  # the rounds arrive through the presenter
+        if command == "/tips":
+            return [self.room.post("bot", tips_text(args))]
         if command == "/stop":
             await self.figment.quiz.stop(chat)
             return []
         if command in ("/leaderboard", "/board"):
-            period, scope = parse_board_args(args)
+            period, scope, mode = parse_board_query(args)
             return [self.room.post("bot", await self.figment.boards.leaderboard_text(chat, period, scope,
-                                                                                         by=player))]
+                                                                                         by=player, mode=mode))]
         if command == "/stats":
             return [self.room.post("bot", await self.figment.boards.stats_text(chat, player, by=player))]
         if command == "/hall":

@@ -8,6 +8,7 @@ from bot.boards import BoardService
 from bot.quiz import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.web_app.room import Button, Room
+from db.modes import PAIRS, SINGLE
 
 log = logging.getLogger(__name__)
 
@@ -16,12 +17,17 @@ class WebPresenter:
     def __init__(self, room: Room, boards: BoardService) -> None:
         self.room = room
         self.boards = boards
+        self.board_mode = SINGLE  # the side board follows the mode of the game last played
 
     def chat(self, expected_players: int | None = None) -> ChatRef:
         return ChatRef("web", self.room.chat_id, self.room.title, expected_players)
 
     async def post_round(self, chat: ChatRef, post: RoundPost) -> str:
-        buttons = [Button(texts.BUTTON_REAL, "real"), Button(texts.BUTTON_FAKE, "fake")]
+        self.board_mode = PAIRS if post.pair else SINGLE
+        if post.pair:
+            buttons = [Button(texts.BUTTON_A_REAL, "a"), Button(texts.BUTTON_B_REAL, "b")]
+        else:
+            buttons = [Button(texts.BUTTON_REAL, "real"), Button(texts.BUTTON_FAKE, "fake")]
         message = self.room.post("round", post.caption, image=post.image, round_id=post.round_id, buttons=buttons)
         # A restarted room numbers its messages anew: the epoch keeps an old ref from naming a new message.
         return f"{self.room.epoch}:{message.id}"
@@ -50,6 +56,6 @@ class WebPresenter:
 
     async def refresh_board(self) -> None:
         try:
-            self.room.set_board(await self.boards.leaderboard_text(self.chat()))
+            self.room.set_board(await self.boards.leaderboard_text(self.chat(), mode=self.board_mode))
         except Exception:  # the board is a nicety; the game goes on without it
             log.exception("could not refresh the playground board")

@@ -26,7 +26,7 @@ QUEUE_SIZE = 500  # a tab this far behind is dropped; its EventSource reconnects
 @dataclass
 class Button:
     label: str
-    guess: str  # 'real' or 'fake': what the player answers, never what the truth is
+    guess: str  # 'real', 'fake', or 'a', 'b' (pairs): what the player answers, never the truth
 
 
 @dataclass

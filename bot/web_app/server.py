@@ -4,7 +4,7 @@ GET  /                    the chat page (static/index.html; static/ holds its CS
 GET  /api/events          server-sent events: a snapshot of the room, then live changes
                           (?client=ID&name=NAME marks this tab's player as online)
 POST /api/say             {"client", "name", "text"} -> {"ok", "error", "toast", "status", "messages"}
-POST /api/answer          {"client", "name", "round_id", "guess": "real"|"fake"} -> same shape
+POST /api/answer          {"client", "name", "round_id", "guess": "real"|"fake"|"a"|"b"} -> same shape
 GET  /api/images/{token}  an image posted in the room
 """
 from __future__ import annotations
@@ -19,10 +19,11 @@ from aiohttp import web
 
 from bot import texts
 from bot.app import Figment
+from bot.starter_photos import StarterPhotos
 from bot.web_app.inputs import MAX_MESSAGE_CHARS
 from bot.web_app.playground import Playground
 from bot.web_app.presenter import WebPresenter
-from bot.web_app.room import Room
+from bot.web_app.room import Message, Room
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +146,24 @@ def _sse(event: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
 
 
-def build_app(figment: Figment, *, title: str = "Playground") -> web.Application:
+def show_starter_status(room: Room, starter: StarterPhotos) -> None:
+    """One message in the room tells what the first-run import is doing, edited as it goes."""
+    shown: list[Message] = []
+
+    def update() -> None:
+        text = starter.text()
+        if not text:
+            return
+        if not shown:
+            shown.append(room.post("bot", text))
+        elif shown[0].text != text:
+            shown[0].text = text
+            room.changed(shown[0])
+
+    starter.on_change(update)
+
+
+def build_app(figment: Figment, *, title: str = "Playground", starter: StarterPhotos | None = None) -> web.Application:
     """The playground as an aiohttp application. Registers its quiz presenter for platform 'web';
     on start-up it recovers the web games a previous run left open."""
     room = Room(CHAT_ID, title)
@@ -154,14 +172,19 @@ def build_app(figment: Figment, *, title: str = "Playground") -> web.Application
     figment.quiz.on_scores_moved(presenter.scores_moved)
     app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)
     app[ROOM] = room
-    app[PLAYGROUND] = Playground(figment, room, presenter)
+    app[PLAYGROUND] = Playground(figment, room, presenter, starter)
 
     async def on_startup(app: web.Application) -> None:
         await presenter.refresh_board()
         room.post("bot", texts.START)
+        if starter is not None:
+            show_starter_status(room, starter)
+            await starter.start()
         await figment.quiz.recover("web")
 
     async def on_shutdown(app: web.Application) -> None:
+        if starter is not None:
+            await starter.aclose()  # an interrupted first-run import resumes at the next start
         room.close()  # ends the event streams so shutdown does not wait for them
 
     app.on_startup.append(on_startup)

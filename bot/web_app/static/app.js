@@ -57,7 +57,10 @@ function create(m) {
     const img = el("img");
     img.alt = m.kind === "round" ? "Quiz image: real photo or AI fake?" : "AI-generated face";
     img.src = m.image;
-    img.addEventListener("load", () => { if (nearBottom()) window.scrollTo(0, document.body.scrollHeight); });
+    img.addEventListener("load", () => {
+      img.classList.toggle("pair", img.naturalWidth > img.naturalHeight); // two faces side by side
+      if (nearBottom()) window.scrollTo(0, document.body.scrollHeight);
+    });
     item.appendChild(img);
   }
   item.appendChild(el("p", "text"));
