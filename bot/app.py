@@ -7,6 +7,8 @@ from bot.boards import BoardService
 from bot.chat_settings import ChatSettings
 from bot.database import Database
 from bot.faces import FaceService
+from bot.provenance.credentials import load as load_credentials
+from bot.provenance.marking import FaceMarks
 from bot.quiz import QuizService
 from bot.settings import Settings
 from generator.interface import FaceSource
@@ -24,6 +26,8 @@ class Figment:
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True) -> "Figment":
+        # Before anything opens: a bad signing key stops the start with a clear message.
+        marks = FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
         db = Database(settings.db_url)
         await db.ensure_schema(upgrade=upgrade)
         boards = BoardService(db, settings)
@@ -32,7 +36,8 @@ class Figment:
             settings=settings,
             db=db,
             source=source,
-            faces=FaceService(source, size=settings.posted_size, per_minute=settings.face_per_minute),
+            faces=FaceService(source, size=settings.posted_size, per_minute=settings.face_per_minute,
+                              marks=marks),
             quiz=QuizService(db, source, settings, boards, chats),
             boards=boards,
             chats=chats,

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     photo_packs: list[str] = Field(default_factory=list, description="Packs the quiz draws real photos from; empty: all.")
     posted_size: int = Field(512, ge=64, le=2048, description="Side of every posted image, in pixels.")
 
+    c2pa_key: Path | None = Field(None, description="PEM private key that signs /face Content Credentials; "
+                                  "unset (with c2pa_cert): faces carry the watermark only.")
+    c2pa_cert: Path | None = Field(None, description="PEM certificate chain (signer first) for c2pa_key.")
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:
