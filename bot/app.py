@@ -25,9 +25,10 @@ class Figment:
     chats: ChatSettings
 
     @classmethod
-    async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True) -> "Figment":
+    async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
+                   marks: FaceMarks | None = None) -> "Figment":
         # Before anything opens: a bad signing key stops the start with a clear message.
-        marks = FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
+        marks = marks or FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
         db = Database(settings.db_url)
         await db.ensure_schema(upgrade=upgrade)
         boards = BoardService(db, settings)
