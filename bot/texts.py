@@ -31,6 +31,7 @@ COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
     ("stats", "", "your record, and how often the generator fools people"),
     ("forgetme", "", "delete everything Figment stores about you"),
     ("settings", "[seconds|rounds] [N]", "round length and rounds per game (admins)"),
+    ("check", "(with or in reply to an image)", "is this image a Figment face?"),
 )
 HELP = "Figment shows faces of people who do not exist, and a game: real photo or AI fake?\n" + "\n".join(
     f"/{name}{' ' + args if args else ''} - {what}" for name, args, what in COMMAND_TABLE)

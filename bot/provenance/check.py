@@ -5,6 +5,7 @@ a decompression bomb or a truncated file gets a clear answer (CheckRefused), nev
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import warnings
 from dataclasses import dataclass
@@ -72,3 +73,20 @@ def check_image(data: bytes, *, posted_size: int = 512, known_versions: Iterable
     if manifest and manifest.facts:
         names.setdefault(watermark.model_id(manifest.facts.model_version), manifest.facts.model_version)
     return CheckResult(manifest, mark, names.get(mark.model_id) if mark.found else None)
+
+
+async def reply_for(data: bytes, *, posted_size: int, known_versions: Iterable[str] = ()) -> str:
+    """The chat reply for an uploaded image: the finding, or why it cannot be checked.
+    Decoding and reading run on a worker thread (about a second of CPU for an unmarked image)."""
+    try:
+        result = await asyncio.to_thread(check_image, data, posted_size=posted_size,
+                                         known_versions=tuple(known_versions))
+    except CheckRefused as refused:
+        return str(refused)
+    return result.reply()
+
+
+def known_versions(source: object) -> list[str]:
+    """The model version of the face source (to name a watermark's model id), when it tells."""
+    version = getattr(source, "model_version", None)
+    return [version] if isinstance(version, str) and version else []
