@@ -121,6 +121,7 @@ class FakeDiscord:
     async def start(self) -> "FakeDiscord":
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/attachments/{attachment_id}/{filename}", self._attachment)
         app.router.add_route("*", API + "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -479,6 +480,9 @@ class FakeDiscord:
                 if interaction.guild_id is not None:
                     resolved.setdefault("members", {})[str(value.id)] = value.payload(with_user=False)
                 value = str(value.id)
+            elif isinstance(value, dict) and "filename" in value:  # an attachment (from add_attachment)
+                resolved.setdefault("attachments", {})[value["id"]] = value
+                value = value["id"]
             elif isinstance(value, dict) and "type" in value:  # a channel
                 resolved.setdefault("channels", {})[value["id"]] = {
                     "id": value["id"], "name": value.get("name", ""), "type": value["type"],
@@ -530,6 +534,19 @@ class FakeDiscord:
         message_paths = r"/channels/\d+/messages.*|/webhooks/.*|/interactions/.*/callback"
         return [r for r in self.requests if r.ok and r.method in ("POST", "PATCH")
                 and re.fullmatch(message_paths, r.path)]
+
+    def add_attachment(self, data: bytes, filename: str, content_type: str = "image/png",
+                       size: int | None = None) -> dict[str, Any]:
+        """A file a user attaches to a slash command; `size` may claim more than is stored."""
+        attachment_id = p.snowflake()
+        self.files[attachment_id] = data
+        return p.attachment(attachment_id, filename, len(data) if size is None else size, content_type, self.base)
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        data = self.files.get(int(request.match_info["attachment_id"]))
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def file_bytes(self, attachment: dict[str, Any]) -> bytes:
         return self.files[int(attachment["id"])]
