@@ -4,6 +4,8 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from PIL import Image
+
 from bot import texts
 from bot.errors import UserError
 from bot.imaging import PostedImage
@@ -56,6 +58,9 @@ class FaceService:
         except GeneratorError:
             raise UserError(texts.GENERATOR_UNAVAILABLE) from None
         caption = texts.face_caption(face.seed, face.psi, face.model_version)
-        facts = FaceFacts(face.model_version, face.seed, face.psi)
-        image = await asyncio.to_thread(self.marks.posted, face.image, self.size, caption, facts)
+        image = await self.mark(face.image, caption, FaceFacts(face.model_version, face.seed, face.psi))
         return FacePost(image, caption, face.seed, face.psi, face.model_version)
+
+    async def mark(self, image: Image.Image, caption: str, facts: FaceFacts) -> PostedImage:
+        """A generated face as a /face file: watermarked, signed when credentials are set."""
+        return await asyncio.to_thread(self.marks.posted, image, self.size, caption, facts)

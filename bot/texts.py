@@ -190,6 +190,10 @@ CHECK_HOW = ("Send /check with an image attached, or reply /check to a message w
 CHECK_EMPTY = "That file is empty."
 CHECK_NOT_IMAGE = "That is not an image I can read (PNG, JPEG, WebP, GIF, TIFF or BMP)."
 CHECK_BROKEN = "That image is damaged or cut short, so I cannot check it."
+CREDENTIALS_NOT_YET = "This round is still open: its image comes with credentials after the reveal."
+CREDENTIALS_REAL_PHOTO = "That round showed a real photo: it has no Figment credentials."
+CREDENTIALS_OLD_MODEL = "That face was made by an earlier model, so it cannot be made again with credentials."
+CREDENTIALS_LINK = "Download with credentials"
 CHECK_BOMB = "That image is far too large to check (it would unpack to too many pixels)."
 
 

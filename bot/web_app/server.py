@@ -109,6 +109,19 @@ async def image(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "private, max-age=3600"})
 
 
+async def credentials(request: web.Request) -> web.Response:
+    """A revealed fake round's face with its watermark and Content Credentials."""
+    from bot.errors import UserError
+    from bot.provenance.revealed import revealed_face
+
+    try:
+        posted = await revealed_face(request.app[PLAYGROUND].figment, int(request.match_info["round_id"]))
+    except UserError as error:
+        return _error(409, error.message)
+    return web.Response(body=posted.data, content_type=posted.mime, headers={
+        "Content-Disposition": f'attachment; filename="{posted.filename}"', "Cache-Control": "private, no-store"})
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     room = request.app[ROOM]
     presence = request.app[PLAYGROUND].online(request.query.get("client"), request.query.get("name"))
@@ -171,5 +184,6 @@ def build_app(figment: Figment, *, title: str = "Playground") -> web.Application
     app.router.add_post("/api/say", say)
     app.router.add_post("/api/answer", answer)
     app.router.add_get("/api/images/{token}", image)
+    app.router.add_get(r"/api/rounds/{round_id:\d+}/credentials", credentials)
     app.router.add_static("/static/", STATIC, show_index=False)
     return app

@@ -88,6 +88,12 @@ function render(m) {
   item.querySelector(".answered").textContent = m.answered && m.answered.length
     ? `Answered: ${m.answered.join(", ")}` : "";
   if (!m.buttons || !m.buttons.length) item.querySelector(".buttons").replaceChildren(); // revealed
+  if (m.download && !item.querySelector("a.download")) {
+    const link = el("a", "download", "Download with credentials");
+    link.href = m.download;
+    link.setAttribute("download", "");
+    item.querySelector(".buttons").appendChild(link);
+  }
   if (follow) window.scrollTo(0, document.body.scrollHeight);
 }
 
