@@ -187,6 +187,7 @@ def split_message(text: str, limit: int) -> list[str]:
 # ---- /check and `figment check`: where an image came from ---------------------------------
 CHECK_HOW = ("Send /check with an image attached, or reply /check to a message with an image "
              "(as a photo or a file), and I will look for Figment's marks.")
+CHECK_HOW_DISCORD = "That message has no image. Use Apps > Check with Figment on a message with an image."
 CHECK_EMPTY = "That file is empty."
 CHECK_NOT_IMAGE = "That is not an image I can read (PNG, JPEG, WebP, GIF, TIFF or BMP)."
 CHECK_BROKEN = "That image is damaged or cut short, so I cannot check it."

@@ -44,6 +44,13 @@ async def test_check_marked_face_real_photo_and_bad_files(fake: FakeDiscord, fig
         checked = await fake.slash("check", carol, world.general,
                                    image=fake.add_attachment(buffer.getvalue(), "face.jpg", "image/jpeg"))
         assert "Made by Figment, model test-drawn-1" in (await fake.reply(checked))["content"]
+        # Someone else posted it: Apps > Check with Figment on their message.
+        posted = fake.user_message(world.general, carol, [fake.add_attachment(face_png, "face.png")])
+        checked = await fake.message_command("Check with Figment", carol, posted)
+        assert "Made by Figment, model test-drawn-1" in (await fake.reply(checked))["content"]
+        plain = fake.user_message(world.general, carol, [])
+        interaction = await fake.message_command("Check with Figment", carol, plain)
+        assert await ephemeral_text(fake, interaction) == texts.CHECK_HOW_DISCORD
 
         photo = fake.add_attachment(real_photos(1)[0].read_bytes(), "photo.jpg", "image/jpeg")
         checked = await fake.slash("check", carol, world.general, image=photo)

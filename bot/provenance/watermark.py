@@ -141,25 +141,23 @@ def false_alarm_chance(positions: int, max_errors: int = MAX_SYNC_ERRORS) -> flo
     return min(1.0, positions * per)
 
 
-def _read_at(y: np.ndarray, scale: float) -> tuple[int, np.ndarray, int]:
-    """(sync errors, bits, positions searched) at the best grid offset and tile shift; stops early
-    at a position that passes the test."""
+def _read_at(y: np.ndarray, scale: float) -> tuple[int, np.ndarray]:
+    """(sync errors, bits) at the best grid offset and tile shift; stops early at a position
+    that passes the test."""
     best: tuple[int, np.ndarray] | None = None
-    positions = 0
     for tile in _soft_tiles(y, scale):
         soft = tile.reshape(-1)[_SHIFTS]          # (64 shifts, 64 payload bits)
         bits = (soft > 0).astype(np.uint8)
         errors = np.sum(bits[:, :SYNC_BITS] != _SYNC, axis=1)
-        positions += len(errors)
         for k in np.argsort(errors, kind="stable"):
             if best is None or errors[k] < best[0]:
                 best = (int(errors[k]), bits[k])
             if errors[k] > MAX_SYNC_ERRORS:
                 break
             if _valid(bits[k]):
-                return int(errors[k]), bits[k], positions
+                return int(errors[k]), bits[k]
     assert best is not None
-    return best[0], best[1], positions
+    return best
 
 
 def _valid(bits: np.ndarray) -> bool:
@@ -178,15 +176,15 @@ def read(image: Image.Image, posted_size: int = 512, scale: float = SCALE) -> Ma
         factor = posted_size / side   # a resized copy (e.g. half size): back to the posted scale
         candidates.append(image.convert("RGB").resize(
             (round(image.width * factor), round(image.height * factor)), Image.Resampling.BICUBIC))
-    searched = 0
+    # The bound counts every position the whole search could try, though it stops at a hit.
+    chance = false_alarm_chance(len(candidates) * CELL * CELL * TILE * TILE)
     best: tuple[int, np.ndarray] | None = None
     for candidate in candidates:
-        errors, bits, positions = _read_at(_luma(candidate), scale)
-        searched += positions
+        errors, bits = _read_at(_luma(candidate), scale)
         if errors <= MAX_SYNC_ERRORS and _valid(bits):
             ident = int("".join(map(str, bits[SYNC_BITS:SYNC_BITS + ID_BITS])), 2)
-            return MarkReading(True, ident, errors, bits, false_alarm_chance(searched))
+            return MarkReading(True, ident, errors, bits, chance)
         if best is None or errors < best[0]:
             best = (errors, bits)
     assert best is not None
-    return MarkReading(False, None, best[0], best[1], false_alarm_chance(searched))
+    return MarkReading(False, None, best[0], best[1], chance)

@@ -277,8 +277,8 @@ class FakeDiscord:
             return 403, {"message": "Missing Access", "code": 50001}
         synced = []
         for command in record.body:
-            entry = {**command, "id": str(p.snowflake()), "application_id": application_id,
-                     "version": str(p.snowflake())}
+            entry = {"description": "", **command, "id": str(p.snowflake()), "application_id": application_id,
+                     "version": str(p.snowflake())}  # Discord answers context menus with an empty description
             if entry.get("default_member_permissions") is not None:  # Discord answers with a string
                 entry["default_member_permissions"] = str(entry["default_member_permissions"])
             if guild_id is not None:
@@ -494,6 +494,28 @@ class FakeDiscord:
         payload["data"] = data
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return interaction
+
+    async def message_command(self, name: str, member: p.FakeMember, message: dict[str, Any]) -> FakeInteraction:
+        """A member runs the message context-menu command `name` (Apps > name) on a message."""
+        channel, _ = self._channel(int(message["channel_id"]))
+        assert channel is not None
+        interaction, payload = self._base_interaction(APPLICATION_COMMAND, member, channel)
+        command = self.synced_command(name, interaction.guild_id)
+        if command.get("type") != 3:
+            raise AssertionError(f"{name!r} is not a message command")
+        payload["data"] = {"id": command["id"], "name": name, "type": 3, "target_id": message["id"],
+                           "resolved": {"messages": {message["id"]: json.loads(json.dumps(message))}}}
+        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        return interaction
+
+    def user_message(self, channel: dict[str, Any], member: p.FakeMember, attachments: list[dict[str, Any]]
+                     ) -> dict[str, Any]:
+        """A message a member posted with attachments (from add_attachment)."""
+        _, guild = self._channel(int(channel["id"]))
+        message = p.message(p.snowflake(), int(channel["id"]), guild.id if guild else None, member.user)
+        message["attachments"] = attachments
+        self.messages[int(message["id"])] = message
+        return message
 
     async def click(self, message: dict[str, Any] | int, custom_id: str, member: p.FakeMember) -> FakeInteraction:
         """A member clicks the button with custom_id on a message (as the message is now)."""
