@@ -172,8 +172,8 @@ def read(image: Image.Image, posted_size: int = 512, scale: float = SCALE) -> Ma
         return MarkReading(False, None, SYNC_BITS, np.zeros(64, np.uint8), 0.0)
     candidates = [image]
     side = max(image.size)
-    if side != posted_size and abs(side - posted_size) > posted_size * 0.12:
-        factor = posted_size / side   # a resized copy (e.g. half size): back to the posted scale
+    if side != posted_size:  # maybe a resized copy (half size, 0.9x): also try it at the posted scale
+        factor = posted_size / side
         candidates.append(image.convert("RGB").resize(
             (round(image.width * factor), round(image.height * factor)), Image.Resampling.BICUBIC))
     # The bound counts every position the whole search could try, though it stops at a hit.
