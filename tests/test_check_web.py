@@ -50,3 +50,17 @@ async def test_download_with_credentials_only_after_the_reveal(client: TestClien
                 break
     assert "fake" in seen
     assert (await client.get("/api/rounds/99999/credentials")).status == 409
+
+
+async def test_check_in_the_playground(client: TestClient, app: Figment) -> None:
+    _, body = await say(client, "/face 42 0.7")
+    face = await client.get(body["messages"][-1]["image"])
+    reply = await client.post("/api/check", data=await face.read(), headers={"Content-Type": "image/png"})
+    assert reply.status == 200 and "Made by Figment, model test-drawn-1" in (await reply.json())["reply"]
+
+    cut = await client.post("/api/check", data=(await face.read())[:3000], headers={"Content-Type": "image/png"})
+    assert (await cut.json())["reply"] == texts.CHECK_BROKEN
+    form = await client.post("/api/check", data="not an image", headers={"Content-Type": "text/plain"})
+    assert form.status == 415 and (await form.json())["error"] == texts.CHECK_NOT_IMAGE
+    huge = await client.post("/api/check", data=b"\0" * (21 * 1024 * 1024), headers={"Content-Type": "image/png"})
+    assert huge.status == 413 and "too big" in (await huge.json())["error"]

@@ -171,6 +171,20 @@ async function answer(item, roundId, guess) {
   if (toast) toast.textContent = reply.toast || "";
 }
 
+$("check").addEventListener("change", async (e) => {
+  // the file goes as the request body; the answer is for this tab only
+  const file = e.target.files[0];
+  e.target.value = "";
+  if (!file) return;
+  try {
+    const response = await fetch("/api/check", { method: "POST", body: file });
+    const reply = await response.json();
+    note(reply.reply || reply.error);
+  } catch (error) {
+    note("The server could not be reached. Is `figment demo` still running?");
+  }
+});
+
 $("composer").addEventListener("submit", async (e) => {
   e.preventDefault();
   const text = textInput.value;
