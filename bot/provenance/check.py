@@ -53,6 +53,7 @@ def _open(data: bytes) -> tuple[Image.Image, str]:
             if image.width * image.height > MAX_PIXELS:  # before decoding: a bomb is small on disk
                 raise CheckRefused(texts.check_too_many_pixels(image.width, image.height))
             image.load()
+            rgb = image.convert("RGB")  # odd modes (16-bit, CMYK, palette) fail here, not later
     except CheckRefused:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -61,7 +62,7 @@ def _open(data: bytes) -> tuple[Image.Image, str]:
         raise CheckRefused(texts.CHECK_NOT_IMAGE) from None
     except (OSError, ValueError, SyntaxError, EOFError):  # truncated or corrupt image data
         raise CheckRefused(texts.CHECK_BROKEN) from None
-    return image, MIMES.get(image.format or "", "application/octet-stream")
+    return rgb, MIMES.get(image.format or "", "application/octet-stream")
 
 
 def check_image(data: bytes, *, posted_size: int = 512, known_versions: Iterable[str] = ()) -> CheckResult:

@@ -130,6 +130,9 @@ def read_manifest(data: bytes, mime: str) -> ManifestReading | None:
             state = reader.get_validation_state() or "Unknown"
     except c2pa.C2paError:
         return None  # no manifest, or one too broken to read: no credentials to show
+    except Exception:  # the reader is native code fed any upload: never let it end a /check
+        log.exception("reading a C2PA manifest failed unexpectedly")
+        return None
     if not manifest:
         return None
     facts, ai = None, False
