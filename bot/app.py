@@ -9,6 +9,8 @@ from bot.daily import DailyService
 from bot.database import Database
 from bot.faces import FaceService
 from bot.hall import HallService
+from bot.provenance.credentials import load as load_credentials
+from bot.provenance.marking import FaceMarks
 from bot.quiz import QuizService
 from bot.settings import Settings
 from generator.curated_source import CuratedSource
@@ -31,9 +33,12 @@ class Figment:
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
-                   curator: Curator | None = None) -> "Figment":
+                   curator: Curator | None = None, marks: FaceMarks | None = None) -> "Figment":
         """`curator` (bot.wiring.load_curator) picks the quiz's faces, and /face's unseeded ones when
-        settings.face_curated; None: no curation (every face is the generator's first try)."""
+        settings.face_curated; None: no curation (every face is the generator's first try).
+        `marks`: the provenance marks of /face images (default: from the settings' signing key)."""
+        # Before anything opens: a bad signing key stops the start with a clear message.
+        marks = marks or FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
         db = Database(settings.db_url)
         await db.ensure_schema(upgrade=upgrade)
         boards = BoardService(db, settings)
@@ -47,7 +52,7 @@ class Figment:
             db=db,
             source=source,
             faces=FaceService(curated if settings.face_curated else source, size=settings.posted_size,
-                              per_minute=settings.face_per_minute),
+                              per_minute=settings.face_per_minute, marks=marks),
             quiz=QuizService(db, curated, settings, boards, chats, hall.current_faces),
             boards=boards,
             chats=chats,

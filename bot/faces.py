@@ -1,11 +1,16 @@
 """The /face use case: check the request, get a face from the shared generator, make the post."""
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+
+from PIL import Image
 
 from bot import texts
 from bot.errors import UserError
-from bot.imaging import PostedImage, face_png
+from bot.imaging import PostedImage
+from bot.provenance.credentials import FaceFacts
+from bot.provenance.marking import FaceMarks
 from bot.parsing import parse_psi, parse_seed
 from bot.ratelimit import RateLimiter
 from bot.refs import PlayerRef
@@ -22,8 +27,9 @@ class FacePost:
 
 
 class FaceService:
-    def __init__(self, source: FaceSource, *, size: int, per_minute: int) -> None:
+    def __init__(self, source: FaceSource, *, size: int, per_minute: int, marks: FaceMarks | None = None) -> None:
         self.source = source
+        self.marks = marks or FaceMarks()  # every /face is watermarked; signed when credentials are set
         self.size = size
         self.limiter = RateLimiter(per_minute)
 
@@ -52,4 +58,9 @@ class FaceService:
         except GeneratorError:
             raise UserError(texts.GENERATOR_UNAVAILABLE) from None
         caption = texts.face_caption(face.seed, face.psi, face.model_version)
-        return FacePost(face_png(face.image, self.size, caption), caption, face.seed, face.psi, face.model_version)
+        image = await self.mark(face.image, caption, FaceFacts(face.model_version, face.seed, face.psi))
+        return FacePost(image, caption, face.seed, face.psi, face.model_version)
+
+    async def mark(self, image: Image.Image, caption: str, facts: FaceFacts) -> PostedImage:
+        """A generated face as a /face file: watermarked, signed when credentials are set."""
+        return await asyncio.to_thread(self.marks.posted, image, self.size, caption, facts)

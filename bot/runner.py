@@ -7,6 +7,8 @@ import signal
 from typing import Awaitable, Callable
 
 from bot.app import Figment
+from bot.provenance.credentials import load as load_credentials
+from bot.provenance.marking import FaceMarks
 from bot.settings import Settings
 from bot.wiring import load_curator, open_face_source
 
@@ -52,8 +54,11 @@ async def run_bots(settings: Settings, stop: asyncio.Event | None = None) -> Non
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
             pass
+    # The signing key first: a bad one stops the start before the generator loads.
+    marks = FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
     async with open_face_source(settings) as source:
-        figment = await Figment.open(settings, source, curator=load_curator(settings, source.model_version))
+        figment = await Figment.open(settings, source, curator=load_curator(settings, source.model_version),
+                                     marks=marks)
         try:
             log.info("starting %s", " and ".join(platform for platform, _ in chosen))
             tasks = [asyncio.create_task(_serve_function(p)(figment, token, stop), name=f"serve-{p}")

@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     def _no_folder(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value  # FIGMENT_STARTER_PHOTOS=
 
+    c2pa_key: Path | None = Field(None, description="PEM private key that signs /face Content Credentials; "
+                                  "unset (with c2pa_cert): faces carry the watermark only.")
+    c2pa_cert: Path | None = Field(None, description="PEM certificate chain (signer first) for c2pa_key.")
+
     @field_validator("data_dir")
     @classmethod
     def _expand(cls, value: Path) -> Path:

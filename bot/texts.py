@@ -5,9 +5,12 @@ front-end sets to its platform's escaping (identity where messages are sent as p
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
+
+if TYPE_CHECKING:
+    from bot.provenance.check import CheckResult
 
 Escape = Callable[[str], str]
 
@@ -30,6 +33,7 @@ COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
     ("hall", "[week|all]", "the hall of fakes: the faces that fooled the most players"),
     ("forgetme", "", "delete everything Figment stores about you"),
     ("settings", "[seconds|rounds] [N]", "round length and rounds per game (admins)"),
+    ("check", "(with or in reply to an image)", "is this image a Figment face?"),
 )
 HELP = "Figment shows faces of people who do not exist, and a game: real photo or AI fake?\n" + "\n".join(
     f"/{name}{' ' + args if args else ''} - {what}" for name, args, what in COMMAND_TABLE)
@@ -285,3 +289,53 @@ def split_message(text: str, limit: int) -> list[str]:
     if current or not out:
         out.append(current)
     return out
+
+
+# ---- /check and `figment check`: where an image came from ---------------------------------
+CHECK_HOW = ("Send /check with an image attached, or reply /check to a message with an image "
+             "(as a photo or a file), and I will look for Figment's marks.")
+CHECK_HOW_DISCORD = "That message has no image. Use Apps > Check with Figment on a message with an image."
+CHECK_EMPTY = "That file is empty."
+CHECK_NOT_IMAGE = "That is not an image I can read (PNG, JPEG, WebP, GIF, TIFF or BMP)."
+CHECK_BROKEN = "That image is damaged or cut short, so I cannot check it."
+CREDENTIALS_NOT_YET = "This round is still open: its image comes with credentials after the reveal."
+CREDENTIALS_REAL_PHOTO = "That round showed a real photo: it has no Figment credentials."
+CREDENTIALS_OLD_MODEL = "That face was made by an earlier model, so it cannot be made again with credentials."
+CREDENTIALS_LINK = "Download with credentials"
+CHECK_BOMB = "That image is far too large to check (it would unpack to too many pixels)."
+
+
+def check_too_big(limit: int) -> str:
+    return f"That file is too big to check (the limit is {limit // (1024 * 1024)} MB)."
+
+
+def check_too_many_pixels(width: int, height: int) -> str:
+    return f"That image is too large to check ({width}x{height} pixels); no Figment face is that big."
+
+
+def check_reply(result: "CheckResult") -> str:
+    lines = []
+    manifest, mark = result.manifest, result.mark
+    if manifest and manifest.facts:
+        facts = manifest.facts
+        lines.append(f"Made by Figment: model {facts.model_version}, seed {facts.seed}, psi {facts.psi:g}.")
+        state = "valid" if manifest.state in ("Valid", "Trusted") else "NOT valid (changed after signing)"
+        trusted = " and trusted" if manifest.state == "Trusted" else ""
+        lines.append(f"Content Credentials: signed by {manifest.signer}, {state}{trusted}.")
+    elif manifest:
+        kind = "AI-generated" if manifest.ai_generated else "not from Figment"
+        lines.append(f"Content Credentials from {manifest.signer} ({kind}), no Figment mark in them.")
+    if mark.found:
+        model = result.model_version or f"id {mark.model_id:04x}"
+        if not (manifest and manifest.facts):
+            lines.append(f"Made by Figment, model {model} (from the invisible watermark).")
+        lines.append(f"Watermark: found, {mark.sync_errors} of 40 check bits off; "
+                     f"chance of a false alarm below {max(mark.false_alarm, 1e-12):.0e}.")
+    if not result.figment:
+        lines.append("No Figment mark found: no Figment Content Credentials and no watermark "
+                     f"(best match {40 - mark.sync_errors} of 40 check bits; a mark needs 37).")
+        lines.append("Heavy edits (strong compression, small sizes, big crops) can remove the watermark, "
+                     "so this does not prove the image is a real photo.")
+    elif not manifest:
+        lines.append("No Content Credentials (re-saving or uploading a file usually removes them).")
+    return "\n".join(lines)

@@ -175,3 +175,23 @@ async def test_two_tabs_play_one_round_and_names_show_as_text(browser, url: str)
         assert HTML_NAME in names
         assert tab.problems == []
     await context.close()
+
+
+async def test_check_an_image_from_the_page(browser, url: str, tmp_path: Path) -> None:
+    """The page's /check picker sends a file and shows the answer as a private note."""
+    context = await browser.new_context()
+    tab = await Tab.open(context, url, "Ada")
+    await tab.say("/face 9")
+    image = tab.page.locator(".msg.kind-bot img").last
+    await image.wait_for()
+    face = tmp_path / "face.png"
+    source = await image.evaluate("img => img.src")  # absolute
+    face.write_bytes(await (await context.request.get(source)).body())
+    await tab.page.set_input_files("#check", str(face))
+    await wait_text(tab.page.locator(".msg.note .text").last, "Made by Figment")
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an image")
+    await tab.page.set_input_files("#check", str(notes))
+    await tab.expect_note(texts.CHECK_NOT_IMAGE)
+    assert tab.problems == []
+    await context.close()

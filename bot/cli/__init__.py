@@ -13,6 +13,7 @@ from bot.cli import discord_commands
 from bot.cli import train_commands
 from bot.cli import critic_commands
 from bot.cli import gpu_commands
+from bot.cli import provenance_commands
 
 app = typer.Typer(help="Figment: faces of people who do not exist, and a real-or-fake quiz.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -30,6 +31,8 @@ app.command(name="train", context_settings=train_commands.TRAIN_CONTEXT,
             add_help_option=False)(train_commands.train)
 app.command(name="eval")(train_commands.evaluate)
 app.command(name="generate")(train_commands.generate)
+app.add_typer(provenance_commands.app, name="provenance")
+app.command(name="check")(provenance_commands.check)
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from bot.app import Figment
 from bot.settings import Settings
 from bot.telegram_app.calls import deliver
 from bot.telegram_app.flood import ChatLanes
+from bot.telegram_app.check import CheckHandlers
 from bot.telegram_app.handlers import Handlers
 from bot.telegram_app.people import PLATFORM, ChatDirectory
 from bot.telegram_app.presenter import TelegramPresenter
@@ -111,7 +112,9 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         log.info("Telegram bot @%s starting (%s)", bot.username, "webhook" if opts.webhook_url else "long polling")
         figment.quiz.register(PLATFORM, TelegramPresenter(bot))
         directory = ChatDirectory(bot, small_chat=opts.small_chat)
-        Handlers(figment, directory).install(application)
+        handlers = Handlers(figment, directory)
+        handlers.install(application)
+        CheckHandlers(figment, handlers.say).install(application)
         try:
             await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands", attempts=2)
         except TelegramError as error:  # the menu is a nicety: typed commands work without it

@@ -40,6 +40,8 @@ class WebPresenter:
         else:
             message.text = reveal.text()
             message.buttons = []
+            if not reveal.is_real:  # now the truth is out, the face may carry its marks
+                message.download = f"/api/rounds/{reveal.round_id}/credentials"
             self.room.changed(message)
         # The board follows once the reveal has moved the scores (see scores_moved).
 

@@ -39,6 +39,7 @@ class Message:
     round_id: int | None = None
     buttons: list[Button] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)  # names of players who answered this round
+    download: str | None = None  # after a fake round's reveal: URL of its face with credentials
 
     def event(self) -> dict[str, Any]:
         return {"type": "message", "message": asdict(self)}

@@ -110,6 +110,37 @@ async def image(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "private, max-age=3600"})
 
 
+async def credentials(request: web.Request) -> web.Response:
+    """A revealed fake round's face with its watermark and Content Credentials."""
+    from bot.errors import UserError
+    from bot.provenance.revealed import revealed_face
+
+    try:
+        posted = await revealed_face(request.app[PLAYGROUND].figment, int(request.match_info["round_id"]))
+    except UserError as error:
+        return _error(409, error.message)
+    return web.Response(body=posted.data, content_type=posted.mime, headers={
+        "Content-Disposition": f'attachment; filename="{posted.filename}"', "Cache-Control": "private, no-store"})
+
+
+async def check(request: web.Request) -> web.Response:
+    """/check in the playground: the image file is the request body (the page sends it as is)."""
+    from bot.provenance.check import MAX_BYTES, known_versions, reply_for
+
+    # An image type only: a foreign page's plain form cannot send one without the browser asking first.
+    if not (request.content_type.startswith("image/") or request.content_type == "application/octet-stream"):
+        return _error(415, texts.CHECK_NOT_IMAGE)
+    # Read the stream ourselves: the app's body limit is for chat messages, images are larger.
+    if (request.content_length or 0) > MAX_BYTES:
+        return _error(413, texts.check_too_big(MAX_BYTES))
+    data = await request.content.read(MAX_BYTES + 1)
+    if len(data) > MAX_BYTES:
+        return _error(413, texts.check_too_big(MAX_BYTES))
+    figment = request.app[PLAYGROUND].figment
+    reply = await reply_for(data, posted_size=figment.settings.posted_size, known_versions=known_versions(figment.source))
+    return web.json_response({"ok": True, "reply": reply})
+
+
 async def events(request: web.Request) -> web.StreamResponse:
     room = request.app[ROOM]
     presence = request.app[PLAYGROUND].online(request.query.get("client"), request.query.get("name"))
@@ -194,5 +225,7 @@ def build_app(figment: Figment, *, title: str = "Playground", starter: StarterPh
     app.router.add_post("/api/say", say)
     app.router.add_post("/api/answer", answer)
     app.router.add_get("/api/images/{token}", image)
+    app.router.add_get(r"/api/rounds/{round_id:\d+}/credentials", credentials)
+    app.router.add_post("/api/check", check)
     app.router.add_static("/static/", STATIC, show_index=False)
     return app

@@ -121,6 +121,7 @@ class FakeDiscord:
     async def start(self) -> "FakeDiscord":
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/attachments/{attachment_id}/{filename}", self._attachment)
         app.router.add_route("*", API + "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -276,8 +277,8 @@ class FakeDiscord:
             return 403, {"message": "Missing Access", "code": 50001}
         synced = []
         for command in record.body:
-            entry = {**command, "id": str(p.snowflake()), "application_id": application_id,
-                     "version": str(p.snowflake())}
+            entry = {"description": "", **command, "id": str(p.snowflake()), "application_id": application_id,
+                     "version": str(p.snowflake())}  # Discord answers context menus with an empty description
             if entry.get("default_member_permissions") is not None:  # Discord answers with a string
                 entry["default_member_permissions"] = str(entry["default_member_permissions"])
             if guild_id is not None:
@@ -479,6 +480,9 @@ class FakeDiscord:
                 if interaction.guild_id is not None:
                     resolved.setdefault("members", {})[str(value.id)] = value.payload(with_user=False)
                 value = str(value.id)
+            elif isinstance(value, dict) and "filename" in value:  # an attachment (from add_attachment)
+                resolved.setdefault("attachments", {})[value["id"]] = value
+                value = value["id"]
             elif isinstance(value, dict) and "type" in value:  # a channel
                 resolved.setdefault("channels", {})[value["id"]] = {
                     "id": value["id"], "name": value.get("name", ""), "type": value["type"],
@@ -490,6 +494,28 @@ class FakeDiscord:
         payload["data"] = data
         await self.gateway.dispatch("INTERACTION_CREATE", payload)
         return interaction
+
+    async def message_command(self, name: str, member: p.FakeMember, message: dict[str, Any]) -> FakeInteraction:
+        """A member runs the message context-menu command `name` (Apps > name) on a message."""
+        channel, _ = self._channel(int(message["channel_id"]))
+        assert channel is not None
+        interaction, payload = self._base_interaction(APPLICATION_COMMAND, member, channel)
+        command = self.synced_command(name, interaction.guild_id)
+        if command.get("type") != 3:
+            raise AssertionError(f"{name!r} is not a message command")
+        payload["data"] = {"id": command["id"], "name": name, "type": 3, "target_id": message["id"],
+                           "resolved": {"messages": {message["id"]: json.loads(json.dumps(message))}}}
+        await self.gateway.dispatch("INTERACTION_CREATE", payload)
+        return interaction
+
+    def user_message(self, channel: dict[str, Any], member: p.FakeMember, attachments: list[dict[str, Any]]
+                     ) -> dict[str, Any]:
+        """A message a member posted with attachments (from add_attachment)."""
+        _, guild = self._channel(int(channel["id"]))
+        message = p.message(p.snowflake(), int(channel["id"]), guild.id if guild else None, member.user)
+        message["attachments"] = attachments
+        self.messages[int(message["id"])] = message
+        return message
 
     async def click(self, message: dict[str, Any] | int, custom_id: str, member: p.FakeMember) -> FakeInteraction:
         """A member clicks the button with custom_id on a message (as the message is now)."""
@@ -530,6 +556,19 @@ class FakeDiscord:
         message_paths = r"/channels/\d+/messages.*|/webhooks/.*|/interactions/.*/callback"
         return [r for r in self.requests if r.ok and r.method in ("POST", "PATCH")
                 and re.fullmatch(message_paths, r.path)]
+
+    def add_attachment(self, data: bytes, filename: str, content_type: str = "image/png",
+                       size: int | None = None) -> dict[str, Any]:
+        """A file a user attaches to a slash command; `size` may claim more than is stored."""
+        attachment_id = p.snowflake()
+        self.files[attachment_id] = data
+        return p.attachment(attachment_id, filename, len(data) if size is None else size, content_type, self.base)
+
+    async def _attachment(self, request: web.Request) -> web.Response:
+        data = self.files.get(int(request.match_info["attachment_id"]))
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def file_bytes(self, attachment: dict[str, Any]) -> bytes:
         return self.files[int(attachment["id"])]

@@ -21,6 +21,7 @@ from collections import defaultdict, deque
 TEXT_LENGTH = 4096
 CAPTION_LENGTH = 1024
 PHOTO_BYTES = 10 * 1000 * 1000
+GET_FILE_BYTES = 20 * 1024 * 1024  # bots download at most this much with getFile
 CALLBACK_DATA_BYTES = 64
 TOAST_LENGTH = 200
 KEYBOARD_BUTTONS = 100
@@ -73,3 +74,17 @@ class FloodControl:
         group.append(now)
         self._all.append(now)
         return 0
+
+
+def telegram_photo(data: bytes) -> bytes:
+    """What Telegram keeps of a sent photo: longest side at most 1280 px, JPEG at about q87."""
+    import io
+
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(data)).convert("RGB")
+    if max(image.size) > 1280:
+        image.thumbnail((1280, 1280), Image.Resampling.LANCZOS)
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=87)
+    return buffer.getvalue()

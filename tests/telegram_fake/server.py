@@ -119,6 +119,7 @@ class FakeBotApi:
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] = {}
         self.answered_queries: set[str] = set()
+        self.files: dict[str, bytes] = {}  # file_id -> bytes, for getFile and downloads
         self.queries: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
         self._seq = itertools.count(1)
@@ -134,6 +135,7 @@ class FakeBotApi:
         app = web.Application(client_max_size=50 * 1024 * 1024)
         app.router.add_post("/bot{token}/{method}", self._handle)
         app.router.add_get("/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -475,12 +477,38 @@ class FakeBotApi:
         unique = f"p{next(self._ids)}"
         photo = [{"file_id": f"{unique}-{side}", "file_unique_id": f"{unique}{side}", "width": side,
                   "height": side, "file_size": len(upload.data) if upload else 1000} for side in (90, 320, 512)]
+        if upload is not None:  # what a user would download: Telegram's re-encoded copy
+            self.files[photo[-1]["file_id"]] = limits.telegram_photo(upload.data)
         fields: dict[str, Any] = {"photo": photo}
         if caption:
             fields["caption"] = caption
         if (markup := self._markup(params)) is not None:
             fields["reply_markup"] = markup
         return self._new_message(params.get("chat_id"), **fields)
+
+    def add_file(self, data: bytes) -> str:
+        """Store a file as if a user had uploaded it; returns its file_id."""
+        file_id = f"f{next(self._ids)}"
+        self.files[file_id] = data
+        return file_id
+
+    def _m_getFile(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            raise ApiError(400, "Bad Request: invalid file_id")
+        size = len(self.files[file_id])
+        if size > limits.GET_FILE_BYTES:
+            raise ApiError(400, "Bad Request: file is too big", breach="file size")
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": size,
+                "file_path": f"uploads/{file_id}"}
+
+    async def _download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        data = self.files.get(request.match_info["path"].removeprefix("uploads/"))
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="application/octet-stream")
 
     def _m_editMessageCaption(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         message = self._stored(params)

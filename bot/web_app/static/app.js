@@ -91,6 +91,12 @@ function render(m) {
   item.querySelector(".answered").textContent = m.answered && m.answered.length
     ? `Answered: ${m.answered.join(", ")}` : "";
   if (!m.buttons || !m.buttons.length) item.querySelector(".buttons").replaceChildren(); // revealed
+  if (m.download && !item.querySelector("a.download")) {
+    const link = el("a", "download", "Download with credentials");
+    link.href = m.download;
+    link.setAttribute("download", "");
+    item.querySelector(".buttons").appendChild(link);
+  }
   if (follow) window.scrollTo(0, document.body.scrollHeight);
 }
 
@@ -167,6 +173,20 @@ async function answer(item, roundId, guess) {
   const toast = item.querySelector(".toast");
   if (toast) toast.textContent = reply.toast || "";
 }
+
+$("check").addEventListener("change", async (e) => {
+  // the file goes as the request body; the answer is for this tab only
+  const file = e.target.files[0];
+  e.target.value = "";
+  if (!file) return;
+  try {
+    const response = await fetch("/api/check", { method: "POST", body: file });
+    const reply = await response.json();
+    note(reply.reply || reply.error);
+  } catch (error) {
+    note("The server could not be reached. Is `figment demo` still running?");
+  }
+});
 
 $("composer").addEventListener("submit", async (e) => {
   e.preventDefault();

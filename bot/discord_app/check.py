@@ -1,0 +1,47 @@
+"""/check on Discord: a slash command with an image attachment option, and "Check with Figment"
+in a message's Apps menu (Discord's way to act on a message someone else posted).
+
+Discord tells the attachment's size before any download, so a file over the check limit is
+answered without fetching it.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import discord
+from discord import app_commands
+
+from bot import texts
+from bot.discord_app.replies import acknowledge, reply
+from bot.provenance.check import MAX_BYTES, known_versions, reply_for
+
+if TYPE_CHECKING:
+    from bot.discord_app.client import FigmentBot
+
+
+MENU_NAME = "Check with Figment"
+
+
+async def _check(interaction: discord.Interaction, image: discord.Attachment) -> None:
+    if image.size > MAX_BYTES:
+        await reply(interaction, texts.check_too_big(MAX_BYTES), ephemeral=True)
+        return
+    await acknowledge(interaction, private=False)  # downloading and reading take a moment
+    bot: "FigmentBot" = interaction.client  # type: ignore[assignment]
+    data = await image.read()
+    await reply(interaction, await reply_for(data, posted_size=bot.figment.settings.posted_size,
+                                             known_versions=known_versions(bot.figment.source)))
+
+
+def add_check_command(tree: app_commands.CommandTree) -> None:
+    @tree.command(name="check", description="Is this image a Figment face? Reads its credentials and watermark")
+    @app_commands.describe(image="The image to check (PNG, JPEG, WebP...)")
+    async def check(interaction: discord.Interaction, image: discord.Attachment) -> None:
+        await _check(interaction, image)
+
+    @tree.context_menu(name=MENU_NAME)
+    async def check_message(interaction: discord.Interaction, message: discord.Message) -> None:
+        if not message.attachments:
+            await reply(interaction, texts.CHECK_HOW_DISCORD, ephemeral=True)
+            return
+        await _check(interaction, message.attachments[0])

@@ -1,0 +1,61 @@
+"""/check on Telegram: an image sent with the caption /check, or /check in reply to an image.
+
+Photos and image files both work. Bots may download at most 20 MB (getFile refuses more), so a
+bigger file is answered from its announced size without downloading it.
+"""
+from __future__ import annotations
+
+from typing import Awaitable, Callable
+
+from telegram import Message, Update
+from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
+
+from bot import texts
+from bot.app import Figment
+from bot.provenance.check import MAX_BYTES, known_versions, reply_for
+
+Context = ContextTypes.DEFAULT_TYPE
+Say = Callable[[Update, Context, str], Awaitable[None]]
+CAPTION = filters.CaptionRegex(r"^/check(@\w+)?(\s|$)")
+
+
+def _attached(message: Message | None) -> tuple[str, int | None] | None:
+    """(file id, announced size) of the image in message: the largest photo size, or a document."""
+    if message is None:
+        return None
+    if message.photo:
+        largest = message.photo[-1]
+        return largest.file_id, largest.file_size
+    if message.document is not None:
+        return message.document.file_id, message.document.file_size
+    return None
+
+
+class CheckHandlers:
+    def __init__(self, figment: Figment, say: Say) -> None:  # Handlers.say: the one way to reply
+        self.figment = figment
+        self.say = say
+
+    def install(self, application: Application) -> None:  # type: ignore[type-arg]
+        only_new = filters.UpdateType.MESSAGE
+        application.add_handler(CommandHandler("check", self.check, filters=only_new))
+        application.add_handler(MessageHandler(only_new & CAPTION & (filters.PHOTO | filters.Document.ALL),
+                                               self.check))
+
+    async def check(self, update: Update, context: Context) -> None:
+        message = update.effective_message
+        if message is None or update.effective_chat is None:
+            return
+        found = _attached(message) or _attached(message.reply_to_message)
+        if found is None:
+            await self.say(update, context, texts.CHECK_HOW)
+            return
+        file_id, size = found
+        if size is not None and size > MAX_BYTES:
+            await self.say(update, context, texts.check_too_big(MAX_BYTES))
+            return
+        file = await context.bot.get_file(file_id)
+        data = bytes(await file.download_as_bytearray())
+        reply = await reply_for(data, posted_size=self.figment.settings.posted_size,
+                                known_versions=known_versions(self.figment.source))
+        await self.say(update, context, reply)

@@ -1,0 +1,66 @@
+"""The playground offers a revealed fake round's face with its marks, never an open round's."""
+from __future__ import annotations
+
+import io
+from typing import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
+
+from bot import texts
+from bot.app import Figment
+from bot.provenance import watermark
+from bot.web_app import build_app
+from tests.conftest import add_real_photos
+from tests.test_web import ADA, answer, events, message, say
+
+
+@pytest.fixture
+async def client(app: Figment) -> AsyncIterator[TestClient]:
+    async with TestClient(TestServer(build_app(app))) as test_client:
+        yield test_client
+
+
+async def test_download_with_credentials_only_after_the_reveal(client: TestClient, app: Figment) -> None:
+    await add_real_photos(app)
+    seen = set()
+    async with events(client, "Ada", ADA) as ada:
+        for _ in range(12):  # the coin decides real or fake: play until both were seen
+            assert (await say(client, "/quiz 1"))[1]["ok"]
+            posted = (await ada.until(message("round", lambda m: bool(m["buttons"]))))["message"]
+            url = f"/api/rounds/{posted['round_id']}/credentials"
+            open_reply = await client.get(url)  # the same answer for real and fake: no side channel
+            assert open_reply.status == 409 and (await open_reply.json())["error"] == texts.CREDENTIALS_NOT_YET
+            await answer(client, posted["round_id"], "real")
+            revealed = (await ada.until(message("round", lambda m: m["id"] == posted["id"] and not m["buttons"]),
+                                        timeout=5))["message"]
+            await ada.until(message("summary"))
+            response = await client.get(url)
+            if revealed["download"] is None:
+                seen.add("real")
+                assert response.status == 409 and (await response.json())["error"] == texts.CREDENTIALS_REAL_PHOTO
+                continue
+            seen.add("fake")
+            assert revealed["download"] == url and response.status == 200
+            assert "attachment" in response.headers["Content-Disposition"]
+            reading = watermark.read(Image.open(io.BytesIO(await response.read())))
+            assert reading.found and reading.model_id == watermark.model_id("test-drawn-1")
+            if seen == {"real", "fake"}:
+                break
+    assert "fake" in seen
+    assert (await client.get("/api/rounds/99999/credentials")).status == 409
+
+
+async def test_check_in_the_playground(client: TestClient, app: Figment) -> None:
+    _, body = await say(client, "/face 42 0.7")
+    face = await client.get(body["messages"][-1]["image"])
+    reply = await client.post("/api/check", data=await face.read(), headers={"Content-Type": "image/png"})
+    assert reply.status == 200 and "Made by Figment, model test-drawn-1" in (await reply.json())["reply"]
+
+    cut = await client.post("/api/check", data=(await face.read())[:3000], headers={"Content-Type": "image/png"})
+    assert (await cut.json())["reply"] == texts.CHECK_BROKEN
+    form = await client.post("/api/check", data="not an image", headers={"Content-Type": "text/plain"})
+    assert form.status == 415 and (await form.json())["error"] == texts.CHECK_NOT_IMAGE
+    huge = await client.post("/api/check", data=b"\0" * (21 * 1024 * 1024), headers={"Content-Type": "image/png"})
+    assert huge.status == 413 and "too big" in (await huge.json())["error"]
