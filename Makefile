@@ -13,6 +13,9 @@ $(STAMP): pyproject.toml
 	# torch 2.13.0 is the CPU build this machine keeps on disk; an unpinned torch pulls GBs of CUDA.
 	$(BIN)/python -m pip install -q torch==2.13.0
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	# invisible-watermark declares the GUI OpenCV, which needs libGL: keep only the headless build's cv2.
+	$(BIN)/python -m pip uninstall -q -y opencv-python
+	$(BIN)/python -m pip install -q --force-reinstall --no-deps 'opencv-python-headless>=4.8'
 	touch $(STAMP)
 
 setup: $(STAMP)
