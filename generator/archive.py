@@ -33,6 +33,23 @@ class ArchiveEntry:
     source: str
 
 
+CODECS = ("webp", "jpeg", "avif")  # avif: measured for the choice only (slow, and not on every Pillow)
+
+
+def encode_image(image: Image.Image, codec: str, quality: int) -> bytes:
+    """The archive's encoding of one face (the codec choice is measured by generator/bench_codec.py)."""
+    buffer = io.BytesIO()
+    if codec == "webp":
+        image.save(buffer, format="WEBP", quality=quality, method=6)
+    elif codec == "jpeg":
+        image.save(buffer, format="JPEG", quality=quality, subsampling="4:2:0", optimize=True)
+    elif codec == "avif":
+        image.save(buffer, format="AVIF", quality=quality, speed=4)
+    else:
+        raise ValueError(f"unknown codec {codec!r}: use {' or '.join(CODECS)}")
+    return buffer.getvalue()
+
+
 def write_archive(path: Path, entries: Iterable[ArchiveEntry], meta: dict[str, Any]) -> dict[str, Any]:
     entries = list(entries)
     sources = sorted({e.source for e in entries})

@@ -11,7 +11,6 @@ with what each costs in FD_face.
 """
 from __future__ import annotations
 
-import io
 import multiprocessing
 import os
 import random
@@ -26,7 +25,7 @@ from PIL import Image
 from bot.photos.split import HELDOUT
 from generator.archive import HELDOUT as ARCHIVE_HELDOUT
 from generator.archive import TRAIN as ARCHIVE_TRAIN
-from generator.archive import ArchiveEntry, read_meta, write_archive
+from generator.archive import ArchiveEntry, encode_image, read_meta, write_archive
 
 MIB = 1024 * 1024
 # Headers, offsets and the meta JSON: what the archive adds to the JPEG bytes.
@@ -54,7 +53,7 @@ class Candidate:
     heldout: bool
 
 
-CODECS = ("webp", "jpeg")
+CODECS = ("webp", "jpeg")  # what an archive may use (AVIF is slow to encode and may be missing on a GPU box)
 
 
 def encode_face(path: str, res: int, quality: int, codec: str = "webp") -> bytes | None:
@@ -66,12 +65,7 @@ def encode_face(path: str, res: int, quality: int, codec: str = "webp") -> bytes
         return None
     if face.size != (res, res):
         face = face.resize((res, res), Image.Resampling.LANCZOS)
-    buffer = io.BytesIO()
-    if codec == "webp":
-        face.save(buffer, format="WEBP", quality=quality, method=6)
-    else:
-        face.save(buffer, format="JPEG", quality=quality, subsampling="4:2:0", optimize=True)
-    return buffer.getvalue()
+    return encode_image(face, codec, quality)
 
 
 def _encode(job: tuple[str, int, int, str]) -> bytes | None:

@@ -212,28 +212,24 @@ class Handlers:
 
     # -- buttons --
     async def answer(self, update: Update, context: Context) -> None:
-        query = update.callback_query
-        assert query is not None
-        parsed = parse_answer(query.data)
-        if parsed is None:
-            await self.toast(query, texts.BUTTON_UNKNOWN)
-            return
-        round_id, guess_real = parsed
-        # The answer is stored before the toast: if the toast is lost, the answer still counts once.
-        chat = self.plain_ref(query.message.chat) if query.message is not None else None
-        reply = await self.figment.quiz.answer(round_id, player_ref(query.from_user), guess_real, chat)
-        await self.toast(query, reply.text)
+        await self._record_click(update, parse_answer, pair=False)
 
     async def pair_answer(self, update: Update, context: Context) -> None:
+        await self._record_click(update, parse_pair_answer, pair=True)
+
+    async def _record_click(self, update: Update, parse: Callable[[str | None], tuple[int, bool] | None],
+                            pair: bool) -> None:
+        """A Real/Fake or A/B button: (round, guess) from its data, then the answer, then the toast."""
         query = update.callback_query
         assert query is not None
-        parsed = parse_pair_answer(query.data)
+        parsed = parse(query.data)
         if parsed is None:
             await self.toast(query, texts.BUTTON_UNKNOWN)
             return
-        round_id, a_is_real = parsed
+        round_id, guess = parsed
+        # The answer is stored before the toast: if the toast is lost, the answer still counts once.
         chat = self.plain_ref(query.message.chat) if query.message is not None else None
-        reply = await self.figment.quiz.answer(round_id, player_ref(query.from_user), a_is_real, chat, pair=True)
+        reply = await self.figment.quiz.answer(round_id, player_ref(query.from_user), guess, chat, pair=pair)
         await self.toast(query, reply.text)
 
     async def another_face(self, update: Update, context: Context) -> None:
