@@ -62,6 +62,16 @@ class RecordingPresenter:
         return self.posts[-1][1]
 
 
+class PlatformAway(RecordingPresenter):
+    """A front-end whose platform went away: reveals fail, as edits and as new messages."""
+
+    async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None:
+        raise ConnectionError("the chat platform went away")
+
+    async def reveal_apart(self, chat: ChatRef, reveal: Reveal) -> None:
+        raise ConnectionError("the chat platform went away")  # a new message cannot get through either
+
+
 async def add_real_photos(app: Figment, count: int = 3, pack: str = "test-pack") -> None:
     """Drawn stand-ins for imported photos, stored where the importer would store them."""
     folder = app.settings.data_dir / "photos" / pack

@@ -30,14 +30,7 @@ from tests.test_generator_model import tiny_generator
 from tests.test_train import write_drawn_archive
 
 ALICE = PlayerRef("test", "alice", "Alice")
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

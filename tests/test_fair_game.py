@@ -19,7 +19,7 @@ from bot.refs import ChatRef, PlayerRef
 from db import queries as q
 from db.models import Answer
 from generator.direct import DirectSource
-from tests.conftest import RecordingPresenter, add_real_photos, make_settings
+from tests.conftest import PlatformAway, RecordingPresenter, add_real_photos, make_settings
 from tests.db_faults import race_on_insert
 from tests.fakes import DrawnFaceModel
 
@@ -75,17 +75,10 @@ async def test_a_reveal_is_scored_once_across_a_restart(tmp_path: Path) -> None:
     or a recovery run twice, never counts an answer twice."""
     settings = make_settings(tmp_path, round_seconds=30)
 
-    class RevealFails(RecordingPresenter):
-        async def reveal_round(self, chat, message_ref, reveal):  # type: ignore[no-untyped-def]
-            raise ConnectionError("the chat platform went away")
-
-        async def reveal_apart(self, chat, reveal):  # type: ignore[no-untyped-def]
-            raise ConnectionError("the chat platform went away")  # a new message cannot get through either
-
     chat = ChatRef("test", "crashy", expected_players=1)
     first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
     await add_real_photos(first)
-    failing = RevealFails()
+    failing = PlatformAway()
     first.quiz.register("test", failing)
     await first.quiz.start(chat, player(0), 2)
     post = await failing.next_post(1)

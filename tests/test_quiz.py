@@ -12,7 +12,7 @@ from bot.errors import UserError
 from bot.refs import ChatRef, PlayerRef
 from db import queries as q
 from generator.direct import DirectSource
-from tests.conftest import RecordingPresenter, add_real_photos, make_settings
+from tests.conftest import PlatformAway, RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 
 CHAT = ChatRef("test", "chat-1", "Test chat", expected_players=None)
@@ -222,15 +222,8 @@ async def test_stop_while_the_image_is_made_posts_no_round(tmp_path) -> None:  #
 async def test_a_reveal_lost_in_a_crash_is_shown_after_restart(tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(tmp_path, round_seconds=30)
 
-    class RevealFails(RecordingPresenter):
-        async def reveal_round(self, chat, message_ref, reveal):  # type: ignore[no-untyped-def]
-            raise ConnectionError("the chat platform went away")
-
-        async def reveal_apart(self, chat, reveal):  # type: ignore[no-untyped-def]
-            raise ConnectionError("the chat platform went away")  # a new message cannot get through either
-
     chat = ChatRef("test", "crashy", expected_players=1)
-    first, _, post = await first_life(settings, chat, 2, RevealFails())
+    first, _, post = await first_life(settings, chat, 2, PlatformAway())
     await first.quiz.answer(post.round_id, player(1), True)  # closes the round early; its reveal fails
     await asyncio.sleep(0.5)
     await first.close()
