@@ -177,9 +177,10 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
     missing = report_stage(opts)
     manifest = json.loads((opts.stage / MANIFEST).read_text()) if (opts.stage / MANIFEST).is_file() else {}
     data = opts.stage / "data"
-    if not data.is_dir() or not list(data.glob("*.npz")) or not read_meta(data)["train"]:
+    train_faces = read_meta(data)["train"] if data.is_dir() and any(data.glob("*.npz")) else 0
+    if not train_faces:
         raise ValueError(f"no training faces arrived in {data}: stage the parts first (missing: {missing})")
-    echo(f"training data: {read_meta(data)['train']} faces" + (f" (missing shards: {missing})" if missing else ""))
+    echo(f"training data: {train_faces} faces" + (f" (missing shards: {missing})" if missing else ""))
     resume = opts.state if state_meta(opts.state) else None
     given = vars(build_parser().parse_args(["--data", str(data), "--out", "x", *opts.train_args]))
     given.pop("data"), given.pop("out")
@@ -207,7 +208,7 @@ def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
         "kimg_total": round(summary["kimg"], 1), "images_total": round(summary["kimg"] * 1000), "img_s": summary["img_s"],
         "train_minutes_total": summary["train_minutes"], "wall_minutes": summary["wall_minutes"],
         "diverged": summary["diverged"], "model_version": summary["model_version"],
-        "train_faces": read_meta(data)["train"], "device": summary.get("device"), **notes,
+        "train_faces": train_faces, "device": summary.get("device"), **notes,
     }
     (opts.out / "state" / "MODEL_CARD.md").unlink(missing_ok=True)  # `figment gpu land` writes the card
     write_result(opts.out, result)
