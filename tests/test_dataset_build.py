@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import io
 from pathlib import Path
 
@@ -171,3 +172,17 @@ def test_webp_80_keeps_real_faces_within_the_stated_tolerance() -> None:
         decoded = np.asarray(Image.open(io.BytesIO(encode_face(str(path), 128, 80))).convert("RGB"))
         values.append(psnr(decoded, source))
     assert len(values) == 40 and np.mean(values) > 34 and min(values) > 30
+
+
+def test_codec_bench_reports_every_codec(tmp_path: Path) -> None:
+    from generator.bench_codec import main
+    from tests.fakes import DrawnFaceModel
+
+    for seed, image in enumerate(DrawnFaceModel(128).generate(list(range(20)), 1.0)):
+        image.save(tmp_path / f"{seed:02d}.png")
+    assert main(["--faces", str(tmp_path), "--n", "20", "--workers", "1", "--out", str(tmp_path / "r.json")]) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    webp, jpeg = report["codecs"]["webp 80"], report["codecs"]["jpeg 85"]
+    assert report["faces"] == 20 and 0 < webp["bytes"] and webp["psnr_db"] > 25 and webp["fd_face_cost"] >= 0
+    assert jpeg["bytes"] > 0 and "webp 90" in report["codecs"]
+    assert main(["--faces", str(tmp_path / "none"), "--n", "5"]) == 2  # no images: a clear error
