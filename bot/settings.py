@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.shards import parse_shard_ids
 
 
 class Settings(BaseSettings):
@@ -24,11 +26,43 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = Field("0.0.0.0", description="Address the webhook server binds.")
     telegram_webhook_port: int = Field(8443, ge=1, le=65535, description="Port the webhook server binds.")
     telegram_webhook_secret: SecretStr | None = Field(None, description="Secret Telegram sends with each "
-                                                      "update; default a random one per start.")
+                                                      "update; default one derived from the bot token, so "
+                                                      "every webhook worker of the bot agrees on it.")
     telegram_api_url: str | None = Field(None, description="A self-hosted Bot API server, e.g. "
                                          "http://localhost:8081/bot; default Telegram's.")
     discord_token: SecretStr | None = None
     discord_test_guild: int | None = Field(None, description="Sync slash commands to this guild only (fast, for testing).")
+    discord_api_url: str | None = Field(None, description="Discord's REST API base, e.g. "
+                                        "https://discord.com/api/v10 (a proxy, or a local fake); default Discord's.")
+    discord_gateway_url: str | None = Field(None, description="Discord's gateway, e.g. wss://gateway.discord.gg/; "
+                                            "default Discord's.")
+    discord_shard_count: int | Literal["auto"] | None = Field(
+        None, description="Shards of the whole bot (over all processes); unset: one shard, no sharding; "
+                          "auto: as many as Discord recommends, all in this process.")
+    discord_shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = Field(
+        None, description="The shards this process runs, e.g. 0,1 or 0-3 or [0, 1]; unset: all of them.")
+
+    @field_validator("discord_shard_count", mode="before")
+    @classmethod
+    def _shard_count(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None  # FIGMENT_DISCORD_SHARD_COUNT=
+        if isinstance(value, str) and value.strip().lower() == "auto":
+            return "auto"
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            try:
+                count = int(value)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a number of shards (a whole number, or auto)") from None
+            if count < 1:
+                raise ValueError("a bot has at least 1 shard")
+            return count
+        return value
+
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: object) -> object:
+        return parse_shard_ids(value)
 
     round_seconds: int = Field(20, ge=1, le=600, description="How long a quiz round stays open.")
     round_gap_seconds: float = Field(2.0, ge=0, le=60, description="Pause before each round (after /quiz or the last reveal); the image is made during the round before.")
@@ -67,6 +101,20 @@ class Settings(BaseSettings):
     c2pa_key: Path | None = Field(None, description="PEM private key that signs /face Content Credentials; "
                                   "unset (with c2pa_cert): faces carry the watermark only.")
     c2pa_cert: Path | None = Field(None, description="PEM certificate chain (signer first) for c2pa_key.")
+
+    @model_validator(mode="after")
+    def _shards_fit(self) -> "Settings":
+        ids, count = self.discord_shard_ids, self.discord_shard_count
+        if ids is None:
+            return self
+        if not isinstance(count, int):
+            raise ValueError("FIGMENT_DISCORD_SHARD_IDS needs FIGMENT_DISCORD_SHARD_COUNT set to the number of "
+                             "shards of the whole bot (e.g. FIGMENT_DISCORD_SHARD_COUNT=4 FIGMENT_DISCORD_SHARD_IDS=0,1)")
+        outside = [shard for shard in ids if shard >= count]
+        if outside:
+            raise ValueError(f"FIGMENT_DISCORD_SHARD_IDS: shard {outside[0]} is outside "
+                             f"FIGMENT_DISCORD_SHARD_COUNT={count} (shard ids run from 0 to {count - 1})")
+        return self
 
     @field_validator("data_dir")
     @classmethod

@@ -269,6 +269,18 @@ def test_options_come_from_settings(tmp_path) -> None:  # type: ignore[no-untype
                        "webhook_listen": "0.0.0.0", "webhook_port": 8080, "webhook_secret": "abc"}
 
 
+def test_the_default_webhook_secret_is_the_same_in_every_worker() -> None:
+    import re
+
+    from bot.telegram_app.webhook import default_secret
+
+    token = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+    secret = default_secret(token)
+    assert secret == default_secret(token) != default_secret(token + "x")  # every worker of one bot agrees
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret)  # what Telegram accepts as secret_token
+    assert token.split(":")[1] not in secret
+
+
 async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 

@@ -31,7 +31,8 @@ def sync(
     target = None if everywhere else (guild if guild is not None else config.discord_test_guild)
     try:
         _, invite = asyncio.run(sync_now(config.discord_token.get_secret_value(), guild_id=target,
-                                         record_path=config.data_dir / RECORD_FILE))
+                                         record_path=config.data_dir / RECORD_FILE,
+                                         base_url=config.discord_api_url))
     except DiscordStartError as error:
         fail(str(error))
     except discord.Forbidden:

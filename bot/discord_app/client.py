@@ -49,7 +49,10 @@ class FigmentBot(CommandClient):
         # Logged in, not yet connected to the gateway: REST works, no events arrive yet.
         self.add_dynamic_items(AnswerButton, AnotherFaceButton, PairButton)
         self.figment.quiz.register(PLATFORM, self.presenter)
-        if self.sync:
+        if self.sync and not self.runs_shard_zero:
+            # One process syncs for the whole bot: Discord rate-limits command updates.
+            log.info("Discord commands are synced by the process that runs shard 0")
+        elif self.sync:
             try:
                 await sync_commands(self.tree, self.sync_record, guild_id=self.test_guild)
             except discord.HTTPException:
@@ -59,12 +62,24 @@ class FigmentBot(CommandClient):
         if resumed:
             log.info("resumed %d Discord games", resumed)
 
+    @property
+    def runs_shard_zero(self) -> bool:
+        """Whether this process runs shard 0 (an unsharded bot is shard 0): direct messages arrive
+        there, and that process alone syncs the commands."""
+        shard_ids = getattr(self, "shard_ids", None)  # an AutoShardedClient's own shards
+        if shard_ids is not None:
+            return 0 in shard_ids
+        return (self.shard_id or 0) == 0
+
     def forget_ready_wait(self) -> None:
         """discord.py's close() leaves its "wait for the guilds, then say ready" task running; a
-        bot stopped within that short wait would have it fire on a closed client. Cancel it."""
+        bot stopped within that short wait would have it fire on a closed client. Cancel it
+        (a sharded client has one such task per shard, and one that waits for them all)."""
         ready_task = getattr(self._connection, "_ready_task", None)
         if ready_task is not None:
             ready_task.cancel()
+        for shard_task in list(getattr(self._connection, "_ready_tasks", {}).values()):
+            shard_task.cancel()
 
     async def close(self) -> None:
         self.forget_ready_wait()
@@ -75,3 +90,19 @@ class FigmentBot(CommandClient):
         log.info("Discord: connected as %s to %d servers", self.user, len(self.guilds))
         if self.ready_event is not None:
             self.ready_event.set()
+
+
+class ShardedFigmentBot(FigmentBot, discord.AutoShardedClient):
+    """Figment on several shards (discord.py's AutoShardedClient): each process of a big bot runs
+    the shards it is given; REST calls (posts, reveals, replies) reach any channel from any shard."""
+
+
+def make_bot(figment: Figment, *, shard_count: int | str | None = None, shard_ids: tuple[int, ...] | None = None,
+             **options: Any) -> FigmentBot:
+    """An unsharded bot, or a sharded one when a shard count ("auto": Discord's recommendation)
+    or shard ids are given."""
+    if shard_count is None and shard_ids is None:
+        return FigmentBot(figment, **options)
+    count = None if shard_count == "auto" else shard_count
+    ids = list(shard_ids) if shard_ids is not None else None
+    return ShardedFigmentBot(figment, shard_count=count, shard_ids=ids, **options)

@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import logging
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import discord
 import yarl
@@ -13,7 +13,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.app import Figment
-from bot.discord_app.client import CommandClient, FigmentBot
+from bot.discord_app.client import CommandClient, make_bot
 from bot.discord_app.people import PLATFORM
 from bot.discord_app.sync import SyncRecord, sync_commands
 
@@ -43,22 +43,36 @@ def endpoints(base_url: str | None, gateway_url: str | None) -> Iterator[None]:
         Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY = old_base, old_gateway
 
 
+_FROM_SETTINGS: Any = object()  # an option not given: the setting decides
+
+
 async def serve(figment: Figment, token: str, stop: asyncio.Event, *, base_url: str | None = None,
                 gateway_url: str | None = None, test_guild: int | None = None, sync: bool = True,
                 sync_record: Path | None = None, ready: asyncio.Event | None = None,
-                guild_ready_timeout: float = 2.0) -> None:
+                guild_ready_timeout: float = 2.0, shard_count: int | str | None = _FROM_SETTINGS,
+                shard_ids: tuple[int, ...] | None = _FROM_SETTINGS) -> None:
     """Run Figment on Discord until `stop` is set, then shut down cleanly.
 
     test_guild: sync the commands to this guild only (default FIGMENT_DISCORD_TEST_GUILD).
-    sync: sync the command set at start when it changed since the last sync.
+    sync: sync the command set at start when it changed since the last sync (only where shard 0 runs).
     sync_record: where that is remembered (default <data_dir>/discord_commands.json).
-    ready: set once the gateway session is ready. base_url / gateway_url: another Discord (tests).
+    ready: set once the gateway session is ready (every shard of this process).
+    base_url / gateway_url: another Discord (default FIGMENT_DISCORD_API_URL / _GATEWAY_URL).
+    shard_count / shard_ids: default FIGMENT_DISCORD_SHARD_COUNT / _SHARD_IDS.
     Raises DiscordStartError when Discord refuses the token.
     """
-    guild = test_guild if test_guild is not None else figment.settings.discord_test_guild
-    bot = FigmentBot(figment, test_guild=guild, sync=sync, sync_record=sync_record, ready=ready,
-                     guild_ready_timeout=guild_ready_timeout)
-    with endpoints(base_url, gateway_url):
+    settings = figment.settings
+    guild = test_guild if test_guild is not None else settings.discord_test_guild
+    if shard_count is _FROM_SETTINGS:
+        shard_count = settings.discord_shard_count
+    if shard_ids is _FROM_SETTINGS:
+        shard_ids = settings.discord_shard_ids
+    bot = make_bot(figment, shard_count=shard_count, shard_ids=shard_ids, test_guild=guild, sync=sync,
+                   sync_record=sync_record, ready=ready, guild_ready_timeout=guild_ready_timeout)
+    if shard_count is not None or shard_ids is not None:
+        log.info("Discord: shards %s of %s in this process",
+                 ",".join(map(str, shard_ids)) if shard_ids is not None else "all", shard_count)
+    with endpoints(base_url or settings.discord_api_url, gateway_url or settings.discord_gateway_url):
         async with bot:
             runner = asyncio.create_task(bot.start(token), name="discord-client")
             stopper = asyncio.create_task(stop.wait(), name="discord-stop")

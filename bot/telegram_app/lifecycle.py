@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -27,7 +26,7 @@ from bot.telegram_app.check import CheckHandlers
 from bot.telegram_app.handlers import Handlers
 from bot.telegram_app.people import PLATFORM, ChatDirectory
 from bot.telegram_app.presenter import TelegramPresenter
-from bot.telegram_app.webhook import WebhookReceiver
+from bot.telegram_app.webhook import WebhookReceiver, default_secret
 
 log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "callback_query"]
@@ -45,7 +44,7 @@ class TelegramOptions:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_path: str | None = None  # the path served; default the path of webhook_url
-    webhook_secret: str | None = None  # default: a random one per start
+    webhook_secret: str | None = None  # default: derived from the token, alike in every worker
     poll_timeout: float = 30.0  # long-polling wait per getUpdates, in seconds
     drop_pending_updates: bool = False
     rate_limit: bool = True  # per-chat flood limits, 429s waited out in their chat only (flood.py)
@@ -127,7 +126,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         await application.start()
         try:
             if opts.webhook_url:
-                secret = opts.webhook_secret or secrets.token_urlsafe(32)
+                secret = opts.webhook_secret or default_secret(token)
                 path = opts.webhook_path or urlsplit(opts.webhook_url).path or "/"
                 receiver = WebhookReceiver(application, path, secret)
                 await receiver.start(opts.webhook_listen, opts.webhook_port)

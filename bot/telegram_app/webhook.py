@@ -2,9 +2,15 @@
 
 Telegram sends the secret given to setWebhook in a header; anything without it is refused, so
 nobody else can feed the bot updates. Update processing is the same as with long polling.
+
+Several workers may serve one webhook URL behind a load balancer: each calls setWebhook with the
+same URL and secret (FIGMENT_TELEGRAM_WEBHOOK_SECRET, or by default one derived from the token,
+which every worker of the bot derives alike) and listens on its own port.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import logging
 
@@ -14,6 +20,14 @@ from telegram.ext import Application
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+
+
+def default_secret(token: str) -> str:
+    """The webhook secret when none is set: the same in every worker of the bot (a random one per
+    start would let the last worker's setWebhook lock the others out), and unknown to anyone
+    without the token. 43 characters of A-Z, a-z, 0-9, _ and -, as Telegram allows."""
+    digest = hmac.new(token.encode(), b"figment telegram webhook secret", hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 class WebhookReceiver:

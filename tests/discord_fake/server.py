@@ -1,7 +1,10 @@
 """A local Discord for end-to-end tests of the real discord.py client.
 
 REST lives under `rest_base` (point `discord.http.Route.BASE` at it) and the gateway at
-`gateway_url` (point `DiscordWebSocket.DEFAULT_GATEWAY` at it). Every REST request is recorded,
+`gateway_url` (point `DiscordWebSocket.DEFAULT_GATEWAY` at it). `rest_base_via(name)` and
+`gateway_url_via(name)` are the same under a path prefix that is recorded with each request and
+session, so a test with several bot processes can tell which one did what. The gateway speaks
+shards (tests/discord_fake/gateway.py); GET /gateway/bot recommends `recommended_shards`. Every REST request is recorded,
 messages are kept with their uploaded files, and interactions behave as Discord's do: one initial
 response within `interaction_window` seconds (else 404 Unknown interaction), then edits and
 follow-ups through the application's webhook. Faults: `fault()` answers chosen requests with a
@@ -30,6 +33,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from bot.shards import shard_of
 from tests.discord_fake import payloads as p
 from tests.discord_fake import limits
 from tests.discord_fake.gateway import FakeGateway
@@ -60,6 +64,7 @@ class Recorded:
     faulted: bool = False
     response: Any = None
     at: float = 0.0  # wall-clock time the request arrived (time.time())
+    via: str = ""  # the path prefix it came through (rest_base_via), "" for rest_base
 
     @property
     def ok(self) -> bool:
@@ -94,8 +99,10 @@ class FakeInteraction:
 
 class FakeDiscord:
     def __init__(self, *, token: str = "fake-token", interaction_window: float = limits.FIRST_RESPONSE,
-                 token_lifetime: float = limits.TOKEN_LIFETIME, rate_limits: RateLimits | None = None) -> None:
+                 token_lifetime: float = limits.TOKEN_LIFETIME, rate_limits: RateLimits | None = None,
+                 recommended_shards: int = 1) -> None:
         self.token = token
+        self.recommended_shards = recommended_shards  # GET /gateway/bot's "shards"
         self.interaction_window = interaction_window
         self.token_lifetime = token_lifetime
         self.rate_limits = rate_limits or RateLimits()
@@ -121,8 +128,10 @@ class FakeDiscord:
     async def start(self) -> "FakeDiscord":
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/gateway", self.gateway.handle)
+        app.router.add_get("/via/{via}/gateway", self.gateway.handle)
         app.router.add_get("/attachments/{attachment_id}/{filename}", self._attachment)
         app.router.add_route("*", API + "/{tail:.*}", self._rest)
+        app.router.add_route("*", "/via/{via}" + API + "/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -144,6 +153,12 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return self.base.replace("http://", "ws://") + "/gateway"
 
+    def rest_base_via(self, via: str) -> str:
+        return f"{self.base}/via/{via}{API}"
+
+    def gateway_url_via(self, via: str) -> str:
+        return self.base.replace("http://", "ws://") + f"/via/{via}/gateway"
+
     async def changed(self) -> None:
         async with self._condition:
             self._condition.notify_all()
@@ -163,8 +178,13 @@ class FakeDiscord:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}") from None
 
     # -- the world --
-    def add_guild(self, name: str = "Test server") -> p.FakeGuild:
-        guild = p.FakeGuild(p.snowflake(), name, int(self.owner["id"]))
+    def add_guild(self, name: str = "Test server", *, shard: tuple[int, int] | None = None) -> p.FakeGuild:
+        """A guild; shard=(id, count) gives it an id on that shard."""
+        guild_id = p.snowflake()
+        if shard is not None:
+            while shard_of(guild_id, shard[1]) != shard[0]:
+                guild_id += 1 << 22  # the shard is read from the id's timestamp bits
+        guild = p.FakeGuild(guild_id, name, int(self.owner["id"]))
         self.guilds[guild.id] = guild
         return guild
 
@@ -209,7 +229,7 @@ class FakeDiscord:
         path = "/" + request.match_info["tail"]
         body, uploads = await _read_body(request)
         record = Recorded(request.method, path, dict(request.query), body, uploads, dict(request.headers),
-                          at=time.time())
+                          at=time.time(), via=request.match_info.get("via", ""))
         self.requests.append(record)
         fault = self._take_fault(request.method, path)
         if fault is not None and fault.delay:
@@ -249,6 +269,7 @@ class FakeDiscord:
     def _routes(self) -> list[tuple[str, str, Callable[..., Awaitable[tuple[int, Any]]]]]:
         return [
             ("GET", r"/users/@me", self._me),
+            ("GET", r"/gateway/bot", self._gateway_bot),
             ("GET", r"/oauth2/applications/@me", self._application),
             ("PUT", r"/applications/(\d+)/commands", self._put_commands),
             ("PUT", r"/applications/(\d+)/guilds/(\d+)/commands", self._put_commands),
@@ -264,6 +285,12 @@ class FakeDiscord:
 
     async def _me(self, record: Recorded) -> tuple[int, Any]:
         return 200, {**self.bot_user, "verified": True, "mfa_enabled": False, "flags": 0}
+
+    async def _gateway_bot(self, record: Recorded) -> tuple[int, Any]:
+        gateway = self.gateway_url_via(record.via) if record.via else self.gateway_url
+        return 200, {"url": gateway, "shards": self.recommended_shards,
+                     "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 14_400_000,
+                                             "max_concurrency": 1}}
 
     async def _application(self, record: Recorded) -> tuple[int, Any]:
         return 200, {"id": str(self.application_id), "name": "Figment", "icon": None, "description": "",
