@@ -6,6 +6,11 @@ objects wrapped in {"ok": ..., "result": ...}, getUpdates long-polls and honours
 offset confirms every update below it, which is then never sent again), a callback query can be
 answered once, and an edit that changes nothing is refused as "message is not modified".
 
+Webhook mode as Telegram has it: once setWebhook gives a URL, updates are POSTed there with the
+secret header and sent again until answered 200 (tests/telegram_fake/webhook.py).
+`base_url_via(name)` is `base_url` under a path prefix recorded with each call (`Call.via`), so a
+test with several bot processes can tell which one made which call.
+
 Tests drive it from the user's side (`command`, `click`), read what the bot sent (`calls`,
 `wait_calls`), and inject faults (`fault`): 429 with retry_after, 500, a slow reply, a dropped
 connection (before or after the request took effect), and re-delivery of confirmed updates.
@@ -29,6 +34,7 @@ from aiohttp import web
 
 from tests.telegram_fake import limits
 from tests.telegram_fake.limits import FloodControl
+from tests.telegram_fake.webhook import WebhookSender
 
 TOKEN = "123456789:TEST-fake-token"
 BOT_USER = {
@@ -55,6 +61,7 @@ class Call:
     outcome: str = "ok"
     result: Any = None
     at: float = 0.0  # wall-clock time the request arrived (time.time())
+    via: str = ""  # the path prefix it came through (base_url_via), "" for base_url
 
     @property
     def succeeded(self) -> bool:
@@ -100,7 +107,8 @@ def _decode(value: str) -> Any:
 
 class FakeBotApi:
     def __init__(self, token: str = TOKEN, *, flood: FloodControl | None = None,
-                 query_ttl: float = limits.QUERY_TTL) -> None:
+                 query_ttl: float = limits.QUERY_TTL, webhook_timeout: float = 5.0,
+                 webhook_retry: float = 0.25) -> None:
         self.token = token
         self.flood = flood or FloodControl()
         self.query_ttl = query_ttl
@@ -109,7 +117,6 @@ class FakeBotApi:
         self.bot_user = dict(BOT_USER)
         self.calls: list[Call] = []
         self.faults: list[Fault] = []
-        self.updates: list[dict[str, Any]] = []
         self.confirmed = 0  # updates with an id below this were confirmed by an offset
         self.messages: dict[tuple[int, int], dict[str, Any]] = {}
         self.chats: dict[int, dict[str, Any]] = {}
@@ -118,6 +125,8 @@ class FakeBotApi:
         self.owners: dict[int, int] = {}
         self.commands: list[dict[str, Any]] = []
         self.webhook: dict[str, Any] = {}
+        self.updates: list[dict[str, Any]] = []
+        self.sender = WebhookSender(self.updates, timeout=webhook_timeout, retry_after=webhook_retry)
         self.answered_queries: set[str] = set()
         self.files: dict[str, bytes] = {}  # file_id -> bytes, for getFile and downloads
         self.queries: dict[str, dict[str, Any]] = {}
@@ -133,9 +142,10 @@ class FakeBotApi:
 
     async def start(self) -> "FakeBotApi":
         app = web.Application(client_max_size=50 * 1024 * 1024)
-        app.router.add_post("/bot{token}/{method}", self._handle)
-        app.router.add_get("/bot{token}/{method}", self._handle)
-        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
+        for prefix in ("", "/via/{via}"):
+            app.router.add_post(prefix + "/bot{token}/{method}", self._handle)
+            app.router.add_get(prefix + "/bot{token}/{method}", self._handle)
+            app.router.add_get(prefix + "/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.5)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -144,6 +154,7 @@ class FakeBotApi:
         return self
 
     async def close(self) -> None:
+        await self.sender.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -161,6 +172,9 @@ class FakeBotApi:
     @property
     def base_file_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/file/bot"
+
+    def base_url_via(self, via: str) -> str:
+        return f"http://127.0.0.1:{self.port}/via/{via}/bot"
 
     # --- the world: users, chats, and what they do ------------------------------------------------
 
@@ -195,6 +209,7 @@ class FakeBotApi:
     def push_update(self, payload: dict[str, Any]) -> int:
         update_id = 10_000 + len(self.updates) + 1
         self.updates.append({"update_id": update_id, **payload})
+        self.sender.wake()
         self._update_event.set()
         self._update_event = asyncio.Event()
         return update_id
@@ -298,7 +313,7 @@ class FakeBotApi:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params, files = await self._read(request)
-        call = Call(0, method, params, files, at=time.time())
+        call = Call(0, method, params, files, at=time.time(), via=request.match_info.get("via", ""))
         if request.match_info["token"] != self.token:
             return self._error(call, ApiError(401, "Unauthorized"))
         fault = self._take_fault(method)
@@ -415,16 +430,21 @@ class FakeBotApi:
 
     def _m_deleteWebhook(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         self.webhook = {}
+        self.sender.stop()
         return True
 
     def _m_setWebhook(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         if not str(params.get("url", "")).startswith(("http://", "https://")):
             raise ApiError(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
         self.webhook = dict(params)
+        if params.get("drop_pending_updates") in (True, "true", "True"):
+            self.sender.confirmed.update(u["update_id"] for u in self.updates)
+        self.sender.configure(str(params["url"]), params.get("secret_token"), int(params.get("max_connections") or 40))
         return True
 
     def _m_getWebhookInfo(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
-        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False, "pending_update_count": 0}
+        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": self.sender.pending() if self.webhook.get("url") else 0}
 
     async def _m_getUpdates(self, params: dict[str, Any], redeliver: int = 0) -> Any:
         if self.webhook.get("url"):
