@@ -86,6 +86,9 @@ class FigmentBot(CommandClient):
         await super().close()
         self.forget_ready_wait()  # a READY parsed while closing started another
 
+    async def on_shard_ready(self, shard_id: int) -> None:
+        log.info("Discord: shard %d of %s ready", shard_id, self.shard_count)
+
     async def on_ready(self) -> None:
         log.info("Discord: connected as %s to %d servers", self.user, len(self.guilds))
         if self.ready_event is not None:
