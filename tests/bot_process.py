@@ -10,7 +10,9 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 from tests.conftest import REPO
 
@@ -77,3 +79,16 @@ class BotProcess:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
+
+
+async def wait_until(check: Callable[[], object], timeout: float, what: str, processes: list[BotProcess]) -> None:
+    """Poll check() until it is true; fail at once, with its log, if a process exits meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        for process in processes:
+            if not process.alive:
+                raise AssertionError(f"{process.name} exited while waiting for {what}:\n{process.log()}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}:\n" +
+                                 "\n".join(f"--- {p.name}\n{p.log(30)}" for p in processes))
+        await asyncio.sleep(0.1)

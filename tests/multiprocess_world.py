@@ -120,3 +120,22 @@ def takeover_seconds(acts: list[Act], chat: str, survivor: str, killed_at: float
     """From the kill to the survivor's first act in the chat (None: it never acted there)."""
     after = [a.at for a in acts if a.chat == chat and a.via == survivor and a.at >= killed_at]
     return min(after) - killed_at if after else None
+
+
+class Verdict:
+    """Every failed check of a long end-to-end run, reported together (one run shows them all)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+        self.report: list[str] = []  # measurements, shown with the problems and in the test's output
+
+    def check(self, ok: object, problem: str) -> None:
+        if not ok:
+            self.problems.append(problem)
+
+    def note(self, line: str) -> None:
+        self.report.append(line)
+
+    def conclude(self) -> None:
+        print("\n".join(self.report))
+        assert not self.problems, "\n".join(self.problems + self.report)

@@ -6,6 +6,7 @@ and dropped afterwards, even with connections of a killed process still open.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import secrets
 from contextlib import asynccontextmanager
@@ -20,9 +21,7 @@ BASE_URL = os.environ.get("FIGMENT_TEST_POSTGRES_URL", "postgresql+asyncpg://fig
 
 
 async def reachable(url: str = BASE_URL) -> bool:
-    try:
-        import asyncpg  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("asyncpg") is None:  # the postgres extra is not installed
         return False
     engine = make_engine(url)
     try:

@@ -31,11 +31,11 @@ import pytest
 
 from bot import texts
 from bot.shards import shard_of
-from tests.bot_process import BotProcess, bot_env
+from tests.bot_process import BotProcess, bot_env, wait_until
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.payloads import FakeGuild, FakeMember
 from tests.discord_fake.server import FakeInteraction
-from tests.multiprocess_world import Act, Stored, add_photos, orphans, read_stored, takeover_seconds
+from tests.multiprocess_world import Act, Stored, Verdict, add_photos, orphans, read_stored, takeover_seconds
 from tests.pg_fresh import BASE_URL, fresh_database, reachable
 
 GUILDS, PLAYERS_PER_GUILD, GAMES_PER_GUILD, ROUNDS = 10, 5, 3, 3
@@ -154,18 +154,6 @@ def reply_text(fake: FakeDiscord, interaction: FakeInteraction) -> str | None:
     return str(fake.messages[interaction.original_id].get("content") or "") or None
 
 
-async def wait_for(check, timeout: float, what: str, processes: list[BotProcess]) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not check():
-        for process in processes:
-            if not process.alive:
-                raise AssertionError(f"{process.name} exited while waiting for {what}:\n{process.log()}")
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}:\n" +
-                                 "\n".join(f"--- {p.name}\n{p.log(30)}" for p in processes))
-        await asyncio.sleep(0.1)
-
-
 def open_rounds_of(fake: FakeDiscord, via: str) -> set[str]:
     """Guilds where `via` posted a round whose reveal has not come yet."""
     open_guilds: dict[str, str] = {}
@@ -203,7 +191,7 @@ async def test_two_shard_processes_one_killed_mid_game(tmp_path: Path) -> None:
             try:
                 started = time.time()
                 await asyncio.gather(*(process.start() for process in processes))  # both migrate at once
-                await wait_for(lambda: fake.gateway.connected_shards() == {0, 1} and fake.commands, 180,
+                await wait_until(lambda: fake.gateway.connected_shards() == {0, 1} and fake.commands, 180,
                                "both shards to connect and the commands to be synced", processes)
                 up = time.time() - started
                 await add_photos(database_url, data_dir)
@@ -211,7 +199,7 @@ async def test_two_shard_processes_one_killed_mid_game(tmp_path: Path) -> None:
                 playing = asyncio.create_task(players.play())
                 victim_guilds = [g.id for g in players.guilds if shard_of(g.id, SHARDS) == 0]
                 # Shard 0's guilds can start no game once it is gone: kill during their last games.
-                await wait_for(lambda: playing.done() or (
+                await wait_until(lambda: playing.done() or (
                     all(players.games_started[g] == GAMES_PER_GUILD for g in victim_guilds)
                     and len(open_rounds_of(fake, VICTIM)) >= 2), 150, "a moment with shard 0's rounds open",
                     processes)
@@ -234,12 +222,11 @@ async def test_two_shard_processes_one_killed_mid_game(tmp_path: Path) -> None:
 
     write_timeline(tmp_path / "timeline.txt", fake, stored)
     seen = acts(fake)
-    report = [f"startup {up:.1f} s; players done {played:.1f} s after the kill; total {time.time() - started:.1f} s"]
-    problems: list[str] = list(players.stuck)
-
-    def check(ok: object, problem: str) -> None:
-        if not ok:
-            problems.append(problem)
+    verdict = Verdict()
+    check, note = verdict.check, verdict.note
+    note(f"startup {up:.1f} s; players done {played:.1f} s after the kill; total {time.time() - started:.1f} s")
+    for stuck in players.stuck:
+        check(False, stuck)
 
     # -- the commands were synced once, by shard 0's process --
     syncs = [r for r in fake.requests if r.method == "PUT" and r.path.endswith("/commands")]
@@ -269,7 +256,7 @@ async def test_two_shard_processes_one_killed_mid_game(tmp_path: Path) -> None:
     clicked = {(c.round_id, c.user_id) for c in players.clicks}
     unconfirmed = [c for c in players.clicks if replies[id(c)] is None]
     rows = stored.answers
-    report.append(f"clicks {len(players.clicks)}, accepted {len(accepted)}, answers stored {len(rows)}, "
+    note(f"clicks {len(players.clicks)}, accepted {len(accepted)}, answers stored {len(rows)}, "
                   f"clicks never answered {len(unconfirmed)} (to the dead shard after the kill: "
                   f"{len([c for c in unconfirmed if c.at > killed_at])})")
     check(len(rows) == len(set(rows)), "an answer is stored twice")
@@ -285,7 +272,7 @@ async def test_two_shard_processes_one_killed_mid_game(tmp_path: Path) -> None:
     dead = orphans(seen, stored.games, VICTIM, killed_at)
     check(dead, "shard 0's process had no game running at the kill")
     times = {chat: takeover_seconds(seen, chat, SURVIVOR, killed_at) for chat in dead}
-    report.append("takeover after the kill: " + ", ".join(
+    note("takeover after the kill: " + ", ".join(
         f"{chat}: {'never' if t is None else f'{t:.2f} s'}" for chat, t in times.items()))
     check(all(t is not None and t <= 2 * ROUND_SECONDS for t in times.values()),
           f"the survivor did not take over within {2 * ROUND_SECONDS} s")
@@ -295,5 +282,4 @@ async def test_two_shard_processes_one_killed_mid_game(tmp_path: Path) -> None:
     check(not [a for a in seen if a.via == VICTIM and a.at > killed_at + 0.2], "the dead process acted after the kill")
     check(not fake.breaches, f"Discord limits broken: {dict(fake.breaches)}")
     check("Traceback" not in survivor_log, "the survivor logged a traceback")
-    print("\n".join(report))
-    assert not problems, "\n".join(problems + report)
+    verdict.conclude()
