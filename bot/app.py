@@ -52,7 +52,7 @@ class Figment:
             db=db,
             source=source,
             faces=FaceService(curated if settings.face_curated else source, size=settings.posted_size,
-                              per_minute=settings.face_per_minute, marks=marks),
+                              per_minute=settings.face_per_minute, marks=marks, db=db),
             quiz=QuizService(db, curated, settings, boards, chats, hall.current_faces),
             boards=boards,
             chats=chats,
