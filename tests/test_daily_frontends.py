@@ -9,11 +9,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from aiohttp.test_utils import TestClient, TestServer
+
 from bot import texts
 from bot.app import Figment
 from bot.daily import DAILY_ROUNDS
 from bot.daily_keys import round_key
 from bot.telegram_app.keyboards import daily_answer_data
+from bot.web_app import build_app
 from generator.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.daily_helpers import DAILY_NUMBER, TODAY, YESTERDAY, check_finish, expected_share, result, truths
@@ -24,6 +27,7 @@ from tests.fakes import DrawnFaceModel
 from tests.telegram_fake import FakeBotApi
 from tests.telegram_fake.harness import Call, message_id, replies, start_bot, toast
 from tests.telegram_fake.harness import buttons as telegram_buttons
+from tests.test_web import ADA, BOB, events, say
 
 GROUP = -1005550001111
 
@@ -218,3 +222,67 @@ async def test_the_daily_challenge_on_discord(tmp_path: Path) -> None:
     finally:
         await fake.close()
         await figment.close()
+
+
+# --- the playground's API ----------------------------------------------------------------------
+
+async def daily_click(client: TestClient, key: Any, guess: Any, name: str, who: str) -> dict[str, Any]:
+    response = await client.post("/api/daily", json={"client": who, "name": name, "daily": key, "guess": guess})
+    assert response.status == 200
+    return await response.json()
+
+
+async def play_in_the_playground(client: TestClient, figment: Figment, name: str, who: str, guess_real: bool
+                                 ) -> tuple[list[bytes], str]:
+    _, body = await say(client, "/daily", name, who)
+    echo, message = body["messages"]
+    assert (echo["kind"], echo["text"], echo["name"]) == ("user", "/daily", name)  # shown to this tab only
+    images = []
+    for number in range(1, DAILY_ROUNDS + 1):
+        caption = texts.daily_caption(DAILY_NUMBER, number, DAILY_ROUNDS)
+        key = round_key(TODAY, number)
+        assert (message["kind"], message["text"], message["daily"]) == ("daily", caption, key)
+        assert [b["guess"] for b in message["buttons"]] == ["real", "fake"] and message["round_id"] is None
+        image = await client.get(message["image"])
+        assert image.status == 200
+        images.append(await image.read())
+        told = result(number, (await truths(figment))[number - 1], guess_real)
+        body = await daily_click(client, key, "real" if guess_real else "fake", name, who)
+        answered, after = body["messages"]
+        assert (answered["id"], answered["text"], answered["buttons"]) == (message["id"], f"{caption}\n{told}", [])
+        if number == 1:  # a double click
+            again = await daily_click(client, key, "fake", name, who)
+            assert (again["toast"], again["messages"]) == (texts.ANSWER_ALREADY, [])
+        message = after
+    return images, message["text"]
+
+
+async def test_the_daily_challenge_in_the_playground_is_private(app: Figment) -> None:
+    await add_real_photos(app, count=6)
+    async with TestClient(TestServer(build_app(app))) as client:
+        async with events(client, "Cy", "cy-2222-browser") as cy:
+            ada_images, ada_done = await play_in_the_playground(client, app, "Ada", ADA, True)
+            bob_images, bob_done = await play_in_the_playground(client, app, "Bob", BOB, False)
+            assert ada_images == bob_images and len(set(ada_images)) == DAILY_ROUNDS
+            real = await truths(app)
+            check_finish(ada_done, expected_share(real, True), ["Ada"])
+            check_finish(bob_done, expected_share(real, False), ["Ada", "Bob"])
+            await say(client, "/help", "Cy", "cy-2222-browser")
+            await cy.until(lambda e: e["type"] == "message" and e["message"]["text"] == "/help")
+            # the room (every other tab) saw none of it: no round, no result, not even "/daily"
+            shown = [e["message"] for e in cy.seen if e["type"] == "message"]
+            assert [m["text"] for m in shown if m["kind"] == "user"] == ["/help"]
+            assert not [m for m in shown if m["kind"] == "daily" or "Figment daily #" in m["text"]
+                        or "Daily #" in m["text"] or m["image"]]
+
+        _, again = await say(client, "/daily", "Ada", ADA)
+        assert again["error"] == texts.daily_done(expected_share(real, True)) and again["messages"] == []
+        _, usage = await say(client, "/daily please", "Cy", "cy-2222-browser")
+        assert usage["error"] == texts.DAILY_USAGE
+        old = await daily_click(client, round_key(YESTERDAY, 1), "real", "Ada", ADA)
+        assert (old["toast"], old["messages"]) == (texts.DAILY_OVER, [])
+        never = await daily_click(client, round_key(TODAY, 1), "real", "Dee", "dee-3333-browser")
+        assert never["toast"] == texts.BUTTON_UNKNOWN  # never started: nothing recorded
+        for key, guess in (("20261399:1", "real"), ("yesterday", "real"), (round_key(TODAY, 1), "a"), (None, None)):
+            assert (await daily_click(client, key, guess, "Ada", ADA))["error"] == texts.WEB_BAD_ANSWER
+        assert (await daily_click(client, round_key(TODAY, 1), "real", "", ADA))["error"] == texts.WEB_NEED_NAME
