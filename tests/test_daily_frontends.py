@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
+from PIL import Image
 
 from bot import texts
 from bot.app import Figment
@@ -18,8 +19,9 @@ from bot.daily_keys import round_key
 from bot.telegram_app.keyboards import daily_answer_data
 from bot.web_app import build_app
 from generator.direct import DirectSource
-from tests.conftest import add_real_photos, make_settings
-from tests.daily_helpers import DAILY_NUMBER, TODAY, YESTERDAY, check_finish, expected_share, result, truths
+from tests.conftest import REPO, add_real_photos, make_settings
+from tests.daily_helpers import (DAILY_NUMBER, SHARE, TODAY, YESTERDAY, check_finish, expected_share, result,
+                                 truths)
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import buttons, ephemeral_text, make_world, running_bot
 from tests.discord_fake.payloads import FakeMember, snowflake
@@ -286,3 +288,18 @@ async def test_the_daily_challenge_in_the_playground_is_private(app: Figment) ->
         for key, guess in (("20261399:1", "real"), ("yesterday", "real"), (round_key(TODAY, 1), "a"), (None, None)):
             assert (await daily_click(client, key, guess, "Ada", ADA))["error"] == texts.WEB_BAD_ANSWER
         assert (await daily_click(client, round_key(TODAY, 1), "real", "", ADA))["error"] == texts.WEB_NEED_NAME
+
+
+# --- the README ----------------------------------------------------------------------------------
+
+def test_the_readme_shows_a_pair_image_and_a_share_line() -> None:
+    readme = (REPO / "README.md").read_text()
+    assert "](docs/pair-layout.png)" in readme
+    with Image.open(REPO / "docs" / "pair-layout.png") as image:
+        assert image.width == 2 * image.height  # two faces side by side
+    [line] = [line for line in readme.splitlines() if line.startswith("Figment daily #")]
+    match = SHARE.fullmatch(line)
+    assert match is not None, line
+    number, correct, squares = int(match.group(1)), int(match.group(2)), match.group(3)
+    marks = "".join("y" if square == "\U0001F7E9" else "n" for square in squares)
+    assert line == texts.daily_share(number, correct, DAILY_ROUNDS, marks) and marks.count("y") == correct
