@@ -51,6 +51,26 @@ async def test_game_boards_and_forget_on_postgres(pg_app: Figment) -> None:
     assert "2 answers" in await pg_app.boards.forget(players[1])
 
 
+async def test_the_daily_challenge_on_postgres(pg_app: Figment) -> None:
+    """Two tries of the day, a double click that arrives at once, and /forgetme taking a try along."""
+    await add_real_photos(pg_app, count=6)
+    ann, bob = PlayerRef("test", "ann", "Ann"), PlayerRef("test", "bob", "Bob")
+    first = await pg_app.daily.start(ann)
+    outcomes = await asyncio.gather(*(pg_app.daily.answer(ann, first.day, 1, True) for _ in range(2)),
+                                    return_exceptions=True)
+    assert sorted(type(o).__name__ for o in outcomes) == ["DailyStep", "UserError"]
+    round_ = await pg_app.daily.start(ann)
+    while round_ is not None:
+        step = await pg_app.daily.answer(ann, round_.day, round_.number, True)
+        round_ = step.next_round
+    assert step.finish is not None and "1. Ann: " in step.finish.text()
+    bob_round = await pg_app.daily.start(bob)
+    assert bob_round.image.data == first.image.data and bob_round.number == 1
+    await pg_app.boards.forget(ann)
+    board = await pg_app.daily.board_text(first.day)
+    assert "Ann" not in board and "nobody has finished today's yet." in board
+
+
 async def test_concurrent_answers_on_postgres(pg_app: Figment) -> None:
     async with pg_app.db.transaction() as session:
         chat = await q.get_or_create_chat(session, "test", "load")

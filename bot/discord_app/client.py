@@ -11,6 +11,7 @@ import discord
 from bot.app import Figment
 from bot.discord_app.buttons import AnotherFaceButton, AnswerButton, PairButton
 from bot.discord_app.commands import FigmentTree, add_commands
+from bot.discord_app.daily import DailyButton
 from bot.discord_app.people import NO_MENTIONS, PLATFORM
 from bot.discord_app.presenter import DiscordPresenter
 from bot.discord_app.sync import RECORD_FILE, SyncRecord, sync_commands
@@ -47,7 +48,7 @@ class FigmentBot(CommandClient):
 
     async def setup_hook(self) -> None:
         # Logged in, not yet connected to the gateway: REST works, no events arrive yet.
-        self.add_dynamic_items(AnswerButton, AnotherFaceButton, PairButton)
+        self.add_dynamic_items(AnswerButton, AnotherFaceButton, PairButton, DailyButton)
         self.figment.quiz.register(PLATFORM, self.presenter)
         if self.sync:
             try:

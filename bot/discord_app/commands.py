@@ -16,6 +16,7 @@ from discord.app_commands import Choice, Range
 from bot import texts
 from bot.boards import parse_board_query
 from bot.discord_app.check import add_check_command
+from bot.discord_app.daily import add_daily_command
 from bot.discord_app.face import send_face, send_hall
 from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL
@@ -164,4 +165,5 @@ def add_commands(tree: app_commands.CommandTree) -> None:
             text += "\n" + texts.discord_quiz_channel(f"<#{current}>" if current else None)
         await reply(interaction, text, ephemeral=True)
 
+    add_daily_command(tree)
     add_check_command(tree)

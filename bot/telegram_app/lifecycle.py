@@ -24,6 +24,7 @@ from bot.settings import Settings
 from bot.telegram_app.calls import deliver
 from bot.telegram_app.flood import ChatLanes
 from bot.telegram_app.check import CheckHandlers
+from bot.telegram_app.daily import DailyHandlers
 from bot.telegram_app.handlers import Handlers
 from bot.telegram_app.people import PLATFORM, ChatDirectory
 from bot.telegram_app.presenter import TelegramPresenter
@@ -113,6 +114,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         figment.quiz.register(PLATFORM, TelegramPresenter(bot))
         directory = ChatDirectory(bot, small_chat=opts.small_chat)
         handlers = Handlers(figment, directory)
+        DailyHandlers(figment, handlers.say).install(application)  # before the catch-all for buttons
         handlers.install(application)
         CheckHandlers(figment, handlers.say).install(application)
         try:
