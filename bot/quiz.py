@@ -21,6 +21,7 @@ from bot.chat_settings import ChatSettings
 from bot.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage
+from bot.metrics import BotMetrics
 from bot.parsing import parse_count
 from bot.ratelimit import RateLimiter
 from bot.refs import ChatRef, PlayerRef
@@ -151,7 +152,9 @@ class _RunningGame:
 
 class QuizService:
     def __init__(self, db: Database, source: FaceSource, settings: Settings, boards: "BoardTexts",
-                 chats: ChatSettings, hall: Callable[[], Awaitable[list[HallRow]]] | None = None) -> None:
+                 chats: ChatSettings, hall: Callable[[], Awaitable[list[HallRow]]] | None = None,
+                 metrics: BotMetrics | None = None) -> None:
+        self.metrics = metrics or BotMetrics()
         self.hall = hall  # the hall of fakes' faces a hard game may show again
         self.db = db
         self.chats = chats
@@ -161,13 +164,14 @@ class QuizService:
         self.presenters: dict[str, QuizPresenter] = {}
         self._games: dict[int, _RunningGame] = {}  # by game id
         self._limiter = RateLimiter(settings.quiz_per_minute)
-        self._answers = AnswerRecorder(db)
+        self._answers = AnswerRecorder(db, metrics=self.metrics)
         self._score_listeners: list[Callable[[ChatRef], Awaitable[None]]] = []
         # Fair coin for each round's truth; tests may swap in their own sequence.
         self.choose_real: Callable[[], bool] = lambda: secrets.randbelow(2) == 1
 
     def register(self, platform: str, presenter: QuizPresenter) -> None:
         self.presenters[platform] = presenter
+        self.metrics.count_games(platform, lambda: sum(g.chat.platform == platform for g in self._games.values()))
 
     def on_scores_moved(self, listener: Callable[[ChatRef], Awaitable[None]]) -> None:
         """Call listener(chat) after a reveal moved the scores (e.g. to refresh a live board)."""
@@ -277,6 +281,7 @@ class QuizService:
                         await q.close_round(session, round_id)
                     reason = texts.ROUND_NOT_POSTED
                     break
+                self.metrics.round_posted(running.chat.platform, post.pair)
                 # The clock starts now that the post is confirmed, so the caption's seconds are true.
                 async with self.db.transaction() as session:
                     closes_at = await q.start_clock(session, round_id, message_ref, seconds)
@@ -351,6 +356,7 @@ class QuizService:
         if message_ref and not await self._show_reveal(chat, message_ref, reveal, presenter):
             return
         if await self.db.retrying(lambda: self._mark_revealed(round_id), f"the reveal of round {round_id}"):
+            self.metrics.round_revealed(chat.platform, round_.pair, round_.closes_at, round_.closed_at)
             for listener in self._score_listeners:
                 try:
                     await listener(chat)
