@@ -5,7 +5,9 @@ generator's (generator.service), so one scrape sees both. Off unless FIGMENT_MET
 """
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import socket
 from contextlib import asynccontextmanager
 from typing import AsyncIterator
@@ -45,10 +47,7 @@ class MetricsServer:
             await web.SockSite(self._runner, sock).start()
         except OSError as error:
             await self.stop()
-            raise MetricsPortError(
-                f"cannot serve metrics on {host}:{port}: {error.strerror or error}. Set FIGMENT_METRICS_PORT "
-                "to a free port (or 0 to turn metrics off) and FIGMENT_METRICS_LISTEN to an address of "
-                "this machine.") from None
+            raise MetricsPortError(f"cannot serve metrics on {host}:{port}: {_reason(error)}") from None
         self.port = sock.getsockname()[1]
         log.info("metrics on http://%s:%d/metrics", host, self.port)
 
@@ -59,6 +58,17 @@ class MetricsServer:
 
     async def _metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(self.collector), headers={"Content-Type": CONTENT_TYPE})
+
+
+def _reason(error: OSError) -> str:
+    """What went wrong, and which setting to change: no traceback, no socket jargon."""
+    if error.errno == errno.EADDRINUSE:
+        return "the port is in use. Set FIGMENT_METRICS_PORT to a free port, or to 0 for no metrics."
+    # A name that does not resolve comes back with a negative (getaddrinfo) code.
+    if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL or (error.errno or 0) < 0:
+        return "no such address on this machine. Set FIGMENT_METRICS_LISTEN (default 127.0.0.1)."
+    detail = os.strerror(error.errno) if error.errno else str(error)
+    return f"{detail}. Check FIGMENT_METRICS_LISTEN and FIGMENT_METRICS_PORT."
 
 
 @asynccontextmanager
