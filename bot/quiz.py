@@ -23,6 +23,7 @@ from bot.database import Database
 from bot.errors import UserError
 from bot.game_loop import GameLoop, RunningGame
 from bot.game_modes import check_mode
+from bot.metrics import BotMetrics
 from bot.ownership import Leases
 from bot.parsing import parse_count
 from bot.quiz_posts import (AnswerReply, AnswerStatus, BoardTexts, GameSummary, PlayerResult, QuizPresenter,
@@ -47,19 +48,21 @@ STOP_POLL_SECONDS = 0.2  # how often a /stop for another process's game checks t
 
 class QuizService:
     def __init__(self, db: Database, source: FaceSource, settings: Settings, boards: BoardTexts,
-                 chats: ChatSettings, hall: Callable[[], Awaitable[list[HallRow]]] | None = None) -> None:
+                 chats: ChatSettings, hall: Callable[[], Awaitable[list[HallRow]]] | None = None,
+                 metrics: BotMetrics | None = None) -> None:
+        self.metrics = metrics or BotMetrics()
         self.db = db
         self.chats = chats
         self.settings = settings
         self.presenters: dict[str, QuizPresenter] = {}
         self.leases = Leases(db, settings.game_lease_seconds)
-        self._reveals = Reveals(db, self.presenters, boards)
-        self._loop = GameLoop(db, source, settings, self._reveals, self.leases, hall, self._choose_real)
+        self._reveals = Reveals(db, self.presenters, boards, self.metrics)
+        self._loop = GameLoop(db, source, settings, self._reveals, self.leases, hall, self._choose_real, self.metrics)
         self._games: dict[int, RunningGame] = {}  # the games whose loop runs here, by id
         self._platforms: dict[str, ExpectedPlayers | None] = {}  # the front-ends whose games this process may take
         self._watch: asyncio.Task[None] | None = None
         self._limiter = SharedRateLimiter(db, "quiz", settings.quiz_per_minute)
-        self._answers = AnswerRecorder(db)
+        self._answers = AnswerRecorder(db, metrics=self.metrics)
         # Fair coin for each round's truth; tests may swap in their own sequence.
         self.choose_real: Callable[[], bool] = lambda: secrets.randbelow(2) == 1
 
@@ -68,6 +71,7 @@ class QuizService:
 
     def register(self, platform: str, presenter: QuizPresenter) -> None:
         self.presenters[platform] = presenter
+        self.metrics.count_games(platform, lambda: sum(g.chat.platform == platform for g in self._games.values()))
 
     def on_scores_moved(self, listener: ScoreListener) -> None:
         """Call listener(chat) after a reveal moved the scores (e.g. to refresh a live board)."""

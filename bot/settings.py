@@ -70,6 +70,16 @@ class Settings(BaseSettings):
     def _no_folder(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value  # FIGMENT_STARTER_PHOTOS=
 
+    metrics_port: int | None = Field(None, ge=0, le=65535, description="`figment run` serves Prometheus metrics "
+                                     "at http://<metrics_listen>:<port>/metrics; unset or 0: no metrics server.")
+    metrics_listen: str = Field("127.0.0.1", description="Address the metrics server binds; 0.0.0.0 for "
+                                "a Prometheus on another machine.")
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _no_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # FIGMENT_METRICS_PORT=
+
     c2pa_key: Path | None = Field(None, description="PEM private key that signs /face Content Credentials; "
                                   "unset (with c2pa_cert): faces carry the watermark only.")
     c2pa_cert: Path | None = Field(None, description="PEM certificate chain (signer first) for c2pa_key.")

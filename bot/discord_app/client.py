@@ -9,6 +9,8 @@ from typing import Any
 import discord
 
 from bot.app import Figment
+from bot.discord_app import timing
+from bot.discord_app.api_errors import error_trace
 from bot.discord_app.buttons import AnotherFaceButton, AnswerButton, PairButton
 from bot.discord_app.commands import FigmentTree, add_commands
 from bot.discord_app.daily import DailyButton
@@ -38,7 +40,7 @@ class CommandClient(discord.Client):
 class FigmentBot(CommandClient):
     def __init__(self, figment: Figment, *, test_guild: int | None = None, sync: bool = True,
                  sync_record: Path | None = None, ready: asyncio.Event | None = None, **options: Any) -> None:
-        super().__init__(**options)
+        super().__init__(http_trace=error_trace(self._platform_error), **options)
         self.figment = figment
         self.presenter = DiscordPresenter(self, figment)
         self.test_guild = test_guild
@@ -71,6 +73,16 @@ class FigmentBot(CommandClient):
         self.forget_ready_wait()
         await super().close()
         self.forget_ready_wait()  # a READY parsed while closing started another
+
+    def _platform_error(self, kind: str) -> None:
+        self.figment.metrics.platform_error(PLATFORM, kind)
+
+    async def on_app_command_completion(self, interaction: discord.Interaction, command: Any) -> None:
+        timing.finish(interaction)
+
+    async def on_disconnect(self) -> None:
+        if not self.is_closed():  # a drop, not our own close: discord.py reconnects by itself
+            self._platform_error("gateway")
 
     async def on_ready(self) -> None:
         log.info("Discord: connected as %s to %d servers", self.user, len(self.guilds))

@@ -59,14 +59,24 @@ class Handlers:
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
                                ("stats", self.stats), ("hall", self.hall), ("forgetme", self.forget_me),
                                ("settings", self.settings), ("tips", self.tips)):
-            application.add_handler(CommandHandler(name, callback, filters=only_new))
-        application.add_handler(CallbackQueryHandler(self.answer, pattern=r"^a:"))
-        application.add_handler(CallbackQueryHandler(self.pair_answer, pattern=r"^p:"))
-        application.add_handler(CallbackQueryHandler(self.another_face, pattern=f"^{ANOTHER_FACE}$"))
-        application.add_handler(CallbackQueryHandler(self.unknown_button))
+            application.add_handler(CommandHandler(name, self.timed(name, callback), filters=only_new))
+        application.add_handler(CallbackQueryHandler(self.timed("answer", self.answer), pattern=r"^a:"))
+        application.add_handler(CallbackQueryHandler(self.timed("pair_answer", self.pair_answer), pattern=r"^p:"))
+        application.add_handler(CallbackQueryHandler(self.timed("another_face", self.another_face),
+                                                     pattern=f"^{ANOTHER_FACE}$"))
+        application.add_handler(CallbackQueryHandler(self.timed("unknown_button", self.unknown_button)))
         application.add_error_handler(self.on_error)
 
     # -- plumbing --
+    def timed(self, name: str, callback: Callable[[Update, Context], Awaitable[None]]
+              ) -> Callable[[Update, Context], Awaitable[None]]:
+        """The callback, with its time counted as handler `name` (bot.metrics)."""
+        @wraps(callback)
+        async def run(update: Update, context: Context) -> None:
+            with self.figment.metrics.handling(PLATFORM, name):
+                await callback(update, context)
+        return run
+
     async def once(self, update: Update, context: Context) -> None:
         if not await self.seen.first_time(update.update_id):
             log.info("update %s was delivered again; ignored", update.update_id)
