@@ -14,6 +14,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import IntegrityError
 
 from bot.database import Database
+from bot.metrics import BotMetrics
 from bot.refs import ChatRef, PlayerRef
 from db import queries as q
 from db.models import Chat, Player
@@ -33,8 +34,9 @@ class _Pending:
 
 
 class AnswerRecorder:
-    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, db: Database, max_batch: int = MAX_BATCH, *, metrics: BotMetrics | None = None) -> None:
         self.db = db
+        self.metrics = metrics or BotMetrics()
         self.max_batch = max_batch
         self._pending: list[_Pending] = []
         self._drainer: asyncio.Task[None] | None = None
@@ -61,10 +63,12 @@ class AnswerRecorder:
             except Exception as error:  # the store failed (the retry too): tell every waiting caller
                 log.exception("could not record %d answers", len(batch))
                 for item in batch:
+                    self.metrics.answer(item.player.platform, "failed")
                     if not item.future.done():
                         item.future.set_exception(error)
                 continue
             for item, outcome in zip(batch, outcomes):
+                self.metrics.answer(item.player.platform, outcome.status.value)
                 if not item.future.done():
                     item.future.set_result(outcome)
 

@@ -9,6 +9,7 @@ from bot.daily import DailyService
 from bot.database import Database
 from bot.faces import FaceService
 from bot.hall import HallService
+from bot.metrics import BotMetrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
 from bot.quiz import QuizService
@@ -30,13 +31,16 @@ class Figment:
     hall: HallService
     curated: CuratedSource
     daily: DailyService
+    metrics: BotMetrics
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
-                   curator: Curator | None = None, marks: FaceMarks | None = None) -> "Figment":
+                   curator: Curator | None = None, marks: FaceMarks | None = None,
+                   metrics: BotMetrics | None = None) -> "Figment":
         """`curator` (bot.wiring.load_curator) picks the quiz's faces, and /face's unseeded ones when
         settings.face_curated; None: no curation (every face is the generator's first try).
-        `marks`: the provenance marks of /face images (default: from the settings' signing key)."""
+        `marks`: the provenance marks of /face images (default: from the settings' signing key).
+        `metrics`: where the core and the front-ends count (default: a fresh set, served by nobody)."""
         # Before anything opens: a bad signing key stops the start with a clear message.
         marks = marks or FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
         db = Database(settings.db_url)
@@ -47,18 +51,20 @@ class Figment:
         curated = CuratedSource(source, curator or Curator(None, 1), psis)
         curated.start()  # the pools fill in the background, so no round waits for K candidates
         hall = HallService(db, source, settings)
+        metrics = metrics or BotMetrics()
         return cls(
             settings=settings,
             db=db,
             source=source,
             faces=FaceService(curated if settings.face_curated else source, size=settings.posted_size,
-                              per_minute=settings.face_per_minute, marks=marks),
-            quiz=QuizService(db, curated, settings, boards, chats, hall.current_faces),
+                              per_minute=settings.face_per_minute, marks=marks, db=db),
+            quiz=QuizService(db, curated, settings, boards, chats, hall.current_faces, metrics),
             boards=boards,
             chats=chats,
             hall=hall,
             curated=curated,
             daily=DailyService(db, source, settings),
+            metrics=metrics,
         )
 
     async def close(self) -> None:

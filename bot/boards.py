@@ -7,7 +7,7 @@ from bot import texts
 from bot.database import Database
 from bot.errors import UserError
 from bot.game_modes import MODE_WORDS
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import SharedRateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db import queries as q
@@ -54,18 +54,18 @@ class BoardService:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self._limiter = RateLimiter(settings.reads_per_minute)
+        self._limiter = SharedRateLimiter(db, "read", settings.reads_per_minute)
 
-    def _count_read(self, by: PlayerRef | None) -> None:
+    async def _count_read(self, by: PlayerRef | None) -> None:
         """A player's request (None: the bot's own read, e.g. a game's summary)."""
         if by is not None:
-            self._limiter.check((by.platform, by.user_id))
+            await self._limiter.check((by.platform, by.user_id))
 
     async def leaderboard_text(self, chat: ChatRef, period: str = "all", scope: str = "chat",
                                escape: texts.Escape = texts._plain, now: datetime | None = None, *,
                                by: PlayerRef | None = None, mode: str = SINGLE) -> str:
         """A board; `by` is the player who asked (rate limited: UserError when over the limit)."""
-        self._count_read(by)
+        await self._count_read(by)
         async with self.db.transaction() as session:
             chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             return await self._board(session, chat_row.id, period, scope, escape, now, mode)
@@ -94,7 +94,7 @@ class BoardService:
     async def stats_text(self, chat: ChatRef, player: PlayerRef, escape: texts.Escape = texts._plain, *,
                          by: PlayerRef | None = None) -> str:
         """player's record; `by` is the player who asked (rate limited, as for boards)."""
-        self._count_read(by)
+        await self._count_read(by)
         minimum = self.settings.board_min_answers
         async with self.db.transaction() as session:
             chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)

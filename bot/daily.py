@@ -23,6 +23,7 @@ from bot import texts
 from bot.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, quiz_image
+from bot.ratelimit import SharedRateLimiter
 from bot.refs import PlayerRef
 from bot.settings import Settings
 from db import daily as dq
@@ -88,6 +89,9 @@ class DailyService:
         self.settings = settings
         self._images: dict[tuple[str, int], PostedImage] = {}  # today's, shared by all players
         self._lock = asyncio.Lock()
+        # Each /daily posts a picture (the current round again, or the result): one eager user must
+        # not flood their chat, so starts are limited like the other reads.
+        self._limiter = SharedRateLimiter(db, "daily", settings.reads_per_minute)
 
     async def start(self, player: PlayerRef, args: list[str] | None = None,
                     now: datetime | None = None) -> DailyRound:
@@ -95,6 +99,7 @@ class DailyService:
         UserError when played already today, with the share line."""
         if args:
             raise UserError(texts.DAILY_USAGE)
+        await self._limiter.check((player.platform, player.user_id))
         day = utc_today(now)
         async with self.db.transaction() as session:
             challenge = await self._challenge(session, day)

@@ -12,7 +12,8 @@ from bot.imaging import PostedImage
 from bot.provenance.credentials import FaceFacts
 from bot.provenance.marking import FaceMarks
 from bot.parsing import parse_psi, parse_seed
-from bot.ratelimit import RateLimiter
+from bot.database import Database
+from bot.ratelimit import RateLimiter, SharedRateLimiter
 from bot.refs import PlayerRef
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError, InvalidRequest
 
@@ -27,24 +28,30 @@ class FacePost:
 
 
 class FaceService:
-    def __init__(self, source: FaceSource, *, size: int, per_minute: int, marks: FaceMarks | None = None) -> None:
+    def __init__(self, source: FaceSource, *, size: int, per_minute: int, marks: FaceMarks | None = None,
+                 db: Database | None = None) -> None:
+        """With a database, the rate limit holds across every bot process on it."""
         self.source = source
         self.marks = marks or FaceMarks()  # every /face is watermarked; signed when credentials are set
         self.size = size
-        self.limiter = RateLimiter(per_minute)
+        self.limiter: RateLimiter | SharedRateLimiter = \
+            SharedRateLimiter(db, "face", per_minute) if db is not None else RateLimiter(per_minute)
 
     async def face(self, player: PlayerRef, seed: str | int | None = None,
                    psi: str | float | None = None) -> FacePost:
         """Raises UserError with a message for the chat on bad input, rate limit or generator trouble."""
         seed_value = parse_seed(seed)
         psi_value = parse_psi(psi)
-        self.admit(player)
+        await self.admit(player)
         return await self.make(seed_value, psi_value)
 
-    def admit(self, player: PlayerRef) -> None:
+    async def admit(self, player: PlayerRef) -> None:
         """Count one face for player, at once (no generating): UserError when over the rate limit.
         For buttons that must be answered before the face is made."""
-        self.limiter.check((player.platform, player.user_id))
+        if isinstance(self.limiter, SharedRateLimiter):
+            await self.limiter.check((player.platform, player.user_id))
+        else:
+            self.limiter.check((player.platform, player.user_id))
 
     async def make(self, seed: int | None = None, psi: float | None = None) -> FacePost:
         """A face for a request already admitted; UserError on generator trouble."""

@@ -15,7 +15,7 @@ from bot import texts
 from bot.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, faces_sheet_png
-from bot.ratelimit import RateLimiter
+from bot.ratelimit import SharedRateLimiter
 from bot.refs import PlayerRef
 from bot.settings import Settings
 from db import queries as q
@@ -50,7 +50,7 @@ class HallService:
         self.db = db
         self.source = source
         self.settings = settings
-        self._limiter = RateLimiter(settings.reads_per_minute)
+        self._limiter = SharedRateLimiter(db, "hall", settings.reads_per_minute)
 
     async def rows(self, period: str) -> list[HallRow]:
         key = q.week_period(utcnow()) if period == "week" else q.ALL_TIME
@@ -66,7 +66,7 @@ class HallService:
         """The hall for a player's /hall (rate limited like boards); UserError on bad input."""
         period = parse_hall_args(list(args or []))
         if player is not None:
-            self._limiter.check((player.platform, player.user_id))
+            await self._limiter.check((player.platform, player.user_id))
         rows = await self.rows(period)
         minimum = self.settings.hall_min_answers
         if not rows:

@@ -7,10 +7,13 @@ import signal
 from typing import Awaitable, Callable
 
 from bot.app import Figment
+from bot.metrics import BotMetrics
+from bot.metrics_server import serve_metrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
 from bot.settings import Settings
 from bot.wiring import load_curator, open_face_source
+from generator.service import GeneratorService
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +57,14 @@ async def run_bots(settings: Settings, stop: asyncio.Event | None = None) -> Non
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
             pass
-    # The signing key first: a bad one stops the start before the generator loads.
+    # The signing key and the metrics port first: a bad one stops the start before the generator loads.
     marks = FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
-    async with open_face_source(settings) as source:
+    metrics = BotMetrics()
+    async with serve_metrics(settings, metrics.registry) as exporter, open_face_source(settings) as source:
+        if exporter is not None and isinstance(source, GeneratorService):
+            exporter.include(source.metrics.registry)  # the in-process generator's queue, pool and batches
         figment = await Figment.open(settings, source, curator=load_curator(settings, source.model_version),
-                                     marks=marks)
+                                     marks=marks, metrics=metrics)
         try:
             log.info("starting %s", " and ".join(platform for platform, _ in chosen))
             tasks = [asyncio.create_task(_serve_function(p)(figment, token, stop), name=f"serve-{p}")

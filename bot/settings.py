@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     board_min_answers: int = Field(10, ge=1, description="Answers a player needs to be ranked.")
     board_size: int = Field(10, ge=1, le=50)
 
+    game_lease_seconds: float = Field(10.0, ge=1, le=300, description="Several processes on one database: "
+                                      "a process that stops renewing its games' leases this long loses them "
+                                      "to another (takeover within 1.5x this).")
+    coordination_poll_seconds: float = Field(1.0, gt=0, le=30, description="How often a process looks for "
+                                             "/stop and answers taken by other processes.")
+
     face_per_minute: int = Field(6, ge=1, description="/face requests per user per minute.")
     quiz_per_minute: int = Field(2, ge=1, description="/quiz starts per user per minute.")
     reads_per_minute: int = Field(6, ge=1, description="/stats and /leaderboard requests per user per minute.")
@@ -97,6 +103,16 @@ class Settings(BaseSettings):
     @classmethod
     def _no_folder(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value  # FIGMENT_STARTER_PHOTOS=
+
+    metrics_port: int | None = Field(None, ge=0, le=65535, description="`figment run` serves Prometheus metrics "
+                                     "at http://<metrics_listen>:<port>/metrics; unset or 0: no metrics server.")
+    metrics_listen: str = Field("127.0.0.1", description="Address the metrics server binds; 0.0.0.0 for "
+                                "a Prometheus on another machine.")
+
+    @field_validator("metrics_port", mode="before")
+    @classmethod
+    def _no_port(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value  # FIGMENT_METRICS_PORT=
 
     c2pa_key: Path | None = Field(None, description="PEM private key that signs /face Content Credentials; "
                                   "unset (with c2pa_cert): faces carry the watermark only.")

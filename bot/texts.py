@@ -26,6 +26,7 @@ AI_NOTICE = "AI-generated: this person does not exist."
 COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
     ("face", "[seed] [psi]", "a face of someone who does not exist"),
     ("quiz", "[pairs|hard] [rounds]", "play real photo or AI fake (pairs: which of two faces is real? hard: faces from the hall of fakes)"),
+    ("daily", "", "today's challenge: the same faces for everyone, one try a day, played in private"),
     ("stop", "", "end the game in this chat"),
     ("tips", "", "what gives a fake away"),
     ("leaderboard", "[week|all] [global]", "who spots fakes best"),

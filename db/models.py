@@ -111,6 +111,11 @@ class Game(Base):
     mode: Mapped[str] = mapped_column(String(16), default="single", server_default="single")  # db.modes
     started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
+    # The process whose loop runs the game, until its lease runs out (db.leases): another process
+    # takes over a game whose owner stopped renewing. stop_requested: /stop from another process.
+    owner: Mapped[str | None] = mapped_column(String(96), nullable=True, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
+    stop_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     rounds: Mapped[list[Round]] = relationship(back_populates="game", order_by="Round.number")
 
@@ -242,3 +247,25 @@ class DailyPlay(Base):
     marks: Mapped[str] = mapped_column(String(32), default="")  # one letter a round: 'y' right, 'n' wrong
     started_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
+
+
+class RateLimitHits(Base):
+    """One user's recent requests of one kind (bot.ratelimit.SharedRateLimiter): a row every
+    process reads and writes under a row lock, so a limit holds across processes."""
+
+    __tablename__ = "rate_limit_hits"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    hits: Mapped[str] = mapped_column(Text, default="")  # epoch seconds of the last minute's hits, comma-separated
+    touched_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class SeenUpdate(Base):
+    """A platform update handled once (Telegram may deliver one again, to any worker)."""
+
+    __tablename__ = "seen_updates"
+
+    platform: Mapped[str] = mapped_column(String(16), primary_key=True)
+    update_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)

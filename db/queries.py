@@ -39,11 +39,11 @@ async def get_or_create_player(session: AsyncSession, platform: str, user_id: st
     player = (await session.execute(query)).scalar_one_or_none()
     if player is None:
         player = Player(platform=platform, platform_user_id=user_id, display_name=name[:128])
-        session.add(player)
         try:
-            async with session.begin_nested():
+            async with session.begin_nested():  # added inside: a failed insert leaves nothing pending
+                session.add(player)
                 await session.flush()
-        except IntegrityError:  # created by a concurrent request
+        except IntegrityError:  # created by a concurrent request (this process or another)
             player = (await session.execute(query)).scalar_one()
     elif name and player.display_name != name[:128]:
         player.display_name = name[:128]
@@ -55,9 +55,9 @@ async def get_or_create_chat(session: AsyncSession, platform: str, chat_id: str,
     chat = (await session.execute(query)).scalar_one_or_none()
     if chat is None:
         chat = Chat(platform=platform, platform_chat_id=chat_id, title=title[:256], settings={})
-        session.add(chat)
         try:
             async with session.begin_nested():
+                session.add(chat)
                 await session.flush()
         except IntegrityError:
             chat = (await session.execute(query)).scalar_one()

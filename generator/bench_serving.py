@@ -20,7 +20,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from generator.interface import FaceModel, GeneratorBusy
+from generator.metrics import scraped
 
 BENCH_PSI = 0.7
 RANDOM_PRESET, RANDOM_RESOLUTION = "lean", 128
@@ -159,11 +159,11 @@ async def bench_in_process(model: FaceModel, config, concurrencies: list[int], r
         for concurrency in concurrencies:
             say(f"in-process, concurrency {concurrency}: filling the pool")
             await service.wait_pool_full()
-            hits_before = service.metrics.requests.get(outcome="pool_hit")
+            hits_before = service.metrics.requests_total("pool_hit")
             n = min(requests_for(concurrency, pool_requests), config.pool_size)
             cell = await drive(Cell("in-process", "pool hit", concurrency),
                                lambda i: service.face(None, BENCH_PSI), n)
-            cell.pool_hits = int(service.metrics.requests.get(outcome="pool_hit") - hits_before)
+            cell.pool_hits = service.metrics.requests_total("pool_hit") - hits_before
             cells.append(cell)
             await service.wait_pool_full()  # seeded requests then run with no refill beside them
             say(f"in-process, concurrency {concurrency}: seeded")
@@ -178,8 +178,7 @@ async def bench_in_process(model: FaceModel, config, concurrencies: list[int], r
 # ---- over HTTP ---------------------------------------------------------------------------------
 
 def _pool_hits(metrics_text: str) -> int:
-    match = re.search(r'^figment_generator_requests_total\{outcome="pool_hit"\} (\S+)$', metrics_text, re.M)
-    return int(float(match.group(1))) if match else 0
+    return int(scraped(metrics_text, "figment_generator_requests_total", outcome="pool_hit"))
 
 
 async def bench_http(args: argparse.Namespace, config, concurrencies: list[int],  # type: ignore[no-untyped-def]

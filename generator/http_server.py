@@ -29,11 +29,12 @@ from typing import Any, Mapping
 
 from aiohttp import web
 from PIL import Image
+from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
 from generator.interface import (
     DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, MAX_SEED,
 )
-from generator.metrics import LATENCY_BUCKETS, Counter, Histogram, Registry
+from generator.metrics import CONTENT_TYPE, LATENCY_BUCKETS, exposition
 from generator.service import GeneratorService
 
 log = logging.getLogger(__name__)
@@ -50,15 +51,15 @@ TOKEN = web.AppKey("token", str)
 
 
 class _HttpMetrics:
-    def __init__(self) -> None:
-        self.registry = Registry()
-        self.requests = self.registry.add(Counter(
-            "figment_http_requests_total", "HTTP requests by route and status."))
-        self.latency = self.registry.add(Histogram(
-            "figment_http_request_seconds", "HTTP request handling time by route.", LATENCY_BUCKETS))
+    """The server's own metrics, and the process's (CPU, memory, open files: one server per process)."""
 
-    def render(self) -> str:
-        return self.registry.render()
+    def __init__(self) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.requests = Counter("figment_http_requests_total", "HTTP requests by route and status.",
+                                ["route", "status"], registry=registry)
+        self.latency = Histogram("figment_http_request_seconds", "HTTP request handling time by route.",
+                                 ["route"], buckets=LATENCY_BUCKETS, registry=registry)
+        ProcessCollector(registry=registry)
 
 
 HTTP_METRICS = web.AppKey("http_metrics", _HttpMetrics)
@@ -150,8 +151,8 @@ async def _guard(request: web.Request, handler: Any) -> web.StreamResponse:
 
 def _count(request: web.Request, route: str, status: int, started: float) -> None:
     metrics = request.app[HTTP_METRICS]
-    metrics.requests.inc(route=route, status=str(status))
-    metrics.latency.observe(time.perf_counter() - started, route=route)
+    metrics.requests.labels(route=route, status=str(status)).inc()
+    metrics.latency.labels(route=route).observe(time.perf_counter() - started)
 
 
 async def _health(request: web.Request) -> web.Response:
@@ -167,8 +168,8 @@ async def _health(request: web.Request) -> web.Response:
 
 
 async def _metrics(request: web.Request) -> web.Response:
-    text = request.app[SERVICE].metrics.render() + request.app[HTTP_METRICS].render()
-    return web.Response(body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+    body = exposition(request.app[SERVICE].metrics.registry, request.app[HTTP_METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _params(request: web.Request) -> dict[str, Any]:

@@ -1,119 +1,53 @@
-"""A few Prometheus metrics, kept by hand: counters, gauges and histograms with labels.
+"""Prometheus metrics of the generator, on prometheus-client.
 
-The generator service and its HTTP server update these from the event loop thread only, so no
-locks. `render()` writes the Prometheus text exposition format (version 0.0.4).
+Each service (and each HTTP app) keeps its own CollectorRegistry rather than the library's global
+one: a process may hold several services (tests do, a bot with an in-process generator holds one
+next to its own metrics), and names registered twice in one registry would collide.
 """
 from __future__ import annotations
 
-import bisect
-import math
-from typing import Callable, Iterable
+from typing import Iterable, Iterator
 
-Labels = tuple[tuple[str, str], ...]
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+from prometheus_client.registry import Collector
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
 
-
-def _labels(labels: dict[str, str]) -> Labels:
-    return tuple(sorted((key, str(value)) for key, value in labels.items()))
-
-
-def _format_labels(labels: Labels, extra: tuple[str, str] | None = None) -> str:
-    pairs = list(labels) + ([extra] if extra else [])
-    if not pairs:
-        return ""
-    escaped = (f'{key}="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"'
-               for key, value in pairs)
-    return "{" + ",".join(escaped) + "}"
+# The Prometheus text format that generate_latest writes (newer prometheus-client versions name
+# a later one CONTENT_TYPE_LATEST; Prometheus reads this one everywhere).
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+def sample(registry: CollectorRegistry, name: str, **labels: str) -> float:
+    """One sample's current value (a counter's `..._total`, a histogram's `..._count`); 0 if absent."""
+    value = registry.get_sample_value(name, labels)
+    return 0.0 if value is None else value
 
 
-class Counter:
-    kind = "counter"
+class Merged(Collector):
+    """Several registries read as one (a collector for generate_latest): one page, one scrape."""
 
-    def __init__(self, name: str, help: str) -> None:
-        self.name, self.help = name, help
-        self.values: dict[Labels, float] = {}
+    def __init__(self, registries: Iterable[CollectorRegistry] = ()) -> None:
+        self.registries = list(registries)
 
-    def inc(self, amount: float = 1, **labels: str) -> None:
-        key = _labels(labels)
-        self.values[key] = self.values.get(key, 0) + amount
+    def add(self, registry: CollectorRegistry) -> None:
+        self.registries.append(registry)
 
-    def get(self, **labels: str) -> float:
-        return self.values.get(_labels(labels), 0)
-
-    def lines(self) -> Iterable[str]:
-        for labels, value in sorted(self.values.items()):
-            yield f"{self.name}{_format_labels(labels)} {_number(value)}"
+    def collect(self) -> Iterator[Metric]:
+        for registry in self.registries:
+            yield from registry.collect()
 
 
-class Gauge:
-    """A value set by hand, or read from a callback when the metrics are rendered."""
-
-    kind = "gauge"
-
-    def __init__(self, name: str, help: str, read: Callable[[], dict[Labels, float]] | None = None) -> None:
-        self.name, self.help = name, help
-        self.values: dict[Labels, float] = {}
-        self.read = read
-
-    def set(self, value: float, **labels: str) -> None:
-        self.values[_labels(labels)] = value
-
-    def lines(self) -> Iterable[str]:
-        values = self.read() if self.read else self.values
-        for labels, value in sorted(values.items()):
-            yield f"{self.name}{_format_labels(labels)} {_number(value)}"
+def exposition(*registries: CollectorRegistry) -> bytes:
+    """The Prometheus text of these registries, in order."""
+    return generate_latest(Merged(registries))
 
 
-class Histogram:
-    kind = "histogram"
-
-    def __init__(self, name: str, help: str, buckets: Iterable[float]) -> None:
-        self.name, self.help = name, help
-        self.buckets = tuple(sorted(buckets))
-        self.series: dict[Labels, list[float]] = {}  # per-bucket counts, then +Inf count, then sum
-
-    def observe(self, value: float, **labels: str) -> None:
-        key = _labels(labels)
-        series = self.series.get(key)
-        if series is None:
-            series = self.series[key] = [0.0] * (len(self.buckets) + 2)
-        series[bisect.bisect_left(self.buckets, value)] += 1  # the first bucket with bound >= value
-        series[-1] += value
-
-    def count(self, **labels: str) -> int:
-        series = self.series.get(_labels(labels))
-        return int(sum(series[:-1])) if series else 0
-
-    def lines(self) -> Iterable[str]:
-        for labels, series in sorted(self.series.items()):
-            running = 0.0
-            for bound, count in zip(self.buckets + (math.inf,), series[:-1]):
-                running += count
-                yield f"{self.name}_bucket{_format_labels(labels, ('le', _number(bound)))} {_number(running)}"
-            yield f"{self.name}_sum{_format_labels(labels)} {_number(series[-1])}"
-            yield f"{self.name}_count{_format_labels(labels)} {_number(running)}"
-
-
-class Registry:
-    def __init__(self) -> None:
-        self.metrics: list[Counter | Gauge | Histogram] = []
-
-    def add(self, metric):  # type: ignore[no-untyped-def]
-        self.metrics.append(metric)
-        return metric
-
-    def render(self) -> str:
-        out: list[str] = []
-        for metric in self.metrics:
-            out.append(f"# HELP {metric.name} {metric.help}")
-            out.append(f"# TYPE {metric.name} {metric.kind}")
-            out.extend(metric.lines())
-        return "\n".join(out) + "\n"
+def scraped(text: str, name: str, **labels: str) -> float:
+    """From a scraped page: the sum of the samples called `name` whose labels include `labels`
+    (none given: all of them); 0 when there are none."""
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == name and all(sample.labels.get(key) == value for key, value in labels.items()))

@@ -32,7 +32,9 @@ from generator.interface import (
     DEFAULT_PSI, MAX_SEED, FaceModel, GeneratedFace, GeneratorBusy,
     GeneratorUnavailable, InvalidRequest, check_psi, check_seed,
 )
-from generator.metrics import BATCH_BUCKETS, LATENCY_BUCKETS, Counter, Gauge, Histogram, Registry
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from generator.metrics import BATCH_BUCKETS, LATENCY_BUCKETS, exposition, sample
 
 log = logging.getLogger(__name__)
 
@@ -80,37 +82,55 @@ class _Request:
         self.timer: asyncio.TimerHandle | None = None
 
 
+OUTCOMES = ("pool_hit", "generated", "busy", "invalid", "failed", "timed_out", "cancelled")
+
+
 class ServiceMetrics:
-    """What /metrics shows about the service: requests, batches, queue, pool, latency."""
+    """What /metrics shows about the service: requests, batches, queue, pool, latency.
+
+    Built once the service's queue and pools exist: the gauges read them when scraped."""
 
     def __init__(self, service: "GeneratorService") -> None:
-        self.registry = Registry()
-        add = self.registry.add
-        self.requests = add(Counter(
+        self.registry = registry = CollectorRegistry()
+        self.requests = Counter(
             "figment_generator_requests_total",
-            "Face requests by outcome: pool_hit, generated, busy, invalid, failed, timed_out, cancelled."))
-        self.latency = add(Histogram(
-            "figment_generator_request_seconds",
-            "Time from request to face, by path (pool or model).", LATENCY_BUCKETS))
-        self.batch_size = add(Histogram(
-            "figment_generator_batch_size", "Faces per model call, by kind (requests or refill).", BATCH_BUCKETS))
-        self.batch_seconds = add(Histogram(
-            "figment_generator_batch_seconds", "Duration of one model call, by kind.", LATENCY_BUCKETS))
-        self.failures = add(Counter(
-            "figment_generator_worker_failures_total", "Model calls that raised (the worker was restarted)."))
-        add(Gauge("figment_generator_queue_depth", "Requests waiting for the model.",
-                  lambda: {(): len(service._queue)}))
-        add(Gauge("figment_generator_in_flight", "Faces in the model call now running.",
-                  lambda: {(): len(service._in_flight)}))
-        add(Gauge("figment_generator_pool_level", "Ready faces in the pool, per truncation.",
-                  lambda: {(("psi", f"{psi:g}"),): len(pool) for psi, pool in service._pools.items()}))
-        add(Gauge("figment_generator_pool_capacity", "Pool size per truncation.",
-                  lambda: {(("psi", f"{psi:g}"),): service.config.pool_size for psi in service._pools}))
-        add(Gauge("figment_generator_up", "1 when the generator can take requests.",
-                  lambda: {(): 1 if service.healthy else 0}))
+            "Face requests by outcome: pool_hit, generated, busy, invalid, failed, timed_out, cancelled.",
+            ["outcome"], registry=registry)
+        for outcome in OUTCOMES:  # every series from the start, so a rate over it is never missing
+            self.requests.labels(outcome=outcome)
+        self.latency = Histogram(
+            "figment_generator_request_seconds", "Time from request to face, by path (pool or model).",
+            ["path"], buckets=LATENCY_BUCKETS, registry=registry)
+        self.batch_size = Histogram(
+            "figment_generator_batch_size", "Faces per model call, by kind (requests or refill).",
+            ["kind"], buckets=BATCH_BUCKETS, registry=registry)
+        self.batch_seconds = Histogram(
+            "figment_generator_batch_seconds", "Duration of one model call, by kind.",
+            ["kind"], buckets=LATENCY_BUCKETS, registry=registry)
+        self.failures = Counter(
+            "figment_generator_worker_failures_total", "Model calls that raised (the worker was restarted).",
+            registry=registry)
+        Gauge("figment_generator_queue_depth", "Requests waiting for the model.",
+              registry=registry).set_function(lambda: len(service._queue))
+        Gauge("figment_generator_in_flight", "Faces in the model call now running.",
+              registry=registry).set_function(lambda: len(service._in_flight))
+        level = Gauge("figment_generator_pool_level", "Ready faces in the pool, per truncation.", ["psi"],
+                      registry=registry)
+        capacity = Gauge("figment_generator_pool_capacity", "Pool size per truncation.", ["psi"],
+                         registry=registry)
+        for psi, pool in service._pools.items():  # the pooled truncations are fixed at construction
+            level.labels(psi=f"{psi:g}").set_function(pool.__len__)
+            capacity.labels(psi=f"{psi:g}").set(service.config.pool_size)
+        Gauge("figment_generator_up", "1 when the generator can take requests.",
+              registry=registry).set_function(lambda: 1 if service.healthy else 0)
+
+    def requests_total(self, outcome: str) -> int:
+        """Requests counted so far with this outcome."""
+        return int(sample(self.registry, "figment_generator_requests_total", outcome=outcome))
 
     def render(self) -> str:
-        return self.registry.render()
+        """The Prometheus text of this service alone."""
+        return exposition(self.registry).decode()
 
 
 class GeneratorService:
@@ -126,11 +146,11 @@ class GeneratorService:
         self.model_version = model.model_version
         self.config = config or ServiceConfig()
         self.reload = reload
-        self.metrics = ServiceMetrics(self)
         self._queue: deque[_Request] = deque()
         self._in_flight: list[_Request] = []
         pool_psis = sorted(set(self.config.pool_psis)) if self.config.pool_size else []
         self._pools: dict[float, deque[GeneratedFace]] = {psi: deque() for psi in pool_psis}
+        self.metrics = ServiceMetrics(self)
         self._state = "new"  # new, running, reloading, closed
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: ThreadPoolExecutor | None = None
@@ -215,7 +235,7 @@ class GeneratorService:
                 check_seed(seed)
                 check_seed(seed + count - 1)
         except InvalidRequest:
-            self.metrics.requests.inc(count if isinstance(count, int) and count > 0 else 1, outcome="invalid")
+            self.metrics.requests.labels(outcome="invalid").inc(count if isinstance(count, int) and count > 0 else 1)
             raise
         if self._state != "running":
             raise GeneratorUnavailable({"new": NOT_STARTED_MESSAGE, "closed": CLOSED_MESSAGE}.get(self._state, DOWN_MESSAGE))
@@ -226,9 +246,9 @@ class GeneratorService:
             while pool and len(pooled) < count:
                 pooled.append(pool.popleft())
             self._pool_taken()
-            self.metrics.requests.inc(len(pooled), outcome="pool_hit")
+            self.metrics.requests.labels(outcome="pool_hit").inc(len(pooled))
             for _ in pooled:
-                self.metrics.latency.observe(time.perf_counter() - started, path="pool")
+                self.metrics.latency.labels(path="pool").observe(time.perf_counter() - started)
             if len(pooled) == count:
                 return pooled
 
@@ -236,7 +256,7 @@ class GeneratorService:
         if len(self._queue) + needed > self.config.queue_size:
             if pooled:  # nothing is lost: the pooled faces go back where they were
                 pool.extendleft(reversed(pooled))  # type: ignore[union-attr]
-            self.metrics.requests.inc(needed, outcome="busy")
+            self.metrics.requests.labels(outcome="busy").inc(needed)
             raise GeneratorBusy(BUSY_MESSAGE)
         seeds = [None] * needed if seed is None else list(range(seed, seed + count))
         requests = [self._enqueue(s, psi, started) for s in seeds]
@@ -272,12 +292,12 @@ class GeneratorService:
         except asyncio.CancelledError:
             request.future.cancel()  # make sure it leaves the queue even if we were cancelled oddly
             raise
-        self.metrics.latency.observe(time.perf_counter() - request.queued_at, path="model")
+        self.metrics.latency.labels(path="model").observe(time.perf_counter() - request.queued_at)
         return face
 
     def _expire(self, request: _Request) -> None:
         if not request.future.done():
-            self.metrics.requests.inc(outcome="timed_out")
+            self.metrics.requests.labels(outcome="timed_out").inc()
             request.future.set_exception(GeneratorUnavailable(TIMEOUT_MESSAGE))
 
     def _left(self, request: _Request, future: asyncio.Future) -> None:
@@ -285,7 +305,7 @@ class GeneratorService:
         if request.timer is not None:
             request.timer.cancel()
         if future.cancelled():
-            self.metrics.requests.inc(outcome="cancelled")
+            self.metrics.requests.labels(outcome="cancelled").inc()
             try:
                 self._queue.remove(request)
             except ValueError:
@@ -372,7 +392,7 @@ class GeneratorService:
         for request, image in zip(batch, images):
             face = GeneratedFace(image, request.seed, request.psi, self.model_version)
             if not request.future.done():
-                self.metrics.requests.inc(outcome="generated")
+                self.metrics.requests.labels(outcome="generated").inc()
                 request.future.set_result(face)
             elif request.random and request.future.cancelled():
                 self._to_pool(face)  # the caller left after its batch started: keep the face
@@ -431,8 +451,8 @@ class GeneratorService:
             log.error("the face model failed on a %s batch of %d: %r; restarting the worker", kind, len(seeds), error)
             self.metrics.failures.inc()
             raise _ModelFailed() from error
-        self.metrics.batch_size.observe(len(seeds), kind=kind)
-        self.metrics.batch_seconds.observe(time.perf_counter() - started, kind=kind)
+        self.metrics.batch_size.labels(kind=kind).observe(len(seeds))
+        self.metrics.batch_seconds.labels(kind=kind).observe(time.perf_counter() - started)
         return images
 
     def _new_executor(self) -> ThreadPoolExecutor:
@@ -467,7 +487,7 @@ class GeneratorService:
     def _fail(self, requests: Sequence[_Request], message: str, cause: BaseException | None = None) -> None:
         for request in requests:
             if not request.future.done():
-                self.metrics.requests.inc(outcome="failed")
+                self.metrics.requests.labels(outcome="failed").inc()
                 error = GeneratorUnavailable(message)
                 error.__cause__ = cause
                 request.future.set_exception(error)

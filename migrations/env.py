@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 from db.engine import make_engine
@@ -11,6 +12,9 @@ from db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
+# Several bot processes may start at once on one PostgreSQL: the first migrates, the others wait
+# on this lock (held to the end of the migration's transaction), then find the schema at head.
+MIGRATION_LOCK = 0x46494D47  # "FIMG"
 
 
 def _run(connection: Connection) -> None:
@@ -21,6 +25,8 @@ def _run(connection: Connection) -> None:
         compare_type=True,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

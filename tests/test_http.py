@@ -34,6 +34,7 @@ from bot.refs import PlayerRef
 from generator.client import HttpFaceSource
 from generator.http_server import encode, serve_forever, start_server
 from generator.interface import FaceSource, GeneratorBusy, GeneratorUnavailable, InvalidRequest
+from generator.metrics import scraped
 from generator.service import GeneratorService, ServiceConfig
 from tests.fakes import DrawnFaceModel, GatedModel
 
@@ -106,7 +107,7 @@ async def test_the_server_refuses_a_missing_or_wrong_token() -> None:
             assert response.status == 200
             body = await response.json()
             assert body["status"] == "ok" and body["model_version"] == DrawnFaceModel.model_version
-        assert service.metrics.requests.get(outcome="generated") == 0
+        assert service.metrics.requests_total("generated") == 0
 
 
 @pytest.mark.parametrize("params, message", [
@@ -153,7 +154,7 @@ async def test_random_count_uses_the_pool_and_gives_distinct_faces() -> None:
             body = await response.json()
     seeds = [face["seed"] for face in body["faces"]]
     assert len(set(seeds)) == 10
-    assert service.metrics.requests.get(outcome="pool_hit") == 4
+    assert service.metrics.requests_total("pool_hit") == 4
 
 
 async def test_post_takes_json_or_form_parameters() -> None:
@@ -199,17 +200,17 @@ async def test_metrics_are_prometheus_text() -> None:
             assert response.status == 200
             assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
             text = await response.text()
-    for line in ('figment_generator_requests_total{outcome="generated"} 1',
-                 "# TYPE figment_generator_batch_size histogram",
-                 "figment_generator_queue_depth 0",
-                 'figment_generator_pool_level{psi="0.7"}',
-                 'figment_generator_request_seconds_bucket{path="model",le="+Inf"} 1',
-                 'figment_http_requests_total{route="/generate",status="200"} 1',
-                 'figment_http_requests_total{route="/generate",status="400"} 1',
-                 "# TYPE figment_http_request_seconds histogram"):
-        assert line in text, line
-
-
+    assert scraped(text, "figment_generator_requests_total", outcome="generated") == 1
+    assert "# TYPE figment_generator_batch_size histogram" in text
+    assert scraped(text, "figment_generator_queue_depth") == 0
+    assert scraped(text, "figment_generator_up") == 1
+    assert 'figment_generator_pool_level{psi="0.7"}' in text
+    assert scraped(text, "figment_generator_request_seconds_bucket", path="model", le="+Inf") == 1
+    assert scraped(text, "figment_http_requests_total", route="/generate", status="200") == 1
+    assert scraped(text, "figment_http_requests_total", route="/generate", status="400") == 1
+    assert scraped(text, "figment_http_request_seconds_count", route="/generate") == 2
+    assert "# TYPE figment_http_request_seconds histogram" in text
+    assert scraped(text, "process_resident_memory_bytes") > 0  # the server's process, too
 
 
 async def test_a_full_queue_answers_429_and_the_client_raises_busy() -> None:

@@ -6,47 +6,23 @@ where it can); each test gets a fresh schema through the migrations.
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
-from sqlalchemy import text
 
 from bot.app import Figment
 from bot.refs import ChatRef, PlayerRef
 from db import queries as q
-from db.engine import make_engine
 from generator.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
-
-URL = os.environ.get("FIGMENT_TEST_POSTGRES_URL", "postgresql+asyncpg://figment:figment@127.0.0.1/figment_test")
-
-
-async def _reachable() -> bool:
-    engine = make_engine(URL)
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
-    finally:
-        await engine.dispose()
-
+from tests.postgres import URL, fresh_postgres
 
 @pytest.fixture
 async def pg_app(tmp_path: Path) -> AsyncIterator[Figment]:
-    pytest.importorskip("asyncpg")
-    if not await _reachable():
-        pytest.skip(f"no PostgreSQL server at {URL}")
-    engine = make_engine(URL)  # a fresh, empty schema; Figment.open migrates it to head
-    async with engine.begin() as connection:
-        await connection.execute(text("DROP SCHEMA public CASCADE"))
-        await connection.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
-    app = await Figment.open(make_settings(tmp_path, database_url=URL), DirectSource(DrawnFaceModel()))
+    url = await fresh_postgres()  # Figment.open migrates the empty schema to head
+    app = await Figment.open(make_settings(tmp_path, database_url=url), DirectSource(DrawnFaceModel()))
     yield app
     await app.close()
 
@@ -75,6 +51,26 @@ async def test_game_boards_and_forget_on_postgres(pg_app: Figment) -> None:
     assert "2 answers" in await pg_app.boards.forget(players[1])
 
 
+async def test_the_daily_challenge_on_postgres(pg_app: Figment) -> None:
+    """Two tries of the day, a double click that arrives at once, and /forgetme taking a try along."""
+    await add_real_photos(pg_app, count=6)
+    ann, bob = PlayerRef("test", "ann", "Ann"), PlayerRef("test", "bob", "Bob")
+    first = await pg_app.daily.start(ann)
+    outcomes = await asyncio.gather(*(pg_app.daily.answer(ann, first.day, 1, True) for _ in range(2)),
+                                    return_exceptions=True)
+    assert sorted(type(o).__name__ for o in outcomes) == ["DailyStep", "UserError"]
+    round_ = await pg_app.daily.start(ann)
+    while round_ is not None:
+        step = await pg_app.daily.answer(ann, round_.day, round_.number, True)
+        round_ = step.next_round
+    assert step.finish is not None and "1. Ann: " in step.finish.text()
+    bob_round = await pg_app.daily.start(bob)
+    assert bob_round.image.data == first.image.data and bob_round.number == 1
+    await pg_app.boards.forget(ann)
+    board = await pg_app.daily.board_text(first.day)
+    assert "Ann" not in board and "nobody has finished today's yet." in board
+
+
 async def test_concurrent_answers_on_postgres(pg_app: Figment) -> None:
     async with pg_app.db.transaction() as session:
         chat = await q.get_or_create_chat(session, "test", "load")
@@ -98,7 +94,7 @@ async def test_concurrent_finishes_post_one_summary(pg_app: Figment) -> None:
     game_id = await pg_app.quiz.start(chat, PlayerRef("test", "1", "A"), 3)
     await presenter.next_post(1)
     await pg_app.quiz.shutdown()  # no loop: the two finishes below race each other alone
-    await asyncio.gather(*(pg_app.quiz._finish(game_id, chat, stopped=True) for _ in range(4)))
+    await asyncio.gather(*(pg_app.quiz._reveals.finish(game_id, chat, stopped=True) for _ in range(4)))
     assert len(presenter.summaries) == 1
 
 

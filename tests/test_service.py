@@ -13,6 +13,7 @@ import pytest
 
 from generator.interface import (DEFAULT_PSI, FaceSource, GeneratedFace, GeneratorBusy, GeneratorUnavailable,
                                  InvalidRequest)
+from generator.metrics import sample, scraped
 from generator.service import CLOSED_MESSAGE, FAILED_MESSAGE, GeneratorService, ServiceConfig
 from tests.fakes import DrawnFaceModel, GatedModel
 
@@ -77,10 +78,10 @@ async def test_unseeded_faces_at_a_pooled_psi_come_from_the_pool_with_no_model_t
         pool_seeds = {seed for seeds, psis in model.calls for seed, p in zip(seeds, psis) if p == 0.7}
         faces = await asyncio.gather(*(service.face(None, 0.7) for _ in range(6)))
         assert {face.seed for face in faces} <= pool_seeds  # made before they were asked for
-        assert service.metrics.requests.get(outcome="generated") == 0  # no request waited for the model
+        assert service.metrics.requests_total("generated") == 0  # no request waited for the model
         assert len({face.seed for face in faces}) == 6  # each pooled face is served once
         assert all(same_image(face, face.seed, 0.7) for face in faces)
-        assert service.metrics.requests.get(outcome="pool_hit") == 6
+        assert service.metrics.requests_total("pool_hit") == 6
         async with asyncio.timeout(HANG_GUARD):
             await service.wait_pool_full()  # refilled in the background
         assert service.pool_levels()[0.7] == 6
@@ -93,7 +94,7 @@ async def test_unseeded_at_other_psi_or_empty_pool_is_generated() -> None:
         assert face.psi == 0.3 and same_image(face, face.seed, 0.3)
         faces = await asyncio.gather(*(service.face() for _ in range(10)))  # more than the pool holds
         assert len({f.seed for f in faces}) == 10
-        assert service.metrics.requests.get(outcome="generated") >= 8
+        assert service.metrics.requests_total("generated") >= 8
 
 
 async def test_requests_are_batched_up_to_max_batch_and_psis_may_mix() -> None:
@@ -125,7 +126,7 @@ async def test_500_concurrent_requests_against_a_queue_of_64_get_a_face_or_busy(
         for seed, result in enumerate(results):
             if isinstance(result, GeneratedFace):
                 assert result.seed == seed and same_image(result, seed, 0.7)
-        assert service.metrics.requests.get(outcome="busy") == len(busy)
+        assert service.metrics.requests_total("busy") == len(busy)
         assert service.queue_depth == 0
         assert same_image(await service.face(7), 7, 0.7)  # and it still serves
 
@@ -167,8 +168,8 @@ async def test_a_worker_that_raises_mid_batch_fails_those_requests_and_the_next_
         assert [face.seed for face in served] == [21, 22, 23, 24]
         assert same_image(await service.face(15), 15, 0.7)
         assert service.restarts == 1
-        assert service.metrics.failures.get() == 1
-        assert service.metrics.requests.get(outcome="failed") == 4
+        assert sample(service.metrics.registry, "figment_generator_worker_failures_total") == 1
+        assert service.metrics.requests_total("failed") == 4
         assert service.healthy
 
 
@@ -231,7 +232,7 @@ async def test_cancelling_half_the_callers_costs_nothing_more() -> None:
                     assert face.seed == seed and same_image(face, seed, 0.7)
         generated = {seed for seeds, _ in model.calls for seed in seeds}
         assert generated == {1} | {seed for seed in tasks if seed not in cancelled}  # no cancelled seed ran
-        assert service.metrics.requests.get(outcome="cancelled") == 10
+        assert service.metrics.requests_total("cancelled") == 10
 
 
 class SteppedModel(DrawnFaceModel):
@@ -303,12 +304,17 @@ async def test_shutdown_is_quick_and_fails_waiting_requests() -> None:
 async def test_metrics_name_requests_batches_queue_pool_and_latency() -> None:
     async with GeneratorService(DrawnFaceModel(), ServiceConfig(pool_psis=(0.7,), pool_size=2)) as service:
         await service.face(5)
+        await wait_until(lambda: service.pool_levels()[0.7] == 2, "pool full")
         text = service.metrics.render()
-    for name in ("figment_generator_requests_total{outcome=\"generated\"} 1",
-                 "figment_generator_batch_size_bucket", "figment_generator_queue_depth 0",
-                 "figment_generator_pool_level{psi=\"0.7\"}", "figment_generator_request_seconds_bucket",
-                 "# TYPE figment_generator_request_seconds histogram"):
-        assert name in text
+    assert scraped(text, "figment_generator_requests_total", outcome="generated") == 1
+    assert scraped(text, "figment_generator_requests_total", outcome="busy") == 0  # present from the start
+    assert scraped(text, "figment_generator_request_seconds_count", path="model") == 1
+    assert scraped(text, "figment_generator_batch_size_count", kind="requests") == 1
+    assert scraped(text, "figment_generator_batch_size_count", kind="refill") >= 1
+    assert scraped(text, "figment_generator_queue_depth") == 0
+    assert scraped(text, "figment_generator_pool_level", psi="0.7") == 2
+    assert scraped(text, "figment_generator_pool_capacity", psi="0.7") == 2
+    assert "# TYPE figment_generator_request_seconds histogram" in text
 
 
 async def test_pooled_faces_of_a_request_that_failed_go_back_to_the_pool() -> None:

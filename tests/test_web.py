@@ -265,6 +265,21 @@ async def test_answers_that_make_no_sense_are_refused(client: TestClient, app: F
     assert body["error"] == texts.WEB_NEED_NAME
 
 
+async def test_a_button_of_the_other_kind_of_round_is_refused(client: TestClient, app: Figment) -> None:
+    await add_real_photos(app)
+    await app.chats.update(WEB_CHAT, is_admin=True, key="seconds", value="60")
+    async with events(client, "Ada", ADA) as ada:
+        for command, wrong_guess, right_guess in (("/quiz 1", "a", "real"), ("/quiz pairs 1", "real", "b")):
+            assert (await say(client, command))[1]["ok"]
+            posted = (await ada.until(message("round", lambda m: m["text"].startswith("Round 1/1")
+                                                    and bool(m["buttons"]))))["message"]
+            wrong = await answer(client, posted["round_id"], wrong_guess)  # a hand-made request
+            assert (wrong["status"], wrong["toast"]) == ("wrong_kind", texts.ANSWER_WRONG_KIND)
+            right = await answer(client, posted["round_id"], right_guess)  # the wrong one took nothing
+            assert right["status"] == "recorded"
+            await ada.until(message("summary"))  # Ada is the only one here: the round closed at her answer
+
+
 async def test_stop_ends_the_game_and_a_new_tab_sees_the_room_so_far(client: TestClient, app: Figment) -> None:
     await add_real_photos(app)
     await app.chats.update(WEB_CHAT, is_admin=True, key="seconds", value="60")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.cli.common import fail, settings
+from bot.metrics_server import MetricsPortError
 from bot.runner import NothingToRun, run_bots
 from db.migrate import SchemaOutdated
 from generator.interface import GeneratorError
@@ -14,7 +15,7 @@ def run() -> None:
     config = settings()
     try:
         asyncio.run(run_bots(config))
-    except (NothingToRun, SchemaOutdated) as error:
+    except (NothingToRun, SchemaOutdated, MetricsPortError) as error:
         fail(str(error))
     except RuntimeError as error:  # a front-end that cannot start (refused token, API unreachable)
         fail(str(error))

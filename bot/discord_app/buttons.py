@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import texts
-from bot.discord_app.people import chat_of, player_of
+from bot.discord_app.people import PLATFORM, chat_of, player_of
 from bot.discord_app.replies import report_failure
 
 if TYPE_CHECKING:
@@ -43,6 +43,10 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSW
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        with bot.figment.metrics.handling(PLATFORM, "answer"):
+            await self._answer(bot, interaction)
+
+    async def _answer(self, bot: "FigmentBot", interaction: discord.Interaction) -> None:
         # Acknowledge first: Discord drops a click not answered within 3 s, and the database may
         # be slower than that. The answer is recorded after, once, and told in place of "thinking".
         try:
@@ -88,6 +92,10 @@ class PairButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAIR_T
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        with bot.figment.metrics.handling(PLATFORM, "pair_answer"):
+            await self._answer(bot, interaction)
+
+    async def _answer(self, bot: "FigmentBot", interaction: discord.Interaction) -> None:
         try:  # acknowledged first, as for AnswerButton
             await interaction.response.defer(ephemeral=True, thinking=True)
         except discord.HTTPException:
@@ -126,10 +134,12 @@ class AnotherFaceButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
         from bot.discord_app.face import send_face  # face.py builds this button too
 
-        try:
-            await send_face(interaction, None, self.psi)
-        except Exception:
-            await report_failure(interaction, "the another-face button")
+        bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        with bot.figment.metrics.handling(PLATFORM, "another_face"):
+            try:
+                await send_face(interaction, None, self.psi)
+            except Exception:
+                await report_failure(interaction, "the another-face button")
 
 
 def face_view(psi: float) -> discord.ui.View:

@@ -9,8 +9,11 @@ from typing import Any
 import discord
 
 from bot.app import Figment
+from bot.discord_app import timing
+from bot.discord_app.api_errors import error_trace
 from bot.discord_app.buttons import AnotherFaceButton, AnswerButton, PairButton
 from bot.discord_app.commands import FigmentTree, add_commands
+from bot.discord_app.daily import DailyButton
 from bot.discord_app.people import NO_MENTIONS, PLATFORM
 from bot.discord_app.presenter import DiscordPresenter
 from bot.discord_app.sync import RECORD_FILE, SyncRecord, sync_commands
@@ -37,7 +40,7 @@ class CommandClient(discord.Client):
 class FigmentBot(CommandClient):
     def __init__(self, figment: Figment, *, test_guild: int | None = None, sync: bool = True,
                  sync_record: Path | None = None, ready: asyncio.Event | None = None, **options: Any) -> None:
-        super().__init__(**options)
+        super().__init__(http_trace=error_trace(self._platform_error), **options)
         self.figment = figment
         self.presenter = DiscordPresenter(self, figment)
         self.test_guild = test_guild
@@ -47,7 +50,7 @@ class FigmentBot(CommandClient):
 
     async def setup_hook(self) -> None:
         # Logged in, not yet connected to the gateway: REST works, no events arrive yet.
-        self.add_dynamic_items(AnswerButton, AnotherFaceButton, PairButton)
+        self.add_dynamic_items(AnswerButton, AnotherFaceButton, PairButton, DailyButton)
         self.figment.quiz.register(PLATFORM, self.presenter)
         if self.sync and not self.runs_shard_zero:
             # One process syncs for the whole bot: Discord rate-limits command updates.
@@ -88,6 +91,16 @@ class FigmentBot(CommandClient):
 
     async def on_shard_ready(self, shard_id: int) -> None:
         log.info("Discord: shard %d of %s ready", shard_id, self.shard_count)
+
+    def _platform_error(self, kind: str) -> None:
+        self.figment.metrics.platform_error(PLATFORM, kind)
+
+    async def on_app_command_completion(self, interaction: discord.Interaction, command: Any) -> None:
+        timing.finish(interaction)
+
+    async def on_disconnect(self) -> None:
+        if not self.is_closed():  # a drop, not our own close: discord.py reconnects by itself
+            self._platform_error("gateway")
 
     async def on_ready(self) -> None:
         log.info("Discord: connected as %s to %d servers", self.user, len(self.guilds))

@@ -15,7 +15,9 @@ from discord.app_commands import Choice, Range
 
 from bot import texts
 from bot.boards import parse_board_query
+from bot.discord_app import timing
 from bot.discord_app.check import add_check_command
+from bot.discord_app.daily import add_daily_command
 from bot.discord_app.face import send_face, send_hall
 from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL
@@ -39,6 +41,10 @@ def _bot(interaction: discord.Interaction) -> "FigmentBot":
 
 
 class FigmentTree(app_commands.CommandTree):
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        timing.start(interaction)  # every command passes here first: its time counts from now
+        return True
+
     async def on_error(self, interaction: discord.Interaction,  # type: ignore[override]
                        error: app_commands.AppCommandError) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
@@ -54,6 +60,7 @@ class FigmentTree(app_commands.CommandTree):
             await reply_privately(interaction, text)
         except discord.HTTPException:
             log.warning("could not tell the user about an error", exc_info=True)
+        timing.finish(interaction)
 
 
 def add_commands(tree: app_commands.CommandTree) -> None:
@@ -164,4 +171,5 @@ def add_commands(tree: app_commands.CommandTree) -> None:
             text += "\n" + texts.discord_quiz_channel(f"<#{current}>" if current else None)
         await reply(interaction, text, ephemeral=True)
 
+    add_daily_command(tree)
     add_check_command(tree)

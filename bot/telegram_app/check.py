@@ -13,6 +13,7 @@ from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandl
 from bot import texts
 from bot.app import Figment
 from bot.provenance.check import MAX_BYTES, known_versions, reply_for
+from bot.telegram_app.people import PLATFORM
 
 Context = ContextTypes.DEFAULT_TYPE
 Say = Callable[[Update, Context, str], Awaitable[None]]
@@ -43,6 +44,10 @@ class CheckHandlers:
                                                self.check))
 
     async def check(self, update: Update, context: Context) -> None:
+        with self.figment.metrics.handling(PLATFORM, "check"):
+            await self._check(update, context)
+
+    async def _check(self, update: Update, context: Context) -> None:
         message = update.effective_message
         if message is None or update.effective_chat is None:
             return

@@ -6,7 +6,6 @@ anything else goes to the error handler, which logs it and says sorry without de
 from __future__ import annotations
 
 import logging
-from collections import deque
 from functools import wraps
 from typing import Awaitable, Callable
 
@@ -24,6 +23,7 @@ from bot.game_modes import parse_quiz_args
 from bot.errors import UserError
 from bot.faces import FacePost
 from bot.refs import ChatRef
+from bot.update_log import UpdateLog
 from bot.telegram_app.calls import deliver, is_stale_query
 from bot.telegram_app.keyboards import ANOTHER_FACE, face_keyboard, parse_answer, parse_pair_answer
 from bot.telegram_app.people import PLATFORM, ChatDirectory, chat_title, player_ref
@@ -31,25 +31,6 @@ from bot.telegram_app.people import PLATFORM, ChatDirectory, chat_title, player_
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[["Handlers", Update, Context], Awaitable[None]]
-
-
-class SeenUpdates:
-    """Update ids already handled: Telegram may deliver an update again (a lost confirmation,
-    a webhook reply that came too late); the second delivery must change nothing."""
-
-    def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._order: deque[int] = deque()
-        self._ids: set[int] = set()
-
-    def first_time(self, update_id: int) -> bool:
-        if update_id in self._ids:
-            return False
-        self._ids.add(update_id)
-        self._order.append(update_id)
-        if len(self._order) > self.size:
-            self._ids.discard(self._order.popleft())
-        return True
 
 
 def command(handler: Handler) -> Handler:
@@ -69,7 +50,7 @@ class Handlers:
     def __init__(self, figment: Figment, directory: ChatDirectory) -> None:
         self.figment = figment
         self.directory = directory
-        self.seen = SeenUpdates()
+        self.seen = UpdateLog(figment.db, PLATFORM)
 
     def install(self, application: Application) -> None:  # type: ignore[type-arg]
         application.add_handler(TypeHandler(Update, self.once), group=-1)
@@ -78,16 +59,26 @@ class Handlers:
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
                                ("stats", self.stats), ("hall", self.hall), ("forgetme", self.forget_me),
                                ("settings", self.settings), ("tips", self.tips)):
-            application.add_handler(CommandHandler(name, callback, filters=only_new))
-        application.add_handler(CallbackQueryHandler(self.answer, pattern=r"^a:"))
-        application.add_handler(CallbackQueryHandler(self.pair_answer, pattern=r"^p:"))
-        application.add_handler(CallbackQueryHandler(self.another_face, pattern=f"^{ANOTHER_FACE}$"))
-        application.add_handler(CallbackQueryHandler(self.unknown_button))
+            application.add_handler(CommandHandler(name, self.timed(name, callback), filters=only_new))
+        application.add_handler(CallbackQueryHandler(self.timed("answer", self.answer), pattern=r"^a:"))
+        application.add_handler(CallbackQueryHandler(self.timed("pair_answer", self.pair_answer), pattern=r"^p:"))
+        application.add_handler(CallbackQueryHandler(self.timed("another_face", self.another_face),
+                                                     pattern=f"^{ANOTHER_FACE}$"))
+        application.add_handler(CallbackQueryHandler(self.timed("unknown_button", self.unknown_button)))
         application.add_error_handler(self.on_error)
 
     # -- plumbing --
+    def timed(self, name: str, callback: Callable[[Update, Context], Awaitable[None]]
+              ) -> Callable[[Update, Context], Awaitable[None]]:
+        """The callback, with its time counted as handler `name` (bot.metrics)."""
+        @wraps(callback)
+        async def run(update: Update, context: Context) -> None:
+            with self.figment.metrics.handling(PLATFORM, name):
+                await callback(update, context)
+        return run
+
     async def once(self, update: Update, context: Context) -> None:
-        if not self.seen.first_time(update.update_id):
+        if not await self.seen.first_time(update.update_id):
             log.info("update %s was delivered again; ignored", update.update_id)
             raise ApplicationHandlerStop
 
@@ -239,7 +230,7 @@ class Handlers:
             await self.toast(query, texts.BUTTON_UNKNOWN)
             return
         try:
-            self.figment.faces.admit(player_ref(query.from_user))
+            await self.figment.faces.admit(player_ref(query.from_user))
         except UserError as error:
             await self.toast(query, error.message)
             return

@@ -6,10 +6,12 @@ so buttons keep working after a restart and never carry the truth.
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
+from bot.daily_keys import KEY_PATTERN, parse_round_key, round_key
 
 ANOTHER_FACE = "face:another"
 _ANSWER = re.compile(r"a:(\d{1,18}):([rf])")
@@ -54,6 +56,31 @@ def pair_keyboard(round_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
         InlineKeyboardButton(texts.BUTTON_A_REAL, callback_data=pair_answer_data(round_id, True)),
         InlineKeyboardButton(texts.BUTTON_B_REAL, callback_data=pair_answer_data(round_id, False)),
+    ]])
+
+
+# Daily rounds: "d:<YYYYMMDD>:<n>:r" / "...:f" (about 15 bytes of Telegram's 64): the day and the
+# round, never the truth; a button kept from yesterday still names its day.
+_DAILY_ANSWER = re.compile(f"d:({KEY_PATTERN}):([rf])")
+
+
+def daily_answer_data(day: date, number: int, guess_real: bool) -> str:
+    return f"d:{round_key(day, number)}:{'r' if guess_real else 'f'}"
+
+
+def parse_daily_answer(data: str | None) -> tuple[date, int, bool] | None:
+    """(day, round number, guess_real) from a daily button, or None for anything else."""
+    match = _DAILY_ANSWER.fullmatch(data or "")
+    key = parse_round_key(match.group(1)) if match else None
+    if match is None or key is None:
+        return None
+    return key[0], key[1], match.group(2) == "r"
+
+
+def daily_keyboard(day: date, number: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[
+        InlineKeyboardButton(texts.BUTTON_REAL, callback_data=daily_answer_data(day, number, True)),
+        InlineKeyboardButton(texts.BUTTON_FAKE, callback_data=daily_answer_data(day, number, False)),
     ]])
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from typing import Callable
 from urllib.parse import urlsplit
 
 from telegram import BotCommand
@@ -20,9 +21,11 @@ from telegram.ext import Application, ApplicationBuilder
 from bot import texts
 from bot.app import Figment
 from bot.settings import Settings
+from bot.telegram_app.api_errors import CountingRequest
 from bot.telegram_app.calls import deliver
 from bot.telegram_app.flood import ChatLanes
 from bot.telegram_app.check import CheckHandlers
+from bot.telegram_app.daily import DailyHandlers
 from bot.telegram_app.handlers import Handlers
 from bot.telegram_app.people import PLATFORM, ChatDirectory
 from bot.telegram_app.presenter import TelegramPresenter
@@ -67,8 +70,13 @@ def options_from_settings(settings: Settings) -> dict[str, object]:
     return options
 
 
-def build_application(token: str, options: TelegramOptions) -> Application:  # type: ignore[type-arg]
+def build_application(token: str, options: TelegramOptions,  # type: ignore[type-arg]
+                      count_error: Callable[[str], None] | None = None) -> Application:
+    """count_error(kind), when given, hears of every Bot API call that failed (bot.metrics)."""
     builder = ApplicationBuilder().token(token).concurrent_updates(options.concurrent_updates).job_queue(None)
+    if count_error is not None:  # PTB's default requests (256 connections, and 1 for getUpdates), counted
+        builder = builder.request(CountingRequest(count_error)).get_updates_request(
+            CountingRequest(count_error, connection_pool_size=1))
     if options.base_url:
         builder = builder.base_url(options.base_url)
         builder = builder.base_file_url(options.base_file_url or _file_url(options.base_url))
@@ -94,7 +102,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
     opts = TelegramOptions(**{**options_from_settings(figment.settings), **options})  # type: ignore[arg-type]
     # httpx logs every request URL at INFO, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    application = build_application(token, opts)
+    application = build_application(token, opts, lambda kind: figment.metrics.platform_error(PLATFORM, kind))
     try:
         await deliver(application.initialize, "getMe", attempts=3)
     except TelegramError as error:
@@ -112,6 +120,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         figment.quiz.register(PLATFORM, TelegramPresenter(bot))
         directory = ChatDirectory(bot, small_chat=opts.small_chat)
         handlers = Handlers(figment, directory)
+        DailyHandlers(figment, handlers.say).install(application)  # before the catch-all for buttons
         handlers.install(application)
         CheckHandlers(figment, handlers.say).install(application)
         try:

@@ -14,10 +14,12 @@ from bot.boards import parse_board_query
 from bot.game_modes import parse_quiz_args
 from bot.errors import UserError
 from bot.tips import tips_text
-from bot.quiz import AnswerStatus
+from bot.quiz_posts import AnswerStatus
 from bot.ratelimit import RateLimiter
 from bot.starter_photos import StarterPhotos
 from bot.refs import PlayerRef
+from bot.daily_keys import parse_round_key
+from bot.web_app.daily import GUESSES as DAILY_GUESSES, PlaygroundDaily
 from bot.web_app.inputs import check_client, check_name, check_text, player_ref
 from bot.web_app.presenter import WebPresenter
 from bot.web_app.room import Message, Presence, Room
@@ -48,6 +50,7 @@ class Playground:
         self.room = room
         self.presenter = presenter
         self.limiter = RateLimiter(MESSAGES_PER_MINUTE)
+        self.daily = PlaygroundDaily(figment.daily, room)
 
     async def say(self, client: object, name: object, text: object) -> Reply:
         reply = Reply()
@@ -56,6 +59,10 @@ class Playground:
             player = player_ref(browser, check_name(name))
             text = check_text(text)
             self.limiter.check(browser)
+            command, *args = text.split()
+            if command.lower().split("@")[0] == "/daily":  # played alone: the room sees none of it
+                reply.messages += await self.daily.start(player, text, args)
+                return reply
             reply.messages.append(self.room.post("user", text, name=player.name))
             if text.startswith("/"):
                 reply.messages += await self._command(player, text)
@@ -80,6 +87,20 @@ class Playground:
             message.answered.append(player.name)
             self.room.changed(message)
         return Reply(toast=result.text, status=result.status.value)
+
+    async def answer_daily(self, client: object, name: object, key: object, guess: object) -> Reply:
+        """A click on a daily round (this tab's own): its result, then the next round or the finish."""
+        try:
+            player = player_ref(check_client(client), check_name(name))
+            parsed = parse_round_key(key)
+            if parsed is None or not isinstance(guess, str) or guess not in DAILY_GUESSES:
+                raise UserError(texts.WEB_BAD_ANSWER)
+        except UserError as error:
+            return Reply(error=error.message)
+        try:
+            return Reply(messages=await self.daily.answer(player, *parsed, DAILY_GUESSES[guess]))
+        except UserError as error:  # yesterday's round, a second click: said under the round
+            return Reply(toast=error.message)
 
     def online(self, client: object, name: object) -> Presence | None:
         """Who an event stream belongs to; None for a tab with no (valid) name yet: it only watches."""

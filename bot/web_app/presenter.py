@@ -5,7 +5,7 @@ import logging
 
 from bot import texts
 from bot.boards import BoardService
-from bot.quiz import GameSummary, Reveal, RoundPost
+from bot.quiz_posts import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.web_app.room import Button, Room
 from db.modes import PAIRS, SINGLE

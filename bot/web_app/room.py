@@ -20,6 +20,7 @@ from bot.imaging import PostedImage
 log = logging.getLogger(__name__)
 
 MAX_MESSAGES = 200  # older messages (and their images) are forgotten
+MAX_PRIVATE_IMAGES = 500  # images shown to one tab only (the daily challenge); older ones are forgotten
 QUEUE_SIZE = 500  # a tab this far behind is dropped; its EventSource reconnects and gets a snapshot
 
 
@@ -40,6 +41,7 @@ class Message:
     buttons: list[Button] = field(default_factory=list)
     answered: list[str] = field(default_factory=list)  # names of players who answered this round
     download: str | None = None  # after a fake round's reveal: URL of its face with credentials
+    daily: str | None = None  # a daily round's key (bot.daily_keys): its buttons answer /api/daily
 
     def event(self) -> dict[str, Any]:
         return {"type": "message", "message": asdict(self)}
@@ -59,6 +61,7 @@ class Room:
         self._messages: OrderedDict[str, Message] = OrderedDict()
         self._images: dict[str, PostedImage] = {}
         self._image_of: dict[str, str] = {}  # message id -> image token
+        self._private_images: OrderedDict[str, PostedImage] = OrderedDict()
         self._subscribers: dict[asyncio.Queue[dict[str, Any] | None], Presence | None] = {}
         self.board_text = ""
         self.closed = False
@@ -100,7 +103,15 @@ class Room:
         return None
 
     def image(self, token: str) -> PostedImage | None:
-        return self._images.get(token)
+        return self._images.get(token) or self._private_images.get(token)
+
+    def keep_private(self, image: PostedImage) -> str:
+        """Serve an image that goes to one tab only, in no room message: its URL (random, unguessable)."""
+        token = secrets.token_urlsafe(12)
+        self._private_images[token] = image
+        while len(self._private_images) > MAX_PRIVATE_IMAGES:
+            self._private_images.popitem(last=False)
+        return f"/api/images/{token}"
 
     def set_board(self, text: str) -> None:
         self.board_text = text

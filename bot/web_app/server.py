@@ -5,6 +5,8 @@ GET  /api/events          server-sent events: a snapshot of the room, then live 
                           (?client=ID&name=NAME marks this tab's player as online)
 POST /api/say             {"client", "name", "text"} -> {"ok", "error", "toast", "status", "messages"}
 POST /api/answer          {"client", "name", "round_id", "guess": "real"|"fake"|"a"|"b"} -> same shape
+POST /api/daily           {"client", "name", "daily": "YYYYMMDD:N", "guess": "real"|"fake"} -> same shape
+                          (a daily round's answer: the messages go to the asking tab only)
 GET  /api/images/{token}  an image posted in the room
 """
 from __future__ import annotations
@@ -99,6 +101,13 @@ async def answer(request: web.Request) -> web.Response:
     body = await _json_body(request)
     reply = await request.app[PLAYGROUND].answer(body.get("client"), body.get("name"), body.get("round_id"),
                                                  body.get("guess"))
+    return web.json_response(reply.json())
+
+
+async def daily(request: web.Request) -> web.Response:
+    body = await _json_body(request)
+    reply = await request.app[PLAYGROUND].answer_daily(body.get("client"), body.get("name"), body.get("daily"),
+                                                       body.get("guess"))
     return web.json_response(reply.json())
 
 
@@ -224,6 +233,7 @@ def build_app(figment: Figment, *, title: str = "Playground", starter: StarterPh
     app.router.add_get("/api/events", events)
     app.router.add_post("/api/say", say)
     app.router.add_post("/api/answer", answer)
+    app.router.add_post("/api/daily", daily)
     app.router.add_get("/api/images/{token}", image)
     app.router.add_get(r"/api/rounds/{round_id:\d+}/credentials", credentials)
     app.router.add_post("/api/check", check)

@@ -401,6 +401,9 @@ class FakeDiscord:
         elif kind == 7 and interaction.message_id is not None:  # update the clicked message
             message = self.messages[interaction.message_id]
             self._apply(message, data, record.uploads, edit=True)
+            interaction.original_id = interaction.message_id
+        elif kind == 6 and interaction.message_id is not None:  # update it later: @original is that message
+            interaction.original_id = interaction.message_id
         if record.query.get("with_response") not in ("1", "true", "True"):
             return 204, None
         answer: dict[str, Any] = {"interaction": {

@@ -51,11 +51,12 @@ function create(m) {
   // being clicked is never swapped out from under the pointer
   const item = el("li", `msg kind-${m.kind}`);
   item.dataset.id = m.id;
-  item.dataset.n = m.id.slice(1);
+  const roomNumber = /^m(\d+)$/.exec(m.id); // room messages are numbered; private ones go last
+  item.dataset.n = roomNumber ? roomNumber[1] : "";
   item.appendChild(el("div", "who"));
   if (m.image && m.image.startsWith("/api/images/")) {
     const img = el("img");
-    img.alt = m.kind === "round" ? "Quiz image: real photo or AI fake?" : "AI-generated face";
+    img.alt = m.kind === "round" || m.kind === "daily" ? "Quiz image: real photo or AI fake?" : "AI-generated face";
     img.src = m.image;
     img.addEventListener("load", () => {
       img.classList.toggle("pair", img.naturalWidth > img.naturalHeight); // two faces side by side
@@ -70,7 +71,8 @@ function create(m) {
     const button = el("button", "answer", b.label);
     button.type = "button";
     button.dataset.guess = b.guess;
-    button.addEventListener("click", () => answer(item, m.round_id, b.guess));
+    button.addEventListener("click", () => (m.daily ? answerDaily(item, m.daily, b.guess)
+                                                     : answer(item, m.round_id, b.guess)));
     row.appendChild(button);
   }
   item.appendChild(row);
@@ -170,6 +172,15 @@ async function answer(item, roundId, guess) {
   if (reply.status === "recorded") {
     for (const b of item.querySelectorAll("button.answer")) b.classList.toggle("chosen", b.dataset.guess === guess);
   }
+  const toast = item.querySelector(".toast");
+  if (toast) toast.textContent = reply.toast || "";
+}
+
+async function answerDaily(item, key, guess) {
+  // a daily round is this tab's alone: the reply brings its result and the next round (or the finish)
+  const reply = await post("/api/daily", { daily: key, guess });
+  if (reply.error) { note(reply.error); return; }
+  for (const m of reply.messages || []) render(m);
   const toast = item.querySelector(".toast");
   if (toast) toast.textContent = reply.toast || "";
 }

@@ -1,0 +1,85 @@
+"""`figment run`'s metrics page: GET /metrics, Prometheus text, on its own small aiohttp server.
+
+It holds the bot's registry (bot.metrics) and, when the process runs the generator itself, the
+generator's (generator.service), so one scrape sees both. Off unless FIGMENT_METRICS_PORT is set.
+"""
+from __future__ import annotations
+
+import errno
+import logging
+import os
+import socket
+from contextlib import asynccontextmanager
+from typing import AsyncIterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, generate_latest
+
+from bot.settings import Settings
+from generator.metrics import CONTENT_TYPE, Merged
+
+log = logging.getLogger(__name__)
+
+
+class MetricsPortError(Exception):
+    """The metrics address cannot be bound; the message says what to change."""
+
+
+class MetricsServer:
+    def __init__(self, *registries: CollectorRegistry) -> None:
+        self.collector = Merged(registries)
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    def include(self, registry: CollectorRegistry) -> None:
+        """Show this registry's metrics too, from the next scrape on."""
+        self.collector.add(registry)
+
+    async def start(self, host: str, port: int) -> None:
+        """Serve on host:port (0: any free port; self.port tells which). Raises MetricsPortError."""
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
+        await self._runner.setup()
+        try:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            sock = socket.create_server((host, port), family=family)  # our own socket: port 0 tells what it got
+            await web.SockSite(self._runner, sock).start()
+        except OSError as error:
+            await self.stop()
+            raise MetricsPortError(f"cannot serve metrics on {host}:{port}: {_reason(error)}") from None
+        self.port = sock.getsockname()[1]
+        log.info("metrics on http://%s:%d/metrics", host, self.port)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(self.collector), headers={"Content-Type": CONTENT_TYPE})
+
+
+def _reason(error: OSError) -> str:
+    """What went wrong, and which setting to change: no traceback, no socket jargon."""
+    if error.errno == errno.EADDRINUSE:
+        return "the port is in use. Set FIGMENT_METRICS_PORT to a free port, or to 0 for no metrics."
+    # A name that does not resolve comes back with a negative (getaddrinfo) code.
+    if isinstance(error, socket.gaierror) or error.errno == errno.EADDRNOTAVAIL or (error.errno or 0) < 0:
+        return "no such address on this machine. Set FIGMENT_METRICS_LISTEN (default 127.0.0.1)."
+    detail = os.strerror(error.errno) if error.errno else str(error)
+    return f"{detail}. Check FIGMENT_METRICS_LISTEN and FIGMENT_METRICS_PORT."
+
+
+@asynccontextmanager
+async def serve_metrics(settings: Settings, *registries: CollectorRegistry) -> AsyncIterator[MetricsServer | None]:
+    """The metrics server of the settings (None when metrics are off), stopped on the way out."""
+    if not settings.metrics_port:
+        yield None
+        return
+    server = MetricsServer(*registries)
+    await server.start(settings.metrics_listen, settings.metrics_port)
+    try:
+        yield server
+    finally:
+        await server.stop()

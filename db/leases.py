@@ -1,0 +1,87 @@
+"""Game ownership across processes: who runs each game's loop, until when, and the signals
+(/stop, answers) that reach an owner from other processes.
+
+A lease is (owner, lease_until) on the game's row. An owner renews its leases well before they
+run out; a game whose lease ran out (its process died or hung) may be claimed by any process.
+Every claim is one conditional UPDATE, so two processes never both win the same game.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+
+from db.models import Answer, Chat, Game
+
+
+def _claimable(owner: str, now: datetime) -> ColumnElement[bool]:
+    """Unended, and unowned, owned by `owner` already, or left by an owner that stopped renewing."""
+    return and_(Game.ended_at.is_(None),
+                or_(Game.owner.is_(None), Game.owner == owner, Game.lease_until.is_(None), Game.lease_until < now))
+
+
+async def claim_game(session: AsyncSession, game_id: int, owner: str, until: datetime, now: datetime) -> bool:
+    """Take (or keep) one game's lease. False if another live owner has it, or it ended."""
+    result = await session.execute(update(Game).where(Game.id == game_id, _claimable(owner, now))
+                                   .values(owner=owner, lease_until=until))
+    return result.rowcount == 1
+
+
+async def claimable_games(session: AsyncSession, platform: str, owner: str, now: datetime) -> list[int]:
+    """Ids of the platform's games this owner could claim now (oldest first)."""
+    query = (select(Game.id).join(Chat, Chat.id == Game.chat_id)
+             .where(Chat.platform == platform, _claimable(owner, now)).order_by(Game.id))
+    return list((await session.execute(query)).scalars())
+
+
+async def renew(session: AsyncSession, owner: str, game_ids: list[int], until: datetime) -> set[int]:
+    """Extend the owner's leases on these games; returns the ids it lost: games still running
+    that another process took over (a game that ended meanwhile is not lost)."""
+    if not game_ids:
+        return set()
+    await session.execute(update(Game).where(Game.id.in_(game_ids), Game.owner == owner, Game.ended_at.is_(None))
+                          .values(lease_until=until))
+    lost = select(Game.id).where(Game.id.in_(game_ids), Game.ended_at.is_(None),
+                                 or_(Game.owner.is_(None), Game.owner != owner))
+    return set((await session.execute(lost)).scalars())
+
+
+async def holds(session: AsyncSession, game_id: int, owner: str, now: datetime) -> bool:
+    """Does `owner` hold a live lease on the game (checked before each post: an owner that lost
+    its game, e.g. after a long pause, must not post another round)."""
+    query = select(Game.id).where(Game.id == game_id, Game.owner == owner, Game.lease_until > now,
+                                  Game.ended_at.is_(None))
+    return (await session.execute(query)).first() is not None
+
+
+async def release(session: AsyncSession, owner: str, game_ids: list[int]) -> None:
+    """Give up leases (a clean shutdown): another process may take the games over at once."""
+    if game_ids:
+        await session.execute(update(Game).where(Game.id.in_(game_ids), Game.owner == owner)
+                              .values(owner=None, lease_until=None))
+
+
+async def request_stop(session: AsyncSession, game_id: int) -> None:
+    await session.execute(update(Game).where(Game.id == game_id).values(stop_requested=True))
+
+
+async def stop_requests(session: AsyncSession, game_ids: list[int]) -> set[int]:
+    """Which of these games a /stop in any process asked to end."""
+    if not game_ids:
+        return set()
+    query = select(Game.id).where(Game.id.in_(game_ids), Game.stop_requested.is_(True))
+    return set((await session.execute(query)).scalars())
+
+
+async def answer_counts(session: AsyncSession, round_ids: list[int]) -> dict[int, int]:
+    """Answers so far per round (answers taken by any process: the owner closes a round early on them)."""
+    if not round_ids:
+        return {}
+    query = select(Answer.round_id, func.count()).where(Answer.round_id.in_(round_ids)).group_by(Answer.round_id)
+    return {round_id: int(count) for round_id, count in (await session.execute(query)).all()}
+
+
+async def has_ended(session: AsyncSession, game_id: int) -> bool:
+    return (await session.execute(select(Game.ended_at).where(Game.id == game_id))).scalar_one_or_none() is not None
