@@ -40,6 +40,7 @@ from tests.pg_fresh import BASE_URL, fresh_database, reachable
 
 GUILDS, PLAYERS_PER_GUILD, GAMES_PER_GUILD, ROUNDS = 10, 5, 3, 3
 ROUND_SECONDS, GAP_SECONDS = 3, 1.0
+LEASE_SECONDS = 3.0  # short rounds, short leases: a takeover comes within 1.5 leases, under 2 rounds
 CLICK_CHANCE = 0.85
 SHARDS = 2
 VICTIM, SURVIVOR = "p0", "p1"  # the processes of shard 0 and shard 1
@@ -186,7 +187,8 @@ async def test_two_shard_processes_one_killed_mid_game(tmp_path: Path) -> None:
                 data_dir=data_dir, database_url=database_url, discord_token=fake.token,
                 discord_api_url=fake.rest_base_via(name), discord_gateway_url=fake.gateway_url_via(name),
                 discord_shard_count=SHARDS, discord_shard_ids=shard, device="cpu", curate_k=1,
-                round_seconds=ROUND_SECONDS, round_gap_seconds=GAP_SECONDS, quiz_per_minute=1000,
+                round_seconds=ROUND_SECONDS, round_gap_seconds=GAP_SECONDS, game_lease_seconds=LEASE_SECONDS,
+            coordination_poll_seconds=0.5, quiz_per_minute=1000,
                 face_per_minute=1000, reads_per_minute=1000), tmp_path) for shard, name in enumerate((VICTIM, SURVIVOR))]
             try:
                 started = time.time()

@@ -37,6 +37,7 @@ from tests.telegram_fake.server import Call
 
 CHATS, PLAYERS_PER_CHAT, GAMES_PER_CHAT, ROUNDS = 10, 5, 3, 3
 ROUND_SECONDS, GAP_SECONDS = 3, 1.0
+LEASE_SECONDS = 3.0  # short rounds, short leases: a takeover comes within 1.5 leases, under 2 rounds
 CLICK_CHANCE = 0.85  # some players skip a round, so some rounds run their full time
 VICTIM, SURVIVOR = "w0", "w1"
 STUCK_SECONDS = 45  # players give up on a game where nothing happened for this long (a flood wait is 30+ s)
@@ -178,7 +179,8 @@ async def test_two_webhook_workers_one_killed_mid_game(tmp_path: Path) -> None:
             data_dir=data_dir, database_url=database_url, telegram_token=api.token,
             telegram_api_url=api.base_url_via(name), telegram_webhook_url=proxy.url("/telegram/hook"),
             telegram_webhook_listen="127.0.0.1", telegram_webhook_port=port, device="cpu", curate_k=1,
-            round_seconds=ROUND_SECONDS, round_gap_seconds=GAP_SECONDS, quiz_per_minute=1000,
+            round_seconds=ROUND_SECONDS, round_gap_seconds=GAP_SECONDS, game_lease_seconds=LEASE_SECONDS,
+            coordination_poll_seconds=0.5, quiz_per_minute=1000,
             face_per_minute=1000, reads_per_minute=1000), tmp_path) for name, port in zip((VICTIM, SURVIVOR), ports)]
         players = Players(api)
         try:
