@@ -16,6 +16,7 @@ from typing import Awaitable, Callable
 from bot import texts
 from bot.database import Database
 from bot.errors import UserError
+from bot.metrics import BotMetrics
 from bot.ownership import Leases
 from bot.pair_images import PairImages
 from bot.quiz_posts import RoundPost
@@ -59,7 +60,9 @@ class LostGame(Exception):
 
 class GameLoop:
     def __init__(self, db: Database, source: FaceSource, settings: Settings, reveals: Reveals, leases: Leases,
-                 hall: Callable[[], Awaitable[list[HallRow]]] | None, choose_real: Callable[[], bool]) -> None:
+                 hall: Callable[[], Awaitable[list[HallRow]]] | None, choose_real: Callable[[], bool],
+                 metrics: BotMetrics) -> None:
+        self.metrics = metrics
         self.db = db
         self.source = source
         self.settings = settings
@@ -110,6 +113,7 @@ class GameLoop:
                         await q.close_round(session, round_id)
                     reason = texts.ROUND_NOT_POSTED
                     break
+                self.metrics.round_posted(running.chat.platform, post.pair)
                 # The clock starts now that the post is confirmed, so the caption's seconds are true.
                 async with self.db.transaction() as session:
                     closes_at = await q.start_clock(session, round_id, message_ref, seconds)

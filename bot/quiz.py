@@ -52,6 +52,7 @@ class QuizService:
                  metrics: BotMetrics | None = None) -> None:
         self.metrics = metrics or BotMetrics()
         self.db = db
+        self.source = source  # the quiz's faces (curated, in the app)
         self.chats = chats
         self.settings = settings
         self.presenters: dict[str, QuizPresenter] = {}

@@ -11,6 +11,7 @@ from typing import Awaitable, Callable
 
 from bot import tips
 from bot.database import Database
+from bot.metrics import BotMetrics
 from bot.quiz_posts import BoardTexts, GameSummary, PlayerResult, QuizPresenter, Reveal
 from bot.refs import ChatRef
 from db import queries as q
@@ -22,8 +23,10 @@ ScoreListener = Callable[[ChatRef], Awaitable[None]]
 
 
 class Reveals:
-    def __init__(self, db: Database, presenters: dict[str, QuizPresenter], boards: BoardTexts) -> None:
+    def __init__(self, db: Database, presenters: dict[str, QuizPresenter], boards: BoardTexts,
+                 metrics: BotMetrics) -> None:
         self.db = db
+        self.metrics = metrics
         self.presenters = presenters  # by platform, shared with the quiz service
         self.boards = boards
         self.score_listeners: list[ScoreListener] = []
@@ -43,6 +46,7 @@ class Reveals:
                             round_.pair)
             message_ref = message_ref or round_.message_ref
             revealed = round_.revealed_at is not None
+            closes_at, closed_at = round_.closes_at, round_.closed_at
         if revealed or presenter is None:
             return
         # A round never posted has nothing to show; one posted is revealed by editing its message
@@ -52,6 +56,7 @@ class Reveals:
         if message_ref and not await self._show(chat, message_ref, reveal, presenter):
             return
         if await self.db.retrying(lambda: self._mark_revealed(round_id), f"the reveal of round {round_id}"):
+            self.metrics.round_revealed(chat.platform, reveal.pair, closes_at, closed_at)
             for listener in self.score_listeners:
                 try:
                     await listener(chat)
