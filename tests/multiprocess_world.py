@@ -122,6 +122,21 @@ def takeover_seconds(acts: list[Act], chat: str, survivor: str, killed_at: float
     return min(after) - killed_at if after else None
 
 
+def games_without_summary(games: list[GameRow], acts: list[Act]) -> list[int]:
+    """Ended games no summary followed: a chat's summary comes after its game's end and before the
+    chat's next game starts (players start the next one once they saw it)."""
+    missing = []
+    for game in games:
+        if game.ended_at is None:
+            continue
+        later = [g.started_at for g in games if g.chat == game.chat and g.started_at > game.started_at]
+        until = min(later, default=float("inf"))
+        if not any(a.chat == game.chat and a.kind == "summary" and game.ended_at - 0.5 <= a.at <= until
+                   for a in acts):
+            missing.append(game.id)
+    return missing
+
+
 class Verdict:
     """Every failed check of a long end-to-end run, reported together (one run shows them all)."""
 

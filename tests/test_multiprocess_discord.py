@@ -35,7 +35,8 @@ from tests.bot_process import BotProcess, bot_env, wait_until
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.payloads import FakeGuild, FakeMember
 from tests.discord_fake.server import FakeInteraction
-from tests.multiprocess_world import Act, Stored, Verdict, add_photos, orphans, read_stored, takeover_seconds
+from tests.multiprocess_world import (Act, Stored, Verdict, add_photos, games_without_summary, orphans, read_stored,
+                                     takeover_seconds)
 from tests.pg_fresh import BASE_URL, fresh_database, reachable
 
 GUILDS, PLAYERS_PER_GUILD, GAMES_PER_GUILD, ROUNDS = 10, 5, 3, 3
@@ -239,6 +240,8 @@ async def test_two_shard_processes_one_killed_mid_game(tmp_path: Path) -> None:
     check(len(stored.games) == GUILDS * GAMES_PER_GUILD, f"{len(stored.games)} games, not {GUILDS * GAMES_PER_GUILD}")
     unended = [game.id for game in stored.games if game.ended_at is None]
     check(not unended, f"games never ended: {unended}")
+    silent = games_without_summary(stored.games, seen)
+    check(not silent, f"games ended without a summary: {silent}")
     per_guild = {guild.id: summaries(fake, players.rooms[guild.id]) for guild in players.guilds}
     check(all(n == GAMES_PER_GUILD for n in per_guild.values()), f"summaries per guild {per_guild}")
     stopped = [m["content"][:60] for room in players.rooms.values() for m in fake.channel_messages(room)

@@ -28,7 +28,8 @@ import pytest
 
 from bot import texts
 from tests.bot_process import BotProcess, bot_env, wait_until
-from tests.multiprocess_world import Act, Stored, Verdict, add_photos, orphans, read_stored, takeover_seconds
+from tests.multiprocess_world import (Act, Stored, Verdict, add_photos, games_without_summary, orphans, read_stored,
+                                     takeover_seconds)
 from tests.pg_fresh import BASE_URL, fresh_database, reachable
 from tests.telegram_fake import FakeBotApi
 from tests.telegram_fake.balancer import RoundRobin
@@ -225,6 +226,8 @@ async def test_two_webhook_workers_one_killed_mid_game(tmp_path: Path) -> None:
     check(len(stored.games) == CHATS * GAMES_PER_CHAT, f"{len(stored.games)} games, not {CHATS * GAMES_PER_CHAT}")
     unended = [game.id for game in stored.games if game.ended_at is None]
     check(not unended, f"games never ended: {unended}")
+    silent = games_without_summary(stored.games, seen)
+    check(not silent, f"games ended without a summary: {silent}")
     summaries = Counter(chat_of(c) for c in api.calls if is_summary(c))
     check(all(summaries[chat["id"]] == GAMES_PER_CHAT for chat in players.chats),
           f"summaries per chat {dict(summaries)}, not {GAMES_PER_CHAT} each")
