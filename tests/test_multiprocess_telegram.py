@@ -38,7 +38,7 @@ from tests.telegram_fake.server import Call
 
 CHATS, PLAYERS_PER_CHAT, GAMES_PER_CHAT, ROUNDS = 10, 5, 3, 3
 ROUND_SECONDS, GAP_SECONDS = 3, 1.0
-LEASE_SECONDS = 3.0  # short rounds, short leases: a takeover comes within 1.5 leases, under 2 rounds
+LEASE_SECONDS = 2.0  # short rounds, short leases: a takeover comes within about 1.5 leases plus a poll, under 2 rounds
 CLICK_CHANCE = 0.85  # some players skip a round, so some rounds run their full time
 VICTIM, SURVIVOR = "w0", "w1"
 STUCK_SECONDS = 45  # players give up on a game where nothing happened for this long (a flood wait is 30+ s)
