@@ -16,8 +16,9 @@ from sqlalchemy.exc import IntegrityError
 from bot.database import Database
 from bot.metrics import BotMetrics
 from bot.refs import ChatRef, PlayerRef
-from db import queries as q
+from db.answers import AnswerOutcome, AnswerRequest, record_answers
 from db.models import Chat, Player
+from db.people import get_or_create_player
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 256
@@ -30,7 +31,7 @@ class _Pending:
     guess_real: bool
     chat: ChatRef | None
     pair: bool
-    future: asyncio.Future[q.AnswerOutcome]
+    future: asyncio.Future[AnswerOutcome]
 
 
 class AnswerRecorder:
@@ -42,9 +43,9 @@ class AnswerRecorder:
         self._drainer: asyncio.Task[None] | None = None
 
     async def record(self, round_id: int, player: PlayerRef, guess_real: bool,
-                     chat: ChatRef | None = None, pair: bool = False) -> q.AnswerOutcome:
+                     chat: ChatRef | None = None, pair: bool = False) -> AnswerOutcome:
         """Record one answer; with `chat`, a round of another chat counts as unknown."""
-        future: asyncio.Future[q.AnswerOutcome] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[AnswerOutcome] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(round_id, player, guess_real, chat, pair, future))
         if self._drainer is None or self._drainer.done():
             # A task of its own: a caller that gives up must not strand the others' answers.
@@ -72,23 +73,23 @@ class AnswerRecorder:
                 if not item.future.done():
                     item.future.set_result(outcome)
 
-    async def _write_one(self, item: _Pending) -> q.AnswerOutcome:
+    async def _write_one(self, item: _Pending) -> AnswerOutcome:
         # Retried whole: a second answer of the same player is then read as "already answered"
         # by record_answers; any other race (a new player's row) just goes through the next time.
         return (await self.db.retrying(lambda: self._write([item]), "an answer"))[0]
 
-    async def _write(self, batch: list[_Pending]) -> list[q.AnswerOutcome]:
+    async def _write(self, batch: list[_Pending]) -> list[AnswerOutcome]:
         async with self.db.transaction() as session:
             player_ids = await _player_ids(session, [item.player for item in batch])
             chat_ids = await _chat_ids(session, [item.chat for item in batch if item.chat is not None])
             requests = [
-                q.AnswerRequest(item.round_id, player_ids[(item.player.platform, item.player.user_id)],
+                AnswerRequest(item.round_id, player_ids[(item.player.platform, item.player.user_id)],
                                 item.guess_real,
                                 chat_ids.get((item.chat.platform, item.chat.chat_id), -1) if item.chat else None,
                                 item.pair)
                 for item in batch
             ]
-            return await q.record_answers(session, requests)
+            return await record_answers(session, requests)
 
 
 async def _player_ids(session, players: list[PlayerRef]) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
@@ -100,7 +101,7 @@ async def _player_ids(session, players: list[PlayerRef]) -> dict[tuple[str, str]
     ids = {(platform, user_id): player_id for platform, user_id, player_id in rows.all()}
     for player in players:
         if (player.platform, player.user_id) not in ids:
-            row = await q.get_or_create_player(session, player.platform, player.user_id, player.name)
+            row = await get_or_create_player(session, player.platform, player.user_id, player.name)
             ids[(player.platform, player.user_id)] = row.id
     return ids
 

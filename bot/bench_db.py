@@ -1,7 +1,7 @@
 """`figment bench db`: how fast answers are recorded, and how fast boards are read at scale.
 
 1. Answers per second: many players answering concurrently through the real code path
-   (Database transactions + db.queries.record_answer) on a real SQLite file.
+   (Database transactions + db.answers.record_answer) on a real SQLite file.
 2. Leaderboard p50/p99: a database filled with N answers (default 100k and 1M) and their running
    scores, written in bulk, then the board queries the bot runs, timed one by one.
 """
@@ -23,9 +23,12 @@ from bot.answers import AnswerRecorder
 from bot.database import Database
 from bot.refs import PlayerRef
 from db import migrate
-from db import queries as q
 from db import standings
+from db.answers import AnswerStatus
+from db.games import add_generated_face, add_round, start_game
 from db.models import utcnow
+from db.people import get_or_create_chat
+from db.scopes import ALL_TIME, GLOBAL_SCOPE, chat_scope, week_period
 from db.stats import wilson_lower
 
 console = Console()
@@ -37,12 +40,12 @@ async def _answers_per_second(path: Path, players: int = 200, rounds: int = 25, 
     db = Database(url)
     try:
         async with db.transaction() as session:
-            chat = await q.get_or_create_chat(session, "bench", "chat")
-            game = await q.start_game(session, chat.id, None, rounds, 3600)
-            face = await q.add_generated_face(session, 1, 0.7, "bench")
+            chat = await get_or_create_chat(session, "bench", "chat")
+            game = await start_game(session, chat.id, None, rounds, 3600)
+            face = await add_generated_face(session, 1, 0.7, "bench")
             round_ids = []
             for number in range(1, rounds + 1):
-                round_ = await q.add_round(session, game, number, is_real=number % 2 == 0,
+                round_ = await add_round(session, game, number, is_real=number % 2 == 0,
                                            closes_at=utcnow() + timedelta(hours=1), generated_face_id=face.id)
                 round_ids.append(round_.id)
         jobs = [(r, p) for r in round_ids for p in range(players)]
@@ -53,7 +56,7 @@ async def _answers_per_second(path: Path, players: int = 200, rounds: int = 25, 
             async with semaphore:
                 outcome = await recorder.record(round_id, PlayerRef("bench", str(player), f"p{player}"),
                                                 random.random() < 0.5)
-                assert outcome.status is q.AnswerStatus.RECORDED
+                assert outcome.status is AnswerStatus.RECORDED
 
         start = time.perf_counter()
         await asyncio.gather(*(answer(r, p) for r, p in jobs))
@@ -66,7 +69,7 @@ def _fill(path: Path, answers: int, players: int, chats: int, seed: int = 7) -> 
     """Write `answers` answers and the matching running scores straight through sqlite3."""
     rng = random.Random(seed)
     now = datetime.now(timezone.utc)
-    week = q.week_period(now)
+    week = week_period(now)
     con = sqlite3.connect(path)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")
@@ -98,8 +101,8 @@ def _fill(path: Path, answers: int, players: int, chats: int, seed: int = 7) -> 
         for p in rng.sample(members[chat], per_round):
             correct = rng.random() < skill[p]
             rows.append((r, p, int(correct), int(correct), stamp, 1500))
-            for key in ((q.chat_scope(chat), q.ALL_TIME, p), (q.chat_scope(chat), week, p),
-                        (q.GLOBAL_SCOPE, q.ALL_TIME, p), (q.GLOBAL_SCOPE, week, p)):
+            for key in ((chat_scope(chat), ALL_TIME, p), (chat_scope(chat), week, p),
+                        (GLOBAL_SCOPE, ALL_TIME, p), (GLOBAL_SCOPE, week, p)):
                 total = totals.setdefault(key, [0, 0, 0, 0])
                 total[0] += 1
                 total[1] += int(correct)
@@ -121,12 +124,12 @@ def _fill(path: Path, answers: int, players: int, chats: int, seed: int = 7) -> 
 
 async def _board_latency(path: Path, repeats: int = 200) -> dict[str, tuple[float, float]]:
     db = Database(f"sqlite+aiosqlite:///{path}")
-    week = q.week_period(datetime.now(timezone.utc))
+    week = week_period(datetime.now(timezone.utc))
     cases = {
-        "chat, all time": (q.chat_scope(1), q.ALL_TIME),
-        "chat, this week": (q.chat_scope(2), week),
-        "global, all time": (q.GLOBAL_SCOPE, q.ALL_TIME),
-        "global, this week": (q.GLOBAL_SCOPE, week),
+        "chat, all time": (chat_scope(1), ALL_TIME),
+        "chat, this week": (chat_scope(2), week),
+        "global, all time": (GLOBAL_SCOPE, ALL_TIME),
+        "global, this week": (GLOBAL_SCOPE, week),
     }
     results = {}
     try:

@@ -10,10 +10,11 @@ from bot.game_modes import MODE_WORDS
 from bot.ratelimit import SharedRateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
-from db import queries as q
 from db import standings
 from db.models import utcnow
 from db.modes import PAIRS, SINGLE, scoped
+from db.people import find_player, forget_player, get_or_create_chat
+from db.scopes import ALL_TIME, GLOBAL_SCOPE, chat_scope, week_period
 
 PNAS_ACCURACY = 0.482  # people judging StyleGAN2 faces, PNAS 2022
 BOARD_USAGE = ("Use /leaderboard, /leaderboard week, /leaderboard all global or /leaderboard week global; "
@@ -67,7 +68,7 @@ class BoardService:
         """A board; `by` is the player who asked (rate limited: UserError when over the limit)."""
         await self._count_read(by)
         async with self.db.transaction() as session:
-            chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            chat_row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             return await self._board(session, chat_row.id, period, scope, escape, now, mode)
 
     async def chat_board_text(self, chat_id: int, escape: texts.Escape = texts._plain, *, mode: str = SINGLE) -> str:
@@ -77,8 +78,8 @@ class BoardService:
     async def _board(self, session, chat_id: int, period: str, scope: str,  # type: ignore[no-untyped-def]
                      escape: texts.Escape, now: datetime | None, mode: str = SINGLE) -> str:
         minimum = self.settings.board_min_answers
-        period_key = q.week_period(now or utcnow()) if period == "week" else q.ALL_TIME
-        scope_key = scoped(q.GLOBAL_SCOPE if scope == "global" else q.chat_scope(chat_id), mode)
+        period_key = week_period(now or utcnow()) if period == "week" else ALL_TIME
+        scope_key = scoped(GLOBAL_SCOPE if scope == "global" else chat_scope(chat_id), mode)
         rows = await standings.leaderboard(session, scope=scope_key, period=period_key, min_answers=minimum,
                                    limit=self.settings.board_size)
         title = (("Global" if scope == "global" else "This chat's") + (" pairs" if mode == PAIRS else "")
@@ -97,14 +98,14 @@ class BoardService:
         await self._count_read(by)
         minimum = self.settings.board_min_answers
         async with self.db.transaction() as session:
-            chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
-            player_row = await q.find_player(session, player.platform, player.user_id)
+            chat_row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            player_row = await find_player(session, player.platform, player.user_id)
             lines = [f"Stats for {escape(player.name)}:"]
             if player_row is None:
                 lines.append("No answers yet: play a /quiz!")
             else:
-                week = q.week_period(utcnow())
-                keys = [(q.chat_scope(chat_row.id), q.ALL_TIME), (q.GLOBAL_SCOPE, q.ALL_TIME), (q.GLOBAL_SCOPE, week)]
+                week = week_period(utcnow())
+                keys = [(chat_scope(chat_row.id), ALL_TIME), (GLOBAL_SCOPE, ALL_TIME), (GLOBAL_SCOPE, week)]
                 labels = ["In this chat", "Everywhere", "This week"]
                 # Each mode keeps its own accuracy: pairs are easier than single images.
                 keys += [(scoped(scope, PAIRS), period) for scope, period in keys]
@@ -134,7 +135,7 @@ class BoardService:
 
     async def forget(self, player: PlayerRef) -> str:
         async with self.db.transaction() as session:
-            row = await q.find_player(session, player.platform, player.user_id)
+            row = await find_player(session, player.platform, player.user_id)
             if row is None:
                 return texts.FORGOTTEN_NOTHING
-            return texts.forgotten(await q.forget_player(session, row.id))
+            return texts.forgotten(await forget_player(session, row.id))

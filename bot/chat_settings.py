@@ -10,8 +10,8 @@ from bot.errors import UserError
 from bot.parsing import parse_count
 from bot.refs import ChatRef
 from bot.settings import Settings
-from db import queries as q
 from db.models import Chat
+from db.people import get_or_create_chat
 
 SECONDS_KEYS = ("seconds", "round", "round_seconds", "time")
 ROUNDS_KEYS = ("rounds", "rounds_per_game", "games")
@@ -31,13 +31,13 @@ class ChatSettings:
     async def current(self, chat: ChatRef) -> tuple[int, int]:
         """(round seconds, rounds per game) in this chat."""
         async with self.db.transaction() as session:
-            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             return self.round_seconds(row), self.rounds_per_game(row)
 
     async def update(self, chat: ChatRef, *, is_admin: bool, key: str | None, value: str | None) -> str:
         """/settings [seconds|rounds] [N]: show this chat's settings, or change one (admins only)."""
         async with self.db.transaction() as session:
-            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             if key is not None:
                 if not is_admin:
                     raise UserError(texts.NOT_ADMIN)
@@ -61,13 +61,13 @@ class ChatSettings:
     async def option(self, chat: ChatRef, key: str) -> Any:
         """A front-end's own value for this chat (None if unset)."""
         async with self.db.transaction() as session:
-            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             return (row.settings or {}).get(key)
 
     async def set_option(self, chat: ChatRef, key: str, value: Any) -> None:
         """Store value under key (None removes it); JSON-compatible values only."""
         async with self.db.transaction() as session:
-            row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             options = dict(row.settings or {})
             if value is None:
                 options.pop(key, None)

@@ -27,8 +27,8 @@ from bot.ratelimit import SharedRateLimiter
 from bot.refs import PlayerRef
 from bot.settings import Settings
 from db import daily as dq
-from db import queries as q
 from db.models import DailyChallenge, RealPhoto
+from db.people import find_player, get_or_create_player
 from generator.interface import MAX_SEED, FaceSource
 
 DAILY_ROUNDS = 5
@@ -103,7 +103,7 @@ class DailyService:
         day = utc_today(now)
         async with self.db.transaction() as session:
             challenge = await self._challenge(session, day)
-            player_row = await q.get_or_create_player(session, player.platform, player.user_id, player.name)
+            player_row = await get_or_create_player(session, player.platform, player.user_id, player.name)
             play = await dq.get_or_start_play(session, day.isoformat(), player_row.id)
             if play.finished_at is not None:
                 share = texts.daily_share(challenge.number, play.correct, len(challenge.plan), play.marks)
@@ -119,7 +119,7 @@ class DailyService:
             raise UserError(texts.DAILY_OVER)
         key = day.isoformat()
         async with self.db.transaction() as session:
-            player_row = await q.find_player(session, player.platform, player.user_id)
+            player_row = await find_player(session, player.platform, player.user_id)
             play = await dq.find_play(session, key, player_row.id) if player_row else None
             challenge = await session.get(DailyChallenge, key)
             if play is None or challenge is None or not 1 <= number <= len(challenge.plan):

@@ -25,9 +25,10 @@ from bot.reveals import Reveals
 from bot.round_images import RoundImage, RoundImages
 from bot.settings import Settings
 from db import leases
-from db import queries as q
+from db.games import add_generated_face, add_round, close_round, round_tally, start_clock
 from db.hall import HallRow
 from db.models import Game, Round, utcnow
+from db.models import as_utc
 from db.modes import PAIRS
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError
 
@@ -110,13 +111,13 @@ class GameLoop:
                 except Exception:
                     log.exception("could not post round %s; ending the game", round_id)
                     async with self.db.transaction() as session:
-                        await q.close_round(session, round_id)
+                        await close_round(session, round_id)
                     reason = texts.ROUND_NOT_POSTED
                     break
                 self.metrics.round_posted(running.chat.platform, post.pair)
                 # The clock starts now that the post is confirmed, so the caption's seconds are true.
                 async with self.db.transaction() as session:
-                    closes_at = await q.start_clock(session, round_id, message_ref, seconds)
+                    closes_at = await start_clock(session, round_id, message_ref, seconds)
                 await self._wait_and_reveal(running, round_id, closes_at, message_ref)
                 number += 1
             stopped = running.stop_requested or number <= total
@@ -153,11 +154,11 @@ class GameLoop:
                                message_ref: str | None) -> None:
         running.wake = asyncio.Event()
         # A round never posted (a crash between its row and its post) has no clock: close it now.
-        remaining = (q.as_utc(closes_at) - utcnow()).total_seconds() if message_ref else 0.0
+        remaining = (as_utc(closes_at) - utcnow()).total_seconds() if message_ref else 0.0
         if remaining > 0 and running.chat.expected_players:
             # A resumed round may have had all its answers already (clicks while the bot was down).
             async with self.db.transaction() as session:
-                if (await q.round_tally(session, round_id)).answers >= running.chat.expected_players:
+                if (await round_tally(session, round_id)).answers >= running.chat.expected_players:
                     remaining = 0
         if remaining > 0 and not running.stop_requested:
             running.waiting_round = round_id
@@ -184,12 +185,12 @@ class GameLoop:
             assert game is not None
             face_id = prepared.face_id  # a hall face keeps its record, so its counts go on
             if face is not None and face_id is None:
-                face_id = (await q.add_generated_face(session, face.seed, face.psi, face.model_version)).id
+                face_id = (await add_generated_face(session, face.seed, face.psi, face.model_version)).id
             # No clock yet: start_clock sets the real close time once the post is confirmed. Until
             # then nobody can click (Telegram adds the buttons after the photo; a Discord click
             # can only follow the post), and a generous close time never refuses an early one.
             pair = game.mode == PAIRS
-            round_ = await q.add_round(session, game, number, is_real=prepared.is_real,
+            round_ = await add_round(session, game, number, is_real=prepared.is_real,
                                        closes_at=opened + timedelta(seconds=seconds) + UNPOSTED_GRACE,
                                        generated_face_id=face_id, real_photo_id=prepared.photo_id, opened_at=opened,
                                        pair=pair)

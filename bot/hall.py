@@ -18,9 +18,9 @@ from bot.imaging import PostedImage, faces_sheet_png
 from bot.ratelimit import SharedRateLimiter
 from bot.refs import PlayerRef
 from bot.settings import Settings
-from db import queries as q
 from db.hall import HallRow, hall_of_fakes
 from db.models import utcnow
+from db.scopes import ALL_TIME, week_period
 from generator.interface import FaceSource, GeneratorError
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class HallService:
         self._limiter = SharedRateLimiter(db, "hall", settings.reads_per_minute)
 
     async def rows(self, period: str) -> list[HallRow]:
-        key = q.week_period(utcnow()) if period == "week" else q.ALL_TIME
+        key = week_period(utcnow()) if period == "week" else ALL_TIME
         async with self.db.transaction() as session:
             return await hall_of_fakes(session, period=key, min_answers=self.settings.hall_min_answers,
                                        limit=self.settings.hall_size)

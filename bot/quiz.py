@@ -33,10 +33,12 @@ from bot.refs import ChatRef, PlayerRef
 from bot.reveals import Reveals, ScoreListener
 from bot.settings import Settings
 from db import leases
-from db import queries as q
+from db.games import GameAlreadyRunning, active_game, last_round, start_game, unrevealed_rounds
 from db.hall import HallRow
 from db.models import Chat, Game, Round
 from db.modes import PAIRS, SINGLE
+from db.people import find_chat, get_or_create_chat, get_or_create_player
+from db.quiz_photos import count_quiz_photos
 from generator.interface import FaceSource
 
 __all__ = ["AnswerReply", "AnswerStatus", "BoardTexts", "GameSummary", "PlayerResult", "QuizPresenter",
@@ -78,6 +80,11 @@ class QuizService:
         """Call listener(chat) after a reveal moved the scores (e.g. to refresh a live board)."""
         self._reveals.score_listeners.append(listener)
 
+    async def photo_count(self) -> int:
+        """Real photos the quiz can draw from (the held-out split of the chosen packs)."""
+        async with self.db.transaction() as session:
+            return await count_quiz_photos(session, self.settings.photo_packs)
+
     # -- starting and stopping --
     async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None, mode: str = SINGLE, *,
                     hard: bool = False) -> int:
@@ -89,19 +96,19 @@ class QuizService:
             raise UserError(texts.QUIZ_USAGE)
         maximum = self.settings.max_rounds_per_game
         async with self.db.transaction() as session:
-            chat_row = await q.get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            chat_row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             total = parse_count(rounds, default=self.chats.rounds_per_game(chat_row), low=1, high=maximum,
                                 error=texts.bad_rounds(maximum))
-            if await q.active_game(session, chat_row.id) is not None:
+            if await active_game(session, chat_row.id) is not None:
                 raise UserError(texts.GAME_RUNNING)
-            if await q.count_quiz_photos(session, self.settings.photo_packs) == 0:
+            if await count_quiz_photos(session, self.settings.photo_packs) == 0:
                 raise UserError(texts.NO_PHOTOS)
             await self._limiter.check((by.platform, by.user_id), session)
-            player = await q.get_or_create_player(session, by.platform, by.user_id, by.name)
+            player = await get_or_create_player(session, by.platform, by.user_id, by.name)
             try:
-                game = await q.start_game(session, chat_row.id, player.id, total, self.chats.round_seconds(chat_row),
+                game = await start_game(session, chat_row.id, player.id, total, self.chats.round_seconds(chat_row),
                                           mode=mode, hard=hard)
-            except q.GameAlreadyRunning:
+            except GameAlreadyRunning:
                 raise UserError(texts.GAME_RUNNING) from None
             game.owner, game.lease_until = self.leases.owner, self.leases.until()
         self._launch(game.id, chat, first_number=1)
@@ -111,8 +118,8 @@ class QuizService:
         """End the chat's game now: the open round is revealed and the summary posted, by the
         process that runs the game (this one, another, or this one taking it over)."""
         async with self.db.transaction() as session:
-            chat_row = await q.find_chat(session, chat.platform, chat.chat_id)
-            game = await q.active_game(session, chat_row.id) if chat_row else None
+            chat_row = await find_chat(session, chat.platform, chat.chat_id)
+            game = await active_game(session, chat_row.id) if chat_row else None
         if game is None:
             raise UserError(texts.NO_GAME)
         running = self._games.get(game.id)
@@ -176,15 +183,15 @@ class QuizService:
         """Take a click. Front-ends pass the chat it came from: a round of another chat is refused.
         A pair button passes pair=True, guess_real meaning "A is real"; it only fits a pair round."""
         outcome = await self._answers.record(round_id, player, guess_real, chat, pair)
-        if outcome.status is q.AnswerStatus.RECORDED:
+        if outcome.status is AnswerStatus.RECORDED:
             for running in self._games.values():  # the owner elsewhere hears of it on its next watch
                 running.close_early_at(round_id, outcome.answers_so_far)
         text = {
-            q.AnswerStatus.RECORDED: texts.ANSWER_RECORDED,
-            q.AnswerStatus.ALREADY: texts.ANSWER_ALREADY,
-            q.AnswerStatus.CLOSED: texts.ANSWER_CLOSED,
-            q.AnswerStatus.NO_ROUND: texts.ANSWER_UNKNOWN,
-            q.AnswerStatus.WRONG_KIND: texts.ANSWER_WRONG_KIND,
+            AnswerStatus.RECORDED: texts.ANSWER_RECORDED,
+            AnswerStatus.ALREADY: texts.ANSWER_ALREADY,
+            AnswerStatus.CLOSED: texts.ANSWER_CLOSED,
+            AnswerStatus.NO_ROUND: texts.ANSWER_UNKNOWN,
+            AnswerStatus.WRONG_KIND: texts.ANSWER_WRONG_KIND,
         }[outcome.status]
         return AnswerReply(outcome.status, text)
 
@@ -197,7 +204,7 @@ class QuizService:
         self._platforms[platform] = expected_players
         resumed = await self._take_over(platform)
         async with self.db.transaction() as session:  # reveals of ended games an outage left unshown
-            unrevealed = [(r.id, await session.get(Chat, r.chat_id)) for r in await q.unrevealed_rounds(session, platform)
+            unrevealed = [(r.id, await session.get(Chat, r.chat_id)) for r in await unrevealed_rounds(session, platform)
                           if (await session.get(Game, r.game_id)).ended_at is not None]  # type: ignore[union-attr]
         for round_id, chat_row in unrevealed:
             await self._reveals.close_and_reveal(round_id, ChatRef(platform, chat_row.platform_chat_id, chat_row.title))
@@ -219,8 +226,8 @@ class QuizService:
             chat_row = await session.get(Chat, game.chat_id) if game else None
             if game is None or chat_row is None:
                 return
-            last = await q.last_round(session, game_id)
-            unrevealed = [r.id for r in await q.unrevealed_rounds(session, platform) if r.game_id == game_id]
+            last = await last_round(session, game_id)
+            unrevealed = [r.id for r in await unrevealed_rounds(session, platform) if r.game_id == game_id]
         chat = ChatRef(platform, chat_row.platform_chat_id, chat_row.title)
         expected_players = self._platforms.get(platform)
         if expected_players is not None:

@@ -8,8 +8,8 @@ from typing import Protocol
 from bot import texts
 from bot.imaging import PostedImage
 from bot.refs import ChatRef
+from db.answers import AnswerStatus
 from db.modes import SINGLE
-from db.queries import AnswerStatus  # front-ends read an answer's status from the core
 
 
 @dataclass(frozen=True)

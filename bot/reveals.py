@@ -2,7 +2,7 @@
 
 A round's scores move in the transaction that marks it revealed (db.scoring), once it was shown,
 so a reveal shown again after a crash or by a second process counts once. A game ends once
-(db.queries.end_game): only the caller that ended it posts the summary.
+(db.games.end_game): only the caller that ended it posts the summary.
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from bot.database import Database
 from bot.metrics import BotMetrics
 from bot.quiz_posts import BoardTexts, GameSummary, PlayerResult, QuizPresenter, Reveal
 from bot.refs import ChatRef
-from db import queries as q
+from db.games import close_round, end_game, game_tallies, open_rounds, round_tally, rounds_played
 from db.models import Game, GeneratedFace, RealPhoto, Round
 from db.scoring import reveal_and_score
 
@@ -34,11 +34,11 @@ class Reveals:
     async def close_and_reveal(self, round_id: int, chat: ChatRef, message_ref: str | None = None) -> None:
         presenter = self.presenters.get(chat.platform)
         async with self.db.transaction() as session:
-            await q.close_round(session, round_id)
+            await close_round(session, round_id)
             round_ = await session.get(Round, round_id)
             assert round_ is not None
             game = await session.get(Game, round_.game_id)
-            tally = await q.round_tally(session, round_id)
+            tally = await round_tally(session, round_id)
             attribution = await _attribution(session, round_)
             reveal = Reveal(round_id, round_.number, game.rounds_total if game else round_.number,
                             round_.is_real, tally.answers, tally.correct, attribution,
@@ -67,16 +67,16 @@ class Reveals:
         """Reveal the game's open round, end the game once, and post its summary."""
         presenter = self.presenters.get(chat.platform)
         async with self.db.transaction() as session:
-            open_ids = [r.id for r in await q.open_rounds(session) if r.game_id == game_id]
+            open_ids = [r.id for r in await open_rounds(session) if r.game_id == game_id]
         for round_id in open_ids:  # a stopped game reveals its open round
             await self.close_and_reveal(round_id, chat)
         async with self.db.transaction() as session:
             game = await session.get(Game, game_id)
-            if game is None or not await q.end_game(session, game_id):
+            if game is None or not await end_game(session, game_id):
                 return  # ended already (a concurrent stop, another process, or before a restart)
-            played, mode = await q.rounds_played(session, game_id), game.mode
+            played, mode = await rounds_played(session, game_id), game.mode
             results = [PlayerResult(name, answers, correct)
-                       for _, name, answers, correct in await q.game_tallies(session, game_id)]
+                       for _, name, answers, correct in await game_tallies(session, game_id)]
             chat_id = game.chat_id
         board = await self.boards.chat_board_text(chat_id, mode=mode)
         summary = GameSummary(game_id, played, results, board, stopped, reason, mode)

@@ -19,9 +19,9 @@ from PIL import Image
 from bot.database import Database
 from bot.imaging import PostedImage, quiz_image
 from bot.settings import Settings
-from db import queries as q
 from db.hall import HallRow
 from db.models import RealPhoto
+from db.quiz_photos import count_quiz_photos, quiz_photo_at
 from generator.interface import FaceSource
 from generator.interface import GeneratedFace as MadeFace
 
@@ -103,10 +103,10 @@ class RoundImages:
         packs = self.settings.photo_packs
         for _ in range(3):  # a photo file may have gone missing: try another
             async with self.db.transaction() as session:
-                count = await q.count_quiz_photos(session, packs)
+                count = await count_quiz_photos(session, packs)
                 if count == 0:
                     return None
-                photo = await q.quiz_photo_at(session, packs, secrets.randbelow(count))
+                photo = await quiz_photo_at(session, packs, secrets.randbelow(count))
             if photo is not None and self._photo_path(photo).exists():
                 return photo
         return None

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     board_min_answers: int = Field(10, ge=1, description="Answers a player needs to be ranked.")
     board_size: int = Field(10, ge=1, le=50)
 
-    game_lease_seconds: float = Field(10.0, ge=1, le=300, description="Several processes on one database: "
+    game_lease_seconds: float = Field(5.0, ge=1, le=300, description="Several processes on one database: "
                                       "a process that stops renewing its games' leases this long loses them "
                                       "to another (takeover within 1.5x this).")
     coordination_poll_seconds: float = Field(1.0, gt=0, le=30, description="How often a process looks for "

@@ -26,6 +26,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(when: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stamp here is UTC."""
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={

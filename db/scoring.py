@@ -11,8 +11,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Answer, FaceFools, FoolCount, GeneratedFace, Round, Score, utcnow
-from db.queries import ALL_TIME, GLOBAL_SCOPE, chat_scope, week_period
 from db.modes import PAIRS, SINGLE, scoped
+from db.scopes import ALL_TIME, GLOBAL_SCOPE, chat_scope, week_period
 from db.stats import wilson_lower
 
 

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db.games import Tally
 from db.models import FoolCount, Player, Score
-from db.queries import ALL_TIME, GLOBAL_SCOPE, Tally
+from db.scopes import ALL_TIME, GLOBAL_SCOPE
 from db.stats import wilson_interval
 
 

@@ -9,10 +9,13 @@ from sqlalchemy import func, select
 
 from bot.database import Database
 from db import migrate
-from db import queries as q
 from db import standings
-from db.scoring import reveal_and_score
+from db.answers import AnswerStatus, record_answer
+from db.games import add_generated_face, add_round, close_round, start_game
 from db.models import Answer, Round, utcnow
+from db.people import get_or_create_chat, get_or_create_player
+from db.scopes import ALL_TIME, GLOBAL_SCOPE
+from db.scoring import reveal_and_score
 
 
 async def _setup(tmp_path: Path, seconds: float = 60) -> tuple[Database, int]:
@@ -20,19 +23,19 @@ async def _setup(tmp_path: Path, seconds: float = 60) -> tuple[Database, int]:
     await migrate.upgrade_async(url)
     db = Database(url)
     async with db.transaction() as session:
-        chat = await q.get_or_create_chat(session, "test", "chat-1")
-        game = await q.start_game(session, chat.id, None, 1, int(seconds))
-        face = await q.add_generated_face(session, 1, 0.7, "v1")
-        round_ = await q.add_round(session, game, 1, is_real=False, closes_at=utcnow() + timedelta(seconds=seconds),
+        chat = await get_or_create_chat(session, "test", "chat-1")
+        game = await start_game(session, chat.id, None, 1, int(seconds))
+        face = await add_generated_face(session, 1, 0.7, "v1")
+        round_ = await add_round(session, game, 1, is_real=False, closes_at=utcnow() + timedelta(seconds=seconds),
                                    generated_face_id=face.id)
         round_id = round_.id
     return db, round_id
 
 
-async def _answer(db: Database, round_id: int, user: int, guess_real: bool) -> q.AnswerStatus:
+async def _answer(db: Database, round_id: int, user: int, guess_real: bool) -> AnswerStatus:
     async with db.transaction() as session:
-        player = await q.get_or_create_player(session, "test", str(user), f"player {user}")
-        return (await q.record_answer(session, round_id, player.id, guess_real)).status
+        player = await get_or_create_player(session, "test", str(user), f"player {user}")
+        return (await record_answer(session, round_id, player.id, guess_real)).status
 
 
 async def test_200_concurrent_answers_make_200_rows(tmp_path: Path) -> None:
@@ -43,15 +46,15 @@ async def test_200_concurrent_answers_make_200_rows(tmp_path: Path) -> None:
     try:
         results = await asyncio.gather(
             *(_answer(handles[user % 4], round_id, user, user % 2 == 0) for user in range(200)))
-        assert results.count(q.AnswerStatus.RECORDED) == 200
+        assert results.count(AnswerStatus.RECORDED) == 200
         again = await asyncio.gather(*(_answer(handles[user % 3], round_id, user, True) for user in range(200)))
-        assert set(again) == {q.AnswerStatus.ALREADY}
+        assert set(again) == {AnswerStatus.ALREADY}
         async with db.transaction() as session:
             rows = (await session.execute(select(func.count()).select_from(Answer))).scalar_one()
-            unscored = await standings.leaderboard(session, scope=q.GLOBAL_SCOPE, period=q.ALL_TIME, min_answers=1)
-            assert await q.close_round(session, round_id) and await reveal_and_score(session, round_id)
+            unscored = await standings.leaderboard(session, scope=GLOBAL_SCOPE, period=ALL_TIME, min_answers=1)
+            assert await close_round(session, round_id) and await reveal_and_score(session, round_id)
             assert not await reveal_and_score(session, round_id)  # a round is scored once
-            scores = await standings.leaderboard(session, scope=q.GLOBAL_SCOPE, period=q.ALL_TIME, min_answers=1,
+            scores = await standings.leaderboard(session, scope=GLOBAL_SCOPE, period=ALL_TIME, min_answers=1,
                                                  limit=500)
         assert rows == 200 and unscored == []  # scores move at the reveal, not before
         assert len(scores) == 200 and sum(r.correct for r in scores) == 100
@@ -67,7 +70,7 @@ async def test_close_and_last_moment_answer_never_both(tmp_path: Path) -> None:
         try:
             async def close() -> bool:
                 async with db.transaction() as session:
-                    return await q.close_round(session, round_id)
+                    return await close_round(session, round_id)
 
             outcomes = await asyncio.gather(*(_answer(db, round_id, u, True) for u in range(3)), close(),
                                             *(_answer(db, round_id, u, True) for u in range(3, 6)))
@@ -78,8 +81,8 @@ async def test_close_and_last_moment_answer_never_both(tmp_path: Path) -> None:
                 closed_at = (await session.get(Round, round_id)).closed_at  # type: ignore[union-attr]
                 late = (await session.execute(
                     select(func.count()).select_from(Answer).where(Answer.answered_at > closed_at))).scalar_one()
-            assert statuses.count(q.AnswerStatus.RECORDED) == stored
-            assert statuses.count(q.AnswerStatus.RECORDED) + statuses.count(q.AnswerStatus.CLOSED) == 6
+            assert statuses.count(AnswerStatus.RECORDED) == stored
+            assert statuses.count(AnswerStatus.RECORDED) + statuses.count(AnswerStatus.CLOSED) == 6
             assert late == 0
         finally:
             await db.close()
@@ -88,8 +91,8 @@ async def test_close_and_last_moment_answer_never_both(tmp_path: Path) -> None:
 async def test_answer_after_deadline_is_refused(tmp_path: Path) -> None:
     db, round_id = await _setup(tmp_path, seconds=0)
     try:
-        assert await _answer(db, round_id, 1, True) is q.AnswerStatus.CLOSED
-        assert await _answer(db, 10**6, 1, True) is not q.AnswerStatus.RECORDED
+        assert await _answer(db, round_id, 1, True) is AnswerStatus.CLOSED
+        assert await _answer(db, 10**6, 1, True) is not AnswerStatus.RECORDED
     finally:
         await db.close()
 
@@ -107,8 +110,8 @@ async def test_group_commit_records_each_answer_once(tmp_path: Path) -> None:
         first = await asyncio.gather(*(recorders[n % 2].record(round_id, p, True) for n, p in enumerate(players)),
                                      *(recorders[n % 2].record(round_id, p, False) for n, p in enumerate(players)))
         statuses = [outcome.status for outcome in first]
-        assert statuses[:200] == [q.AnswerStatus.RECORDED] * 200
-        assert statuses[200:] == [q.AnswerStatus.ALREADY] * 200
+        assert statuses[:200] == [AnswerStatus.RECORDED] * 200
+        assert statuses[200:] == [AnswerStatus.ALREADY] * 200
         assert max(outcome.answers_so_far for outcome in first) == 200
         async with db.transaction() as session:
             rows = (await session.execute(select(func.count()).select_from(Answer))).scalar_one()
@@ -127,9 +130,9 @@ async def test_click_from_another_chat_is_refused(tmp_path: Path) -> None:
         recorder = AnswerRecorder(db)
         player = PlayerRef("test", "7", "Eve")
         stranger = await recorder.record(round_id, player, True, ChatRef("test", "another-chat"))
-        assert stranger.status is q.AnswerStatus.NO_ROUND
+        assert stranger.status is AnswerStatus.NO_ROUND
         home = await recorder.record(round_id, player, True, ChatRef("test", "chat-1"))
-        assert home.status is q.AnswerStatus.RECORDED
+        assert home.status is AnswerStatus.RECORDED
     finally:
         await db.close()
 

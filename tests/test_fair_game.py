@@ -16,7 +16,7 @@ from bot.app import Figment
 from bot.errors import UserError
 from bot.quiz_posts import Reveal, RoundPost
 from bot.refs import ChatRef, PlayerRef
-from db import queries as q
+from db.answers import AnswerStatus
 from db.models import Answer
 from generator.direct import DirectSource
 from tests.conftest import PlatformAway, RecordingPresenter, add_real_photos, make_settings
@@ -58,7 +58,7 @@ async def test_an_answer_shows_nowhere_until_the_reveal(long_rounds: Figment) ->
     before = await everything_shown(app, player(1))
 
     reply = await app.quiz.answer(post.round_id, player(1), guess_real=True)  # fooled
-    assert reply.status is q.AnswerStatus.RECORDED and reply.text == texts.ANSWER_RECORDED
+    assert reply.status is AnswerStatus.RECORDED and reply.text == texts.ANSWER_RECORDED
     assert await everything_shown(app, player(1)) == before  # the round is still open: nothing moved
 
     await app.quiz.stop(CHAT)  # reveals the round
@@ -110,7 +110,7 @@ async def test_a_raced_score_row_loses_no_answer(long_rounds: Figment) -> None:
     races = await race_on_insert(app.db, "scores", times=2)
 
     reply = await app.quiz.answer(post.round_id, player(1), guess_real=True)
-    assert reply.status is q.AnswerStatus.RECORDED
+    assert reply.status is AnswerStatus.RECORDED
     await app.quiz.stop(CHAT)
     assert races.left < 0  # both races were met, then the write went through
     async with app.db.transaction() as session:

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 
 from bot import texts
 from bot.app import Figment
-from db import queries as q
 from db.models import Answer, Round
+from db.models import as_utc
 from generator.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
@@ -58,11 +58,11 @@ async def check_rounds(figment: Figment, posted_at: dict[int, float], figures: F
         figures.answers = await session.scalar(select(func.count()).select_from(Answer)) or 0
     figures.rounds = len(rounds)
     for round_ in rounds:
-        clock_start = (q.as_utc(round_.closes_at) - timedelta(seconds=SECONDS)).timestamp()
+        clock_start = (as_utc(round_.closes_at) - timedelta(seconds=SECONDS)).timestamp()
         assert clock_start >= posted_at[round_.id], f"round {round_.id} ran before its post"
         assert round_.revealed_at is not None
         figures.worst_post_delay = max(figures.worst_post_delay,
-                                       posted_at[round_.id] - q.as_utc(round_.opened_at).timestamp())
+                                       posted_at[round_.id] - as_utc(round_.opened_at).timestamp())
 
 
 async def test_telegram_under_load(tmp_path: Path) -> None:

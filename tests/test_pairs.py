@@ -18,7 +18,7 @@ from bot.game_modes import parse_quiz_args
 from bot.imaging import PostedImage
 from bot.pair_imaging import pair_image, pair_length, pair_pixels
 from bot.refs import ChatRef, PlayerRef
-from db import queries as q
+from db.answers import AnswerStatus
 from db.models import Game, Round
 from db.modes import PAIRS, SINGLE
 from generator.direct import DirectSource
@@ -59,10 +59,10 @@ async def test_a_pair_game_end_to_end(app: Figment) -> None:
         assert_clean_pair(post.image, app.settings.posted_size)
         # a single round's button on a pair round is refused, and changes nothing
         wrong = await app.quiz.answer(post.round_id, player(1), guess_real=True)
-        assert wrong.status is q.AnswerStatus.WRONG_KIND and wrong.text == texts.ANSWER_WRONG_KIND
-        assert (await app.quiz.answer(post.round_id, player(1), True, pair=True)).status is q.AnswerStatus.RECORDED
-        assert (await app.quiz.answer(post.round_id, player(1), False, pair=True)).status is q.AnswerStatus.ALREADY
-        assert (await app.quiz.answer(post.round_id, player(2), False, pair=True)).status is q.AnswerStatus.RECORDED
+        assert wrong.status is AnswerStatus.WRONG_KIND and wrong.text == texts.ANSWER_WRONG_KIND
+        assert (await app.quiz.answer(post.round_id, player(1), True, pair=True)).status is AnswerStatus.RECORDED
+        assert (await app.quiz.answer(post.round_id, player(1), False, pair=True)).status is AnswerStatus.ALREADY
+        assert (await app.quiz.answer(post.round_id, player(2), False, pair=True)).status is AnswerStatus.RECORDED
     await app.quiz.wait_idle()
     reveals = [reveal for _, _, reveal in presenter.reveals]
     assert [r.is_real for r in reveals] == sides and all(r.pair for r in reveals)
@@ -91,7 +91,7 @@ async def test_a_pair_game_end_to_end(app: Figment) -> None:
     post = await presenter.next_post(4)
     assert not post.pair
     wrong = await app.quiz.answer(post.round_id, player(1), True, pair=True)
-    assert wrong.status is q.AnswerStatus.WRONG_KIND
+    assert wrong.status is AnswerStatus.WRONG_KIND
     await app.quiz.answer(post.round_id, player(1), True)
     await app.quiz.answer(post.round_id, player(2), True)
     await app.quiz.wait_idle()

@@ -21,7 +21,8 @@ from bot import texts
 from bot.app import Figment
 from bot.settings import get_settings
 from db.models import RealPhoto, Round
-from db import queries as q
+from db.models import as_utc
+from db.people import get_or_create_player
 from generator.direct import DirectSource
 from tests import db_faults
 from tests.conftest import add_real_photos, make_settings
@@ -75,7 +76,7 @@ async def test_the_round_clock_starts_when_the_photo_is_posted(api: FakeBotApi, 
             == texts.ANSWER_RECORDED
         async with running.figment.db.transaction() as session:
             round_ = await session.get(Round, round_id(post))
-            clock_start = q.as_utc(round_.closes_at) - timedelta(seconds=2)  # type: ignore[union-attr]
+            clock_start = as_utc(round_.closes_at) - timedelta(seconds=2)  # type: ignore[union-attr]
         assert clock_start.timestamp() >= post.at  # the caption's 2 s counted from the buttons
         await replies(api, GROUP)  # the summary
         assert not api.breaches
@@ -211,7 +212,7 @@ async def test_discord_commands_respond_before_database_work(tmp_path: Path, com
         await add_real_photos(figment)
         member = world.members[0]
         async with figment.db.transaction() as session:  # someone to forget
-            await q.get_or_create_player(session, "discord", str(member.id), "Ann")
+            await get_or_create_player(session, "discord", str(member.id), "Ann")
         # The command's first write (this server's row; the player's removal) holds the database
         # for longer than the window.
         await db_faults.slow_statement(figment.db, "chats", 0.6)

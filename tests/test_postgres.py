@@ -13,7 +13,11 @@ import pytest
 
 from bot.app import Figment
 from bot.refs import ChatRef, PlayerRef
-from db import queries as q
+from db.answers import AnswerStatus
+from db.games import add_generated_face, add_round, start_game
+from db.models import utcnow
+from db.people import get_or_create_chat
+from db.quiz_photos import count_quiz_photos
 from generator.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
@@ -73,16 +77,16 @@ async def test_the_daily_challenge_on_postgres(pg_app: Figment) -> None:
 
 async def test_concurrent_answers_on_postgres(pg_app: Figment) -> None:
     async with pg_app.db.transaction() as session:
-        chat = await q.get_or_create_chat(session, "test", "load")
-        game = await q.start_game(session, chat.id, None, 1, 60)
-        face = await q.add_generated_face(session, 1, 0.7, "v1")
-        round_id = (await q.add_round(session, game, 1, is_real=False, closes_at=q.utcnow().replace(year=2100),
+        chat = await get_or_create_chat(session, "test", "load")
+        game = await start_game(session, chat.id, None, 1, 60)
+        face = await add_generated_face(session, 1, 0.7, "v1")
+        round_id = (await add_round(session, game, 1, is_real=False, closes_at=utcnow().replace(year=2100),
                                       generated_face_id=face.id)).id
     replies = await asyncio.gather(*(pg_app.quiz.answer(round_id, PlayerRef("test", str(n), "p"), True)
                                      for n in range(200)))
-    assert [r.status for r in replies] == [q.AnswerStatus.RECORDED] * 200
+    assert [r.status for r in replies] == [AnswerStatus.RECORDED] * 200
     again = await pg_app.quiz.answer(round_id, PlayerRef("test", "7", "p"), False)
-    assert again.status is q.AnswerStatus.ALREADY
+    assert again.status is AnswerStatus.ALREADY
 
 
 async def test_concurrent_finishes_post_one_summary(pg_app: Figment) -> None:
@@ -106,7 +110,7 @@ async def test_long_photo_paths_fit_on_postgres(pg_app: Figment) -> None:
         session.add(RealPhoto(pack="deep", source_path=deep, content_hash="h", stored_path=deep,
                               identity="x" * 300, split="heldout"))
     async with pg_app.db.transaction() as session:
-        assert await q.count_quiz_photos(session, ["deep"]) == 1
+        assert await count_quiz_photos(session, ["deep"]) == 1
 
 
 async def test_migrations_down_and_up_on_postgres(pg_app: Figment) -> None:

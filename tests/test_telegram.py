@@ -286,7 +286,9 @@ async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tm
 
     from bot.answers import AnswerRecorder
     from bot.refs import PlayerRef
-    from db import queries as q
+    from db.games import add_generated_face, add_round, close_round, start_game
+    from db.models import utcnow
+    from db.people import get_or_create_chat
     from db.scoring import reveal_and_score
 
     settings = make_settings(tmp_path, board_size=50)
@@ -294,17 +296,17 @@ async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tm
     try:
         group = api.group(GROUP, "Crowded", members=60)
         async with running.figment.db.transaction() as session:  # 50 ranked players with long names
-            chat = await q.get_or_create_chat(session, "telegram", str(GROUP))
-            game = await q.start_game(session, chat.id, None, 1, 60)
-            face = await q.add_generated_face(session, 1, 0.7, "v1")
-            round_id = (await q.add_round(session, game, 1, is_real=False, generated_face_id=face.id,
-                                          closes_at=q.utcnow() + timedelta(minutes=5))).id
+            chat = await get_or_create_chat(session, "telegram", str(GROUP))
+            game = await start_game(session, chat.id, None, 1, 60)
+            face = await add_generated_face(session, 1, 0.7, "v1")
+            round_id = (await add_round(session, game, 1, is_real=False, generated_face_id=face.id,
+                                          closes_at=utcnow() + timedelta(minutes=5))).id
         recorder = AnswerRecorder(running.figment.db)
         names = [f"Player {n:02d} " + "x" * 100 for n in range(50)]
         for n, name in enumerate(names):
             await recorder.record(round_id, PlayerRef("telegram", str(1000 + n), name), n % 2 == 1)
         async with running.figment.db.transaction() as session:  # scores move at the reveal
-            await q.close_round(session, round_id)
+            await close_round(session, round_id)
             await reveal_and_score(session, round_id)
         api.command(group, api.user(7, "Asker"), "/leaderboard")
         def sent() -> list[str]:

@@ -13,7 +13,6 @@ from bot.settings import Settings
 from bot.starter_photos import StarterPhotos
 from bot.web_app import serve
 from bot.wiring import load_curator
-from db import queries as q
 from generator.interface import FaceSource
 
 log = logging.getLogger(__name__)
@@ -45,8 +44,7 @@ def hide_password(db_url: str, text: str) -> str:
 
 async def photo_summary(figment: Figment) -> str:
     packs = figment.settings.photo_packs
-    async with figment.db.transaction() as session:
-        count = await q.count_quiz_photos(session, packs)
+    count = await figment.quiz.photo_count()
     which = f"packs {', '.join(packs)}" if packs else "all packs"
     if count:
         return f"quiz photos: {count} ({which})"

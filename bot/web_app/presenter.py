@@ -5,10 +5,10 @@ import logging
 
 from bot import texts
 from bot.boards import BoardService
+from bot.game_modes import PAIRS, SINGLE
 from bot.quiz_posts import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.web_app.room import Button, Room
-from db.modes import PAIRS, SINGLE
 
 log = logging.getLogger(__name__)
 
