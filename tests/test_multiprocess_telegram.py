@@ -10,7 +10,8 @@ not answer in time), players clicking buttons. Mid-game one worker gets SIGKILL.
   that was not clicked, and a click made after the kill is always answered;
 - no round is posted twice: one image and one set of buttons per round;
 - the survivor finishes the dead worker's games, within two round lengths of the kill;
-- an update delivered to both workers (a late 200) is handled once.
+- an update delivered to both workers (a late 200) is handled once;
+- a per-user rate limit holds over both workers (eight quick /face from one user: three faces).
 
 Runs when PostgreSQL is reachable at FIGMENT_TEST_POSTGRES_URL (skips otherwise).
 """
@@ -43,6 +44,7 @@ CLICK_CHANCE = 0.85  # some players skip a round, so some rounds run their full 
 VICTIM, SURVIVOR = "w0", "w1"
 STUCK_SECONDS = 45  # players give up on a game where nothing happened for this long (a flood wait is 30+ s)
 SUMMARY_STARTS = ("Game over!", "Game stopped.")
+FACE_LIMIT, FACE_ASKS = 3, 8  # /face per user per minute, and how often one eager user asks at once
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -101,12 +103,16 @@ class Players:
                       for n in range(CHATS)]
         self.people = {chat["id"]: [api.user(7_000 + PLAYERS_PER_CHAT * n + k, f"Player {n}.{k}")
                                     for k in range(PLAYERS_PER_CHAT)] for n, chat in enumerate(self.chats)}
+        self.eager = api.user(9_999, "Eager")  # asks for faces in a private chat, faster than allowed
+        self.eager_chat = api.private(self.eager)
         self.clicks: list[Click] = []
         self.quiz_updates: list[int] = []
         self.stuck: list[str] = []  # chats where nothing happened for long: their players gave up
         self._clicking: list[asyncio.Task[None]] = []
 
     async def play(self) -> None:
+        for _ in range(FACE_ASKS):  # the proxy spreads them over both workers
+            self.api.command(self.eager_chat, self.eager, "/face")
         await asyncio.gather(*(self._chat(n, chat) for n, chat in enumerate(self.chats)))
         await asyncio.gather(*self._clicking)
 
@@ -183,7 +189,7 @@ async def test_two_webhook_workers_one_killed_mid_game(tmp_path: Path) -> None:
             telegram_webhook_listen="127.0.0.1", telegram_webhook_port=port, device="cpu", curate_k=1,
             round_seconds=ROUND_SECONDS, round_gap_seconds=GAP_SECONDS, game_lease_seconds=LEASE_SECONDS,
             coordination_poll_seconds=0.5, quiz_per_minute=1000,
-            face_per_minute=1000, reads_per_minute=1000), tmp_path) for name, port in zip((VICTIM, SURVIVOR), ports)]
+            face_per_minute=FACE_LIMIT, reads_per_minute=1000), tmp_path) for name, port in zip((VICTIM, SURVIVOR), ports)]
         players = Players(api)
         try:
             started = time.time()
@@ -212,7 +218,7 @@ async def test_two_webhook_workers_one_killed_mid_game(tmp_path: Path) -> None:
                 await worker.stop()
             await proxy.close()
         stored = await read_stored(database_url, "telegram")
-        survivor_log = workers[1].log_text()
+        logs = {worker.name: worker.log_text() for worker in workers}
 
     write_timeline(tmp_path / "timeline.txt", api, stored)
     seen = acts(api)
@@ -289,6 +295,17 @@ async def test_two_webhook_workers_one_killed_mid_game(tmp_path: Path) -> None:
         ends = [a for a in seen if a.chat == chat and a.kind == "summary" and a.at > killed_at]
         check(ends and ends[0].via == SURVIVOR, f"chat {chat}: the survivor never finished the dead worker's game")
     check(not [a for a in seen if a.via == VICTIM and a.at > killed_at + 0.2], "the dead worker acted after the kill")
-    check("Traceback" not in survivor_log, "the survivor logged a traceback")
+    # -- a per-user limit holds across processes --
+    eager = players.eager["id"]
+    faces = [c for c in api.calls_to("sendPhoto") if chat_of(c) == eager]
+    refusals = [c for c in api.calls_to("sendMessage") if chat_of(c) == eager
+                and str(c.params.get("text", "")).startswith("Easy there!")]
+    note(f"/face x{FACE_ASKS} from one user: {len(faces)} faces (by {sorted({c.via for c in faces})}), "
+         f"{len(refusals)} refusals (by {sorted({c.via for c in refusals})})")
+    check(len(faces) == FACE_LIMIT and len(refusals) == FACE_ASKS - FACE_LIMIT,
+          f"the /face limit of {FACE_LIMIT} a minute did not hold over both workers")
+
+    for name, text in logs.items():
+        check("Traceback" not in text, f"{name} logged a traceback (see {name}.log)")
     note(f"Telegram limits met (429s, each pausing its chat): {dict(api.breaches) or 'none'}")
     verdict.conclude()
