@@ -26,10 +26,11 @@ class Leases:
     def until(self, now: datetime | None = None) -> datetime:
         return (now or utcnow()) + timedelta(seconds=self.seconds)
 
-    async def claim(self, game_id: int) -> bool:
+    async def claim(self, game_id: int, *, own: bool = False) -> bool:
+        """Take a free game (with own: or keep one this process holds already)."""
         now = utcnow()
         async with self.db.transaction() as session:
-            return await leases.claim_game(session, game_id, self.owner, self.until(now), now)
+            return await leases.claim_game(session, game_id, self.owner, self.until(now), now, own=own)
 
     async def claim_free(self, platform: str, skip: set[int]) -> list[int]:
         """Claim every game of the platform no live process owns (but those in skip): each

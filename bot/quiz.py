@@ -126,7 +126,7 @@ class QuizService:
         if running is not None and running.task is not None and not running.task.done():
             running.request_stop()
             await asyncio.shield(running.task)
-        elif await self.leases.claim(game.id):  # no live owner (a crash): finish it here
+        elif await self.leases.claim(game.id, own=True):  # no live owner (a crash): finish it here
             await self._reveals.finish(game.id, chat, stopped=True)
         else:  # another process runs it: ask, and wait (a while) for it to end the game
             async with self.db.transaction() as session:
@@ -144,14 +144,18 @@ class QuizService:
         log.warning("game %s did not end within %.0f s of its /stop; its owner will end it", game_id, timeout)
 
     def _launch(self, game_id: int, chat: ChatRef, first_number: int, resume: Round | None = None) -> None:
+        self._track(game_id, chat, lambda running: self._loop.run(running, first_number, resume))
+
+    def _track(self, game_id: int, chat: ChatRef, work: Callable[[RunningGame], Awaitable[None]]) -> None:
+        """Run work on a game here, its lease renewed until the work is done."""
         running = RunningGame(game_id, chat)
         self._games[game_id] = running
-        running.task = asyncio.create_task(self._run(running, first_number, resume), name=f"quiz-game-{game_id}")
+        running.task = asyncio.create_task(self._run(running, work), name=f"quiz-game-{game_id}")
         self._ensure_watch()
 
-    async def _run(self, running: RunningGame, first_number: int, resume: Round | None) -> None:
+    async def _run(self, running: RunningGame, work: Callable[[RunningGame], Awaitable[None]]) -> None:
         try:
-            await self._loop.run(running, first_number, resume)
+            await work(running)
         finally:
             if self._games.get(running.game_id) is running:
                 del self._games[running.game_id]
@@ -235,6 +239,10 @@ class QuizService:
                 chat = replace(chat, expected_players=await expected_players(chat))
             except Exception:  # a count is a nicety: the game resumes without it
                 log.exception("could not count the players of chat %s", chat.chat_id)
+        if game.ended_at is not None:  # its owner died between the end and the summary
+            log.info("posting the summary of game %s in %s chat %s", game_id, platform, chat.chat_id)
+            self._track(game_id, chat, lambda _: self._reveals.post_summary(game_id, chat))
+            return
         for round_id in unrevealed:
             await self._reveals.close_and_reveal(round_id, chat)
         log.info("resuming game %s in %s chat %s", game_id, platform, chat.chat_id)

@@ -14,7 +14,7 @@ from bot.database import Database
 from bot.metrics import BotMetrics
 from bot.quiz_posts import BoardTexts, GameSummary, PlayerResult, QuizPresenter, Reveal
 from bot.refs import ChatRef
-from db.games import close_round, end_game, game_tallies, open_rounds, round_tally, rounds_played
+from db.games import close_round, end_game, game_tallies, open_rounds, round_tally, rounds_played, summary_posted
 from db.models import Game, GeneratedFace, RealPhoto, Round
 from db.scoring import reveal_and_score
 
@@ -65,26 +65,34 @@ class Reveals:
 
     async def finish(self, game_id: int, chat: ChatRef, *, stopped: bool, reason: str | None = None) -> None:
         """Reveal the game's open round, end the game once, and post its summary."""
-        presenter = self.presenters.get(chat.platform)
         async with self.db.transaction() as session:
             open_ids = [r.id for r in await open_rounds(session) if r.game_id == game_id]
         for round_id in open_ids:  # a stopped game reveals its open round
             await self.close_and_reveal(round_id, chat)
         async with self.db.transaction() as session:
-            game = await session.get(Game, game_id)
-            if game is None or not await end_game(session, game_id):
+            if not await end_game(session, game_id, stopped=stopped, reason=reason):
                 return  # ended already (a concurrent stop, another process, or before a restart)
-            played, mode = await rounds_played(session, game_id), game.mode
+        await self.post_summary(game_id, chat)
+
+    async def post_summary(self, game_id: int, chat: ChatRef) -> None:
+        """Post an ended game's summary if it is still due (its owner may have died before), once."""
+        presenter = self.presenters.get(chat.platform)
+        async with self.db.transaction() as session:
+            game = await session.get(Game, game_id)
+            if game is None or game.summary_due is None or presenter is None:
+                return
+            due, mode, chat_id = game.summary_due, game.mode, game.chat_id
+            played = await rounds_played(session, game_id)
             results = [PlayerResult(name, answers, correct)
                        for _, name, answers, correct in await game_tallies(session, game_id)]
-            chat_id = game.chat_id
         board = await self.boards.chat_board_text(chat_id, mode=mode)
-        summary = GameSummary(game_id, played, results, board, stopped, reason, mode)
-        if presenter is not None:
-            try:
-                await presenter.end_game(chat, summary)
-            except Exception:
-                log.exception("could not post the summary of game %s", game_id)
+        summary = GameSummary(game_id, played, results, board, bool(due.get("stopped")), due.get("reason"), mode)
+        try:
+            await presenter.end_game(chat, summary)
+        except Exception:  # tried: a summary the platform refuses is not tried again
+            log.exception("could not post the summary of game %s", game_id)
+        async with self.db.transaction() as session:
+            await summary_posted(session, game_id)
 
     @staticmethod
     async def _show(chat: ChatRef, message_ref: str, reveal: Reveal, presenter: QuizPresenter) -> bool:

@@ -33,13 +33,18 @@ async def active_game(session: AsyncSession, chat_id: int) -> Game | None:
     return (await session.execute(select(Game).where(Game.active_chat_id == chat_id))).scalar_one_or_none()
 
 
-async def end_game(session: AsyncSession, game_id: int, now: datetime | None = None) -> bool:
-    """End a game once. True if this call ended it (False: it had ended already)."""
+async def end_game(session: AsyncSession, game_id: int, now: datetime | None = None, *,
+                   stopped: bool = False, reason: str | None = None) -> bool:
+    """End a game once, its summary now due. True if this call ended it (False: it had ended already)."""
     result = await session.execute(
         update(Game).where(Game.id == game_id, Game.ended_at.is_(None))
-        .values(ended_at=now or utcnow(), active_chat_id=None)
+        .values(ended_at=now or utcnow(), active_chat_id=None, summary_due={"stopped": stopped, "reason": reason})
     )
     return result.rowcount == 1
+
+
+async def summary_posted(session: AsyncSession, game_id: int) -> None:
+    await session.execute(update(Game).where(Game.id == game_id).values(summary_due=None))
 
 
 async def add_generated_face(session: AsyncSession, seed: int, psi: float, model_version: str) -> GeneratedFace:

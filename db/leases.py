@@ -16,15 +16,24 @@ from sqlalchemy.sql.elements import ColumnElement
 from db.models import Answer, Chat, Game
 
 
-def _claimable(owner: str, now: datetime) -> ColumnElement[bool]:
-    """Unended, and unowned, owned by `owner` already, or left by an owner that stopped renewing."""
-    return and_(Game.ended_at.is_(None),
-                or_(Game.owner.is_(None), Game.owner == owner, Game.lease_until.is_(None), Game.lease_until < now))
+def _unfinished() -> ColumnElement[bool]:
+    """A game with work left: still running, or ended with its summary not yet posted."""
+    return or_(Game.ended_at.is_(None), Game.summary_due.is_not(None))
 
 
-async def claim_game(session: AsyncSession, game_id: int, owner: str, until: datetime, now: datetime) -> bool:
-    """Take (or keep) one game's lease. False if another live owner has it, or it ended."""
-    result = await session.execute(update(Game).where(Game.id == game_id, _claimable(owner, now))
+def _claimable(owner: str, now: datetime, *, own: bool) -> ColumnElement[bool]:
+    """Unfinished, and unowned or left by an owner that stopped renewing (or, with own, this
+    owner's already). A sweep leaves this owner's live leases alone: those games run here."""
+    free = or_(Game.owner.is_(None), Game.lease_until.is_(None), Game.lease_until < now,
+               *([Game.owner == owner] if own else []))
+    return and_(_unfinished(), free)
+
+
+async def claim_game(session: AsyncSession, game_id: int, owner: str, until: datetime, now: datetime, *,
+                     own: bool = False) -> bool:
+    """Take one game's lease (with own: or keep this owner's). False if another live owner has
+    it, or nothing is left to do in it."""
+    result = await session.execute(update(Game).where(Game.id == game_id, _claimable(owner, now, own=own))
                                    .values(owner=owner, lease_until=until))
     return result.rowcount == 1
 
@@ -32,18 +41,18 @@ async def claim_game(session: AsyncSession, game_id: int, owner: str, until: dat
 async def claimable_games(session: AsyncSession, platform: str, owner: str, now: datetime) -> list[int]:
     """Ids of the platform's games this owner could claim now (oldest first)."""
     query = (select(Game.id).join(Chat, Chat.id == Game.chat_id)
-             .where(Chat.platform == platform, _claimable(owner, now)).order_by(Game.id))
+             .where(Chat.platform == platform, _claimable(owner, now, own=False)).order_by(Game.id))
     return list((await session.execute(query)).scalars())
 
 
 async def renew(session: AsyncSession, owner: str, game_ids: list[int], until: datetime) -> set[int]:
-    """Extend the owner's leases on these games; returns the ids it lost: games still running
-    that another process took over (a game that ended meanwhile is not lost)."""
+    """Extend the owner's leases on these games; returns the ids it lost: unfinished games
+    another process took over (a game finished meanwhile is not lost)."""
     if not game_ids:
         return set()
-    await session.execute(update(Game).where(Game.id.in_(game_ids), Game.owner == owner, Game.ended_at.is_(None))
+    await session.execute(update(Game).where(Game.id.in_(game_ids), Game.owner == owner, _unfinished())
                           .values(lease_until=until))
-    lost = select(Game.id).where(Game.id.in_(game_ids), Game.ended_at.is_(None),
+    lost = select(Game.id).where(Game.id.in_(game_ids), _unfinished(),
                                  or_(Game.owner.is_(None), Game.owner != owner))
     return set((await session.execute(lost)).scalars())
 

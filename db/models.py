@@ -121,6 +121,9 @@ class Game(Base):
     owner: Mapped[str | None] = mapped_column(String(96), nullable=True, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
     stop_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Set when the game ends, cleared once its summary is posted: {"stopped": bool, "reason": str|None}.
+    # An owner that dies in between leaves it set, and the process taking over posts the summary.
+    summary_due: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
     rounds: Mapped[list[Round]] = relationship(back_populates="game", order_by="Round.number")
 

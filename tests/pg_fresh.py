@@ -51,3 +51,18 @@ async def fresh_database(what: str, base_url: str = BASE_URL) -> AsyncIterator[s
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+async def fresh_schema(url: str = BASE_URL) -> str:
+    """The test database's URL with a fresh, empty schema (skips the test without a server):
+    for tests in one process, which share the configured database one after another."""
+    import pytest
+
+    if not await reachable(url):
+        pytest.skip(f"no PostgreSQL server at {make_url(url).render_as_string(hide_password=True)}")
+    engine = make_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+    return url

@@ -21,11 +21,11 @@ from db.quiz_photos import count_quiz_photos
 from generator.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
-from tests.postgres import URL, fresh_postgres
+from tests.pg_fresh import BASE_URL, fresh_schema
 
 @pytest.fixture
 async def pg_app(tmp_path: Path) -> AsyncIterator[Figment]:
-    url = await fresh_postgres()  # Figment.open migrates the empty schema to head
+    url = await fresh_schema()  # Figment.open migrates the empty schema to head
     app = await Figment.open(make_settings(tmp_path, database_url=url), DirectSource(DrawnFaceModel()))
     yield app
     await app.close()
@@ -116,6 +116,6 @@ async def test_long_photo_paths_fit_on_postgres(pg_app: Figment) -> None:
 async def test_migrations_down_and_up_on_postgres(pg_app: Figment) -> None:
     from db import migrate
 
-    await asyncio.to_thread(migrate.downgrade, URL, "base")
-    await asyncio.to_thread(migrate.upgrade, URL)
-    assert await migrate.current_revision(URL) == migrate.head_revision(URL)
+    await asyncio.to_thread(migrate.downgrade, BASE_URL, "base")
+    await asyncio.to_thread(migrate.upgrade, BASE_URL)
+    assert await migrate.current_revision(BASE_URL) == migrate.head_revision(BASE_URL)

@@ -28,7 +28,7 @@ from db.models import Answer, Game, Round, utcnow
 from generator.direct import DirectSource
 from tests.conftest import REPO, RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
-from tests.postgres import fresh_postgres
+from tests.pg_fresh import fresh_schema
 
 LEASE = 2.0
 CRASHED: set[int] = set()
@@ -59,7 +59,7 @@ async def crash(app: Figment) -> None:
 
 @pytest.fixture
 async def two(tmp_path: Path) -> AsyncIterator[tuple[Figment, RecordingPresenter, Figment, RecordingPresenter]]:
-    url = await fresh_postgres()
+    url = await fresh_schema()
     settings = make_settings(tmp_path, database_url=url, game_lease_seconds=LEASE, coordination_poll_seconds=0.2)
     first, first_presenter = await open_process(settings)
     await add_real_photos(first, count=4)
@@ -170,7 +170,7 @@ async def _no_loop(app: Figment, game_id: int) -> bool:
 
 
 async def test_rate_limits_and_update_ids_hold_across_processes(tmp_path: Path) -> None:
-    url = await fresh_postgres()
+    url = await fresh_schema()
     settings = make_settings(tmp_path, database_url=url, face_per_minute=2, reads_per_minute=1)
     first = await Figment.open(settings, DirectSource(DrawnFaceModel()))
     second = await Figment.open(settings, DirectSource(DrawnFaceModel()))
@@ -204,7 +204,7 @@ async def test_rate_limits_and_update_ids_hold_across_processes(tmp_path: Path) 
 
 
 async def test_migrations_run_once_under_a_lock() -> None:
-    url = await fresh_postgres()
+    url = await fresh_schema()
     code = "import sys; from db import migrate; migrate.upgrade(sys.argv[1])"
     starts = [await asyncio.create_subprocess_exec(sys.executable, "-c", code, url, cwd=REPO,
                                                    stderr=asyncio.subprocess.PIPE) for _ in range(4)]
@@ -230,3 +230,38 @@ async def test_answers_taken_by_both_processes_are_recorded_once(two) -> None:  
     assert len(answers) == 20
     await first.quiz.stop(chat)
     assert await _ended(first, game_id)
+
+
+class SummaryNeverSent(RecordingPresenter):
+    """A front-end whose summary is still waiting in the chat's send queue when the process dies."""
+
+    async def end_game(self, chat: ChatRef, summary) -> None:  # type: ignore[no-untyped-def]
+        await asyncio.Event().wait()
+
+
+async def test_a_summary_its_owner_died_before_sending_is_posted_by_the_survivor(two) -> None:  # type: ignore[no-untyped-def]
+    first, _, second, second_presenter = two
+    stuck = SummaryNeverSent()
+    first.quiz.register("test", stuck)
+    chat = ChatRef("test", "last-words")
+    game_id = await first.quiz.start(chat, PlayerRef("test", "ann", "Ann"), rounds=1)
+    await until(lambda: _ended(first, game_id), timeout=15)  # ended, its summary not yet sent
+    await crash(first)
+    await until(lambda: _summaries(second_presenter), timeout=10)
+    [(where, summary)] = second_presenter.summaries
+    assert where.chat_id == "last-words" and summary.game_id == game_id and summary.rounds_played == 1
+    assert not second_presenter.posts  # nothing else of the game is done again
+    async with second.db.transaction() as session:
+        assert (await session.get(Game, game_id)).summary_due is None  # type: ignore[union-attr]
+    await asyncio.sleep(LEASE * 2)
+    assert len(second_presenter.summaries) == 1  # posted once
+
+
+async def test_a_sweep_never_claims_a_game_this_process_runs(two) -> None:  # type: ignore[no-untyped-def]
+    first, first_presenter, _, _ = two
+    first.settings.round_seconds = 30
+    game_id = await first.quiz.start(ChatRef("test", "fresh"), PlayerRef("test", "ann", "Ann"), rounds=2)
+    # A sweep whose list of running games was read before this game started must still leave it.
+    assert await first.quiz.leases.claim_free("test", skip=set()) == []
+    await first_presenter.next_post(1)
+    assert list(first.quiz._games) == [game_id]

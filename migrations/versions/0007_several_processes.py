@@ -1,5 +1,5 @@
-"""Several bot processes on one database: game leases, cross-process /stop, shared rate limits
-and update de-duplication.
+"""Several bot processes on one database: game leases, cross-process /stop, a summary due until
+posted, shared rate limits and update de-duplication.
 
 Revision ID: 0007
 Revises: 0006
@@ -22,6 +22,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("owner", sa.String(length=96), nullable=True))
         batch.add_column(sa.Column("lease_until", Stamp, nullable=True))
         batch.add_column(sa.Column("stop_requested", sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch.add_column(sa.Column("summary_due", sa.JSON(), nullable=True))
         batch.create_index(batch.f("ix_games_owner"), ["owner"])
     op.create_table(
         "rate_limit_hits",
@@ -47,6 +48,7 @@ def downgrade() -> None:
     op.drop_table("rate_limit_hits")
     with op.batch_alter_table("games") as batch:
         batch.drop_index(batch.f("ix_games_owner"))
+        batch.drop_column("summary_due")
         batch.drop_column("stop_requested")
         batch.drop_column("lease_until")
         batch.drop_column("owner")
