@@ -48,10 +48,7 @@ class FaceService:
     async def admit(self, player: PlayerRef) -> None:
         """Count one face for player, at once (no generating): UserError when over the rate limit.
         For buttons that must be answered before the face is made."""
-        if isinstance(self.limiter, SharedRateLimiter):
-            await self.limiter.check((player.platform, player.user_id))
-        else:
-            self.limiter.check((player.platform, player.user_id))
+        await self.limiter.admit((player.platform, player.user_id))
 
     async def make(self, seed: int | None = None, psi: float | None = None) -> FacePost:
         """A face for a request already admitted; UserError on generator trouble."""

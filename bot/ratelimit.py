@@ -36,6 +36,10 @@ class RateLimiter:
             for idle in [k for k, v in self._hits.items() if not v or now - v[-1] >= 60.0]:
                 del self._hits[idle]
 
+    async def admit(self, key: Hashable) -> None:
+        """check(), awaitable like SharedRateLimiter.admit: callers need not know which they hold."""
+        self.check(key)
+
 
 class SharedRateLimiter:
     """The same sliding window, kept in the database so that a limit holds across every bot
@@ -56,6 +60,9 @@ class SharedRateLimiter:
             return
         async with self.db.transaction() as own:
             await self._check(own, _key(key))
+
+    async def admit(self, key: Hashable) -> None:
+        await self.check(key)
 
     async def _check(self, session: "AsyncSession", key: str) -> None:
         now = self.clock()

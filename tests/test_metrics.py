@@ -102,7 +102,9 @@ async def test_figment_run_serves_metrics_that_follow_a_telegram_game(tmp_path: 
             assert toasts.count(texts.ANSWER_RECORDED) == 4 and toasts.count(texts.ANSWER_ALREADY) == 2
 
             page = await scrape_until(port, lambda p: scraped(
-                p, "figment_bot_handler_seconds_count", platform="telegram", handler="answer") == 6, "six clicks")
+                p, "figment_bot_handler_seconds_count", platform="telegram", handler="answer") == 6
+                and scraped(p, "figment_bot_games_owned", platform="telegram") == 0,  # its summary marked posted
+                "six clicks and the game done")
         finally:
             stop.set()
             await asyncio.wait_for(task, 60)
@@ -166,7 +168,9 @@ async def test_discord_counts_commands_buttons_rounds_and_platform_errors(
             await fake.wait_for(lambda: [m for m in fake.channel_messages(world.general)
                                          if m["content"].startswith("Game over!")], 15, "the summary")
             page = await scrape_until(server.port, lambda p: scraped(
-                p, "figment_bot_handler_seconds_count", platform="discord", handler="answer") == 3, "three clicks")
+                p, "figment_bot_handler_seconds_count", platform="discord", handler="answer") == 3
+                and scraped(p, "figment_bot_games_owned", platform="discord") == 0,  # its summary marked posted
+                "three clicks and the game done")
     finally:
         await server.stop()
         await figment.close()
