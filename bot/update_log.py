@@ -1,11 +1,13 @@
 """Updates handled once, across every bot process: Telegram may deliver an update again (a lost
 confirmation, a webhook reply that came too late), and behind a load balancer the second
-delivery may reach another worker; it must change nothing."""
+delivery may reach another worker; it must change nothing. An update whose worker died while
+handling it (before answering Telegram) is handled by the worker that gets it again (db.seen)."""
 from __future__ import annotations
 
 import logging
 import random
 from collections import deque
+from datetime import datetime
 
 from bot.database import Database
 from db import seen
@@ -38,7 +40,8 @@ class UpdateLog:
         self.platform = platform
         self._recent = SeenUpdates()
 
-    async def first_time(self, update_id: int | str) -> bool:
+    async def first_time(self, update_id: int | str, now: datetime | None = None) -> bool:
+        """Claim the update: True to handle it here (then call finished), False to ignore it."""
         key = str(update_id)
         if not self._recent.first_time(key):
             return False
@@ -46,7 +49,15 @@ class UpdateLog:
             async with self.db.transaction() as session:
                 if random.random() < 0.001:  # now and then, forget what no platform redelivers any more
                     await seen.forget_before(session, utcnow() - seen.KEEP)
-                return await seen.mark_seen(session, self.platform, key)
+                return await seen.claim(session, self.platform, key, now or utcnow())
         except Exception:  # a database hiccup must not lose the update: handle it (this process saw it first)
             log.exception("could not record update %s; handling it", key)
             return True
+
+    async def finished(self, update_id: int | str) -> None:
+        """The update was handled to the end: no later delivery is handled again."""
+        try:
+            async with self.db.transaction() as session:
+                await seen.finish(session, self.platform, str(update_id))
+        except Exception:  # then a redelivery after seen.STALE may handle it again: rare, and logged
+            log.exception("could not mark update %s handled", update_id)

@@ -276,4 +276,6 @@ class SeenUpdate(Base):
 
     platform: Mapped[str] = mapped_column(String(16), primary_key=True)
     update_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    seen_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)
+    seen_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)  # claimed (or claimed again)
+    # Handled to the end. A claim never finished (its process died) may be claimed again later.
+    done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -23,7 +23,7 @@ from bot.errors import UserError
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from bot.update_log import UpdateLog
-from db import migrate
+from db import migrate, seen
 from db.models import Answer, Game, Round, utcnow
 from generator.direct import DirectSource
 from tests.conftest import REPO, RecordingPresenter, add_real_photos, make_settings
@@ -198,6 +198,15 @@ async def test_rate_limits_and_update_ids_hold_across_processes(tmp_path: Path) 
         assert not await logs[0].first_time(1001)
         assert await logs[1].first_time(1002)
         assert await UpdateLog(first.db, "discord").first_time(1001)  # per platform
+
+        # A worker that died while handling an update never finished it: after db.seen.STALE the
+        # next delivery is handled; a finished one never is.
+        dying, survivor = UpdateLog(first.db, "telegram"), UpdateLog(second.db, "telegram")
+        assert await dying.first_time(2001)
+        assert not await survivor.first_time(2001, now=utcnow() + seen.STALE / 2)  # still being handled
+        assert await UpdateLog(second.db, "telegram").first_time(2001, now=utcnow() + seen.STALE * 2)
+        await logs[1].finished(1002)
+        assert not await UpdateLog(first.db, "telegram").first_time(1002, now=utcnow() + seen.STALE * 2)
     finally:
         await first.close()
         await second.close()

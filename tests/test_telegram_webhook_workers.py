@@ -6,6 +6,8 @@ them. The proof with real processes, a real PostgreSQL and a kill is tests/test_
 """
 from __future__ import annotations
 
+import asyncio
+
 import socket
 from pathlib import Path
 from typing import AsyncIterator
@@ -41,6 +43,15 @@ async def start_worker(api: FakeBotApi, proxy: RoundRobin, name: str, port: int,
                            webhook_listen="127.0.0.1", webhook_port=port)
 
 
+async def forwarded(proxy: RoundRobin, count: int, status: int | None = None, timeout: float = 10.0) -> None:
+    """Wait until the proxy has `count` answers from workers (of `status`, if given)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len([f for f in proxy.forwards if status is None or f.status == status]) < count:
+        assert loop.time() < deadline, f"only {len(proxy.forwards)} updates forwarded"
+        await asyncio.sleep(0.02)
+
+
 async def test_two_workers_share_one_webhook_url(api: FakeBotApi, tmp_path: Path) -> None:
     ports = [free_port(), free_port()]
     proxy = await RoundRobin([f"http://127.0.0.1:{port}" for port in ports]).start()
@@ -55,6 +66,7 @@ async def test_two_workers_share_one_webhook_url(api: FakeBotApi, tmp_path: Path
             api.command(api.private(user), user, "/help")
         for user in users:
             assert await replies(api, user["id"]) == [texts.HELP]
+        await forwarded(proxy, 10)  # a worker answers once it has handled the update: after its reply
         assert proxy.received_by(0) and proxy.received_by(1), "the proxy sent every update to one worker"
         assert {c.via for c in api.calls_to("sendMessage")} == {"w0", "w1"}
         assert all(f.status == 200 for f in proxy.forwards)
@@ -65,6 +77,7 @@ async def test_two_workers_share_one_webhook_url(api: FakeBotApi, tmp_path: Path
             api.command(api.private(user), user, "/help")
         for user in later:
             assert await replies(api, user["id"]) == [texts.HELP]
+        await forwarded(proxy, 16, status=200)
         assert any(f.worker == 0 and f.status == 0 for f in proxy.forwards)  # tried, unreachable
         assert any(a.status == 502 for a in api.sender.attempts)  # so the update was sent again
         late_ids = {u["update_id"] for u in api.updates[-6:]}

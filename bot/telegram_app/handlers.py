@@ -65,6 +65,7 @@ class Handlers:
         application.add_handler(CallbackQueryHandler(self.timed("another_face", self.another_face),
                                                      pattern=f"^{ANOTHER_FACE}$"))
         application.add_handler(CallbackQueryHandler(self.timed("unknown_button", self.unknown_button)))
+        application.add_handler(TypeHandler(Update, self.finished), group=1)  # after the update's handler
         application.add_error_handler(self.on_error)
 
     # -- plumbing --
@@ -81,6 +82,9 @@ class Handlers:
         if not await self.seen.first_time(update.update_id):
             log.info("update %s was delivered again; ignored", update.update_id)
             raise ApplicationHandlerStop
+
+    async def finished(self, update: Update, context: Context) -> None:
+        await self.seen.finished(update.update_id)
 
     @staticmethod
     def plain_ref(chat: Chat) -> ChatRef:

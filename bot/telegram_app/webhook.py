@@ -1,7 +1,7 @@
-"""Webhook mode: a small aiohttp server that takes updates Telegram POSTs and queues them.
+"""Webhook mode: a small aiohttp server that takes updates Telegram POSTs, handles each, then answers.
 
 Telegram sends the secret given to setWebhook in a header; anything without it is refused, so
-nobody else can feed the bot updates. Update processing is the same as with long polling.
+nobody else can feed the bot updates. The handlers are the same as with long polling.
 
 Several workers may serve one webhook URL behind a load balancer: each calls setWebhook with the
 same URL and secret (FIGMENT_TELEGRAM_WEBHOOK_SECRET, or by default one derived from the token,
@@ -65,5 +65,7 @@ class WebhookReceiver:
             update = None
         if update is None:
             return web.Response(status=400)
-        await self.application.update_queue.put(update)
+        # Handled before Telegram hears 200: a worker that dies mid-way has not confirmed the update,
+        # so Telegram sends it again (to any worker), and db.seen lets that delivery handle it.
+        await self.application.process_update(update)
         return web.Response(status=200)

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("platform", sa.String(length=16), nullable=False),
         sa.Column("update_id", sa.String(length=64), nullable=False),
         sa.Column("seen_at", Stamp, nullable=False),
+        sa.Column("done", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.PrimaryKeyConstraint("platform", "update_id", name=op.f("pk_seen_updates")),
     )
     op.create_index(op.f("ix_seen_updates_seen_at"), "seen_updates", ["seen_at"])
