@@ -26,8 +26,7 @@ from bot.game_modes import check_mode
 from bot.metrics import BotMetrics
 from bot.ownership import Leases
 from bot.parsing import parse_count
-from bot.quiz_posts import (AnswerReply, AnswerStatus, BoardTexts, GameSummary, PlayerResult, QuizPresenter,
-                            Reveal, RoundPost)
+from bot.quiz_posts import AnswerReply, AnswerStatus, BoardTexts, QuizPresenter
 from bot.ratelimit import SharedRateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.reveals import Reveals, ScoreListener
@@ -41,8 +40,6 @@ from db.people import find_chat, get_or_create_chat, get_or_create_player
 from db.quiz_photos import count_quiz_photos
 from generator.interface import FaceSource
 
-__all__ = ["AnswerReply", "AnswerStatus", "BoardTexts", "GameSummary", "PlayerResult", "QuizPresenter",
-           "QuizService", "Reveal", "RoundPost"]
 log = logging.getLogger(__name__)
 ExpectedPlayers = Callable[[ChatRef], Awaitable[int | None]]
 STOP_POLL_SECONDS = 0.2  # how often a /stop for another process's game checks that it ended

@@ -137,6 +137,26 @@ def games_without_summary(games: list[GameRow], acts: list[Act]) -> list[int]:
     return missing
 
 
+def check_takeover(verdict: "Verdict", acts: list[Act], tries: list[Act], games: list[GameRow], victim: str,
+                   survivor: str, killed_at: float, round_seconds: float, where: str) -> None:
+    """The survivor takes over every game the victim ran at the kill within two round lengths
+    (timed to its first try in the chat: a platform's rate-limit wait after it is not the
+    takeover's), finishes each with its summary, and the victim does nothing after the kill."""
+    dead = orphans(acts, games, victim, killed_at)
+    verdict.check(dead, "the killed process had no game running at the kill")
+    times = {chat: takeover_seconds(tries, chat, survivor, killed_at) for chat in dead}
+    verdict.note("takeover after the kill: " + ", ".join(
+        f"{chat}: {'never' if t is None else f'{t:.2f} s'}" for chat, t in times.items()))
+    verdict.check(all(t is not None and t <= 2 * round_seconds for t in times.values()),
+                  f"the survivor did not take over within {2 * round_seconds} s")
+    for chat in dead:
+        ends = [a for a in acts if a.chat == chat and a.kind == "summary" and a.at > killed_at]
+        verdict.check(ends and ends[0].via == survivor,
+                      f"{where} {chat}: the survivor never finished the killed process's game")
+    verdict.check(not [a for a in acts if a.via == victim and a.at > killed_at + 0.2],
+                  "the killed process acted after the kill")
+
+
 class Verdict:
     """Every failed check of a long end-to-end run, reported together (one run shows them all)."""
 
