@@ -84,9 +84,9 @@ class AnswerRecorder:
             chat_ids = await _chat_ids(session, [item.chat for item in batch if item.chat is not None])
             requests = [
                 AnswerRequest(item.round_id, player_ids[(item.player.platform, item.player.user_id)],
-                                item.guess_real,
-                                chat_ids.get((item.chat.platform, item.chat.chat_id), -1) if item.chat else None,
-                                item.pair)
+                              item.guess_real,
+                              chat_ids.get((item.chat.platform, item.chat.chat_id), -1) if item.chat else None,
+                              item.pair)
                 for item in batch
             ]
             return await record_answers(session, requests)

@@ -46,7 +46,7 @@ async def _answers_per_second(path: Path, players: int = 200, rounds: int = 25, 
             round_ids = []
             for number in range(1, rounds + 1):
                 round_ = await add_round(session, game, number, is_real=number % 2 == 0,
-                                           closes_at=utcnow() + timedelta(hours=1), generated_face_id=face.id)
+                                         closes_at=utcnow() + timedelta(hours=1), generated_face_id=face.id)
                 round_ids.append(round_.id)
         jobs = [(r, p) for r in round_ids for p in range(players)]
         recorder = AnswerRecorder(db)

@@ -191,9 +191,9 @@ class GameLoop:
             # can only follow the post), and a generous close time never refuses an early one.
             pair = game.mode == PAIRS
             round_ = await add_round(session, game, number, is_real=prepared.is_real,
-                                       closes_at=opened + timedelta(seconds=seconds) + UNPOSTED_GRACE,
-                                       generated_face_id=face_id, real_photo_id=prepared.photo_id, opened_at=opened,
-                                       pair=pair)
+                                     closes_at=opened + timedelta(seconds=seconds) + UNPOSTED_GRACE,
+                                     generated_face_id=face_id, real_photo_id=prepared.photo_id, opened_at=opened,
+                                     pair=pair)
             return round_.id, RoundPost(round_.id, number, total, seconds, prepared.posted, pair)
 
 

@@ -104,7 +104,7 @@ class QuizService:
             player = await get_or_create_player(session, by.platform, by.user_id, by.name)
             try:
                 game = await start_game(session, chat_row.id, player.id, total, self.chats.round_seconds(chat_row),
-                                          mode=mode, hard=hard)
+                                        mode=mode, hard=hard)
             except GameAlreadyRunning:
                 raise UserError(texts.GAME_RUNNING) from None
             game.owner, game.lease_until = self.leases.owner, self.leases.until()

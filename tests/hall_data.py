@@ -23,7 +23,7 @@ async def face_round(app: Figment, seed: int, fooled: int, answers: int, *, reve
             face_id = (await add_generated_face(session, seed, 0.7, version or app.source.model_version)).id
         game = await start_game(session, chat_row.id, None, 1, 20)
         round_ = await add_round(session, game, 1, is_real=False, closes_at=utcnow() + timedelta(seconds=20),
-                                   generated_face_id=face_id)
+                                 generated_face_id=face_id)
         requests = []
         for index in range(answers):
             player = await get_or_create_player(session, "test", f"p{index}", f"Player {index}")

@@ -27,7 +27,7 @@ async def _setup(tmp_path: Path, seconds: float = 60) -> tuple[Database, int]:
         game = await start_game(session, chat.id, None, 1, int(seconds))
         face = await add_generated_face(session, 1, 0.7, "v1")
         round_ = await add_round(session, game, 1, is_real=False, closes_at=utcnow() + timedelta(seconds=seconds),
-                                   generated_face_id=face.id)
+                                 generated_face_id=face.id)
         round_id = round_.id
     return db, round_id
 

@@ -81,7 +81,7 @@ async def test_concurrent_answers_on_postgres(pg_app: Figment) -> None:
         game = await start_game(session, chat.id, None, 1, 60)
         face = await add_generated_face(session, 1, 0.7, "v1")
         round_id = (await add_round(session, game, 1, is_real=False, closes_at=utcnow().replace(year=2100),
-                                      generated_face_id=face.id)).id
+                                    generated_face_id=face.id)).id
     replies = await asyncio.gather(*(pg_app.quiz.answer(round_id, PlayerRef("test", str(n), "p"), True)
                                      for n in range(200)))
     assert [r.status for r in replies] == [AnswerStatus.RECORDED] * 200

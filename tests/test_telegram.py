@@ -300,7 +300,7 @@ async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tm
             game = await start_game(session, chat.id, None, 1, 60)
             face = await add_generated_face(session, 1, 0.7, "v1")
             round_id = (await add_round(session, game, 1, is_real=False, generated_face_id=face.id,
-                                          closes_at=utcnow() + timedelta(minutes=5))).id
+                                        closes_at=utcnow() + timedelta(minutes=5))).id
         recorder = AnswerRecorder(running.figment.db)
         names = [f"Player {n:02d} " + "x" * 100 for n in range(50)]
         for n, name in enumerate(names):
