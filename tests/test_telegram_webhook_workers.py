@@ -12,10 +12,14 @@ import socket
 from pathlib import Path
 from typing import AsyncIterator
 
+import aiohttp
 import pytest
+from telegram import Update
+from telegram.ext import ApplicationBuilder, TypeHandler
 
 from bot import texts
 from bot.app import Figment
+from bot.telegram_app.webhook import WebhookReceiver
 from generator.direct import DirectSource
 from tests.conftest import make_settings
 from tests.fakes import DrawnFaceModel
@@ -88,3 +92,30 @@ async def test_two_workers_share_one_webhook_url(api: FakeBotApi, tmp_path: Path
             if not worker.task.done():
                 await worker.close()
         await proxy.close()
+
+
+async def test_a_worker_answers_telegram_only_once_it_handled_the_update(api: FakeBotApi) -> None:
+    """A worker that dies while handling an update has not confirmed it, so Telegram sends it again."""
+    application = ApplicationBuilder().token(api.token).base_url(api.base_url).updater(None).build()
+    handling, release = asyncio.Event(), asyncio.Event()
+
+    async def slow_handler(update: Update, context: object) -> None:
+        handling.set()
+        await release.wait()
+    application.add_handler(TypeHandler(Update, slow_handler))
+    await application.initialize()
+    receiver = WebhookReceiver(application, "/hook", "s3cret")
+    await receiver.start("127.0.0.1", 0)
+    try:
+        async with aiohttp.ClientSession() as http:
+            post = asyncio.create_task(http.post(f"http://127.0.0.1:{receiver.port}/hook", json={"update_id": 7},
+                                                 headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret"}))
+            await asyncio.wait_for(handling.wait(), 5)
+            await asyncio.sleep(0.2)
+            assert not post.done()  # still handling: Telegram has no answer yet
+            release.set()
+            answer = await asyncio.wait_for(post, 5)
+            assert answer.status == 200
+    finally:
+        await receiver.stop()
+        await application.shutdown()
