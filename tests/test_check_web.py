@@ -1,6 +1,7 @@
 """The playground offers a revealed fake round's face with its marks, never an open round's."""
 from __future__ import annotations
 
+import asyncio
 import io
 from typing import AsyncIterator
 
@@ -63,4 +64,23 @@ async def test_check_in_the_playground(client: TestClient, app: Figment) -> None
     form = await client.post("/api/check", data="not an image", headers={"Content-Type": "text/plain"})
     assert form.status == 415 and (await form.json())["error"] == texts.CHECK_NOT_IMAGE
     huge = await client.post("/api/check", data=b"\0" * (21 * 1024 * 1024), headers={"Content-Type": "image/png"})
+    assert huge.status == 413 and "too big" in (await huge.json())["error"]
+
+
+async def test_an_image_that_arrives_in_pieces_is_read_whole(client: TestClient) -> None:
+    """A busy network delivers a body in pieces: /check reads to the end, not what came first."""
+    _, body = await say(client, "/face 42 0.7")
+    image = await (await client.get(body["messages"][-1]["image"])).read()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        for start in range(0, len(image), 4096):
+            yield image[start:start + 4096]
+            await asyncio.sleep(0.01)
+    reply = await client.post("/api/check", data=trickle(), headers={"Content-Type": "image/png"})
+    assert reply.status == 200 and "Made by Figment, model test-drawn-1" in (await reply.json())["reply"]
+
+    async def too_much() -> AsyncIterator[bytes]:  # no length given: the limit holds while reading
+        for _ in range(21):
+            yield b"\0" * (1024 * 1024)
+    huge = await client.post("/api/check", data=too_much(), headers={"Content-Type": "image/png"})
     assert huge.status == 413 and "too big" in (await huge.json())["error"]

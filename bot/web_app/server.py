@@ -142,9 +142,14 @@ async def check(request: web.Request) -> web.Response:
     # Read the stream ourselves: the app's body limit is for chat messages, images are larger.
     if (request.content_length or 0) > MAX_BYTES:
         return _error(413, texts.check_too_big(MAX_BYTES))
-    data = await request.content.read(MAX_BYTES + 1)
-    if len(data) > MAX_BYTES:
-        return _error(413, texts.check_too_big(MAX_BYTES))
+    # read(n) returns what has arrived so far, not the whole body: gather the chunks to the end.
+    chunks, size = [], 0
+    async for chunk in request.content.iter_chunked(256 * 1024):
+        size += len(chunk)
+        if size > MAX_BYTES:
+            return _error(413, texts.check_too_big(MAX_BYTES))
+        chunks.append(chunk)
+    data = b"".join(chunks)
     figment = request.app[PLAYGROUND].figment
     reply = await reply_for(data, posted_size=figment.settings.posted_size, known_versions=known_versions(figment.source))
     return web.json_response({"ok": True, "reply": reply})
