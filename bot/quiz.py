@@ -67,7 +67,7 @@ class QuizService:
         self.choose_real: Callable[[], bool] = lambda: secrets.randbelow(2) == 1
 
     def _choose_real(self) -> bool:
-        return self.choose_real()
+        return self.choose_real()  # read at each round: a test may swap choose_real after start
 
     def register(self, platform: str, presenter: QuizPresenter) -> None:
         self.presenters[platform] = presenter
