@@ -52,7 +52,10 @@ class Database:
     async def ensure_schema(self, *, upgrade: bool = True) -> None:
         """Upgrade to the newest migration, or (upgrade=False) refuse clearly if not there."""
         if upgrade:
-            await migrate.upgrade_async(self.url)
+            backup = await migrate.upgrade_with_backup_async(self.url)
+            if backup is not None:
+                log.info("the database was backed up to %s before its upgrade to migration %s; "
+                            "`figment db restore %s` puts it back", backup, migrate.head_revision(self.url), backup)
             return
         current, head = await migrate.current_revision(self.url), migrate.head_revision(self.url)
         if current != head:

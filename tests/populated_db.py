@@ -5,8 +5,9 @@ the table has at the database's revision, so one data set fits every schema."""
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 Row = dict[str, Any]
 Snapshot = dict[str, list[tuple[Any, ...]]]
@@ -84,8 +85,20 @@ ROWS: dict[str, list[Row]] = {
 }
 
 
+@contextmanager
+def connect(path: Path) -> Iterator[sqlite3.Connection]:
+    """Commits on success and closes (sqlite3's own `with` only commits): no connection stays open
+    on the file after a helper returns."""
+    connection = sqlite3.connect(path)
+    try:
+        with connection:
+            yield connection
+    finally:
+        connection.close()
+
+
 def tables(path: Path) -> list[str]:
-    with sqlite3.connect(path) as connection:
+    with connect(path) as connection:
         names = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                    "AND name NOT LIKE 'sqlite_%' AND name <> 'alembic_version'").fetchall()
     return sorted(name for (name,) in names)
@@ -114,7 +127,7 @@ def populate(path: Path, rows: dict[str, list[Row]] = ROWS) -> None:
 def snapshot(path: Path) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
     """Every table's columns and rows (sorted, so a table copy that renumbers rowids still matches)."""
     found = {}
-    with sqlite3.connect(path) as connection:
+    with connect(path) as connection:
         for table in tables(path):
             cursor = connection.execute(f"SELECT * FROM {table}")
             columns = [description[0] for description in cursor.description]
@@ -152,11 +165,11 @@ def narrowed(before: dict, shape: dict) -> dict:
 
 
 def foreign_key_problems(path: Path) -> list[tuple[Any, ...]]:
-    with sqlite3.connect(path) as connection:
+    with connect(path) as connection:
         return connection.execute("PRAGMA foreign_key_check").fetchall()
 
 
 def counts(path: Path) -> dict[str, int]:
-    with sqlite3.connect(path) as connection:
+    with connect(path) as connection:
         return {table: connection.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
                 for table in tables(path)}

@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from db import migrate
-from tests.populated_db import counts, foreign_key_problems, kept, narrowed, populate, snapshot
+from tests.populated_db import connect, counts, foreign_key_problems, kept, narrowed, populate, snapshot
 
 REVISIONS = [script.revision for script in
              reversed(list(ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).walk_revisions()))]
@@ -68,7 +68,7 @@ def test_a_downgrade_past_game_modes_drops_pair_games_whole(tmp_path: Path) -> N
     foreign keys off nothing cascades, so their rounds and answers must go explicitly."""
     path = tmp_path / "figment.db"
     played_database(path, "0005")
-    with sqlite3.connect(path) as connection:
+    with connect(path) as connection:
         connection.execute("INSERT INTO games (id, chat_id, rounds_total, round_seconds, started_at, hard, mode) "
                            "VALUES (3, 1, 1, 20, '2026-11-27 10:00:00.000000', 0, 'pairs')")
         connection.execute("INSERT INTO rounds (id, game_id, chat_id, number, is_real, generated_face_id, "
@@ -121,12 +121,12 @@ def test_a_migration_that_leaves_broken_references_is_rolled_back_whole(tmp_path
     not the schema changes, not the version."""
     path = tmp_path / "figment.db"
     played_database(path, "0004")
-    with sqlite3.connect(path) as connection:  # foreign keys off by default here: an orphan gets in
+    with connect(path) as connection:  # foreign keys off by default here: an orphan gets in
         connection.execute("INSERT INTO answers (id, round_id, player_id, guess_real, correct, answered_at, "
                            "reaction_ms) VALUES (9, 99, 1, 1, 1, '2026-11-26 10:00:00.000000', 1)")
     before = snapshot(path)
     with pytest.raises(RuntimeError, match="missing rows"):
         migrate.upgrade(url_of(path))
     assert snapshot(path) == before
-    with sqlite3.connect(path) as connection:
+    with connect(path) as connection:
         assert connection.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
