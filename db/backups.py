@@ -66,14 +66,32 @@ def copy_database(source: Path, target: Path) -> None:
     Written under a temporary name first, so a copy cut short never carries the backup's name."""
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
-    reader, writer = _connect(source), _connect(partial)
     try:
-        reader.backup(writer)
-        writer.execute("PRAGMA journal_mode=DELETE")
-    finally:
-        writer.close()
-        reader.close()
-    os.replace(partial, target)
+        reader, writer = _connect(source), _connect(partial)
+        try:
+            reader.backup(writer)
+            writer.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            writer.close()
+            reader.close()
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def backups_beside(path: Path) -> list[Path]:
+    """The backups of `path` kept beside it, oldest first."""
+    return sorted(p for p in path.parent.glob(f"{path.name}.backup-*") if not p.name.endswith(".partial"))
+
+
+def pile_note(path: Path) -> str:
+    """How many backups lie beside `path` and their size, when there is more than one."""
+    kept = backups_beside(path)
+    if len(kept) < 2:
+        return ""
+    size = sum(p.stat().st_size for p in kept) / 1e6
+    return f" ({len(kept)} backups beside it, {size:.1f} MB; none is ever deleted: remove old ones you no longer need)"
 
 
 def back_up(path: Path, revision: str | None) -> Path:

@@ -15,7 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.settings import get_settings
-from db import migrate
+from db import backups, migrate
 from tests.populated_db import connect, counts, foreign_key_problems, kept, populate, snapshot
 
 REPO = Path(__file__).resolve().parent.parent
@@ -173,6 +173,26 @@ def test_restore_refuses_what_is_not_a_figment_backup(cli_data: Path, make, said
     assert f"error: cannot restore {offered}: {said}" in result.output
     assert "nothing was changed" in result.output and "Traceback" not in result.output
     assert snapshot(path) == original and revision_of(path) == FIRST_RELEASE and backups_of(path) == []
+
+
+def test_restore_is_for_sqlite_only(cli_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.cli import app
+
+    path = first_release_database(cli_data)
+    backup = migrate.back_up_before_migrating(url_of(path))
+    monkeypatch.setenv("FIGMENT_DATABASE_URL", "postgresql+asyncpg://figment:figment@127.0.0.1/figment_test")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["db", "restore", str(backup), "--yes"])
+    assert result.exit_code != 0 and "pg_restore" in result.output and "Traceback" not in result.output
+
+
+def test_several_backups_are_all_kept_and_counted(tmp_path: Path) -> None:
+    path = first_release_database(tmp_path / "data")
+    first = migrate.back_up_before_migrating(url_of(path))
+    second = migrate.upgrade_with_backup(url_of(path))
+    assert first is not None and second is not None and first != second
+    assert backups.backups_beside(path) == sorted([first, second])
+    assert backups.pile_note(path).startswith(" (2 backups beside it")
 
 
 def test_restore_asks_first_and_says_to_stop_the_bot(cli_data: Path) -> None:

@@ -19,7 +19,8 @@ def _back_up(url: str, revision: str) -> Path | None:
     except Exception as error:
         fail(f"could not back the database up, so it was left as it is: {error}")
     if backup is not None:
-        console.print(f"backed up the database to {backup}", highlight=False, soft_wrap=True)
+        note = backups.pile_note(backups.sqlite_file(url) or backup)
+        console.print(f"backed up the database to {backup}{note}", highlight=False, soft_wrap=True)
     return backup
 
 
