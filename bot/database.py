@@ -9,7 +9,7 @@ from typing import AsyncIterator, Awaitable, Callable, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import migrate
+from db import backups, migrate
 from db.engine import is_sqlite, make_engine, make_sessionmaker
 
 log = logging.getLogger(__name__)
@@ -52,7 +52,11 @@ class Database:
     async def ensure_schema(self, *, upgrade: bool = True) -> None:
         """Upgrade to the newest migration, or (upgrade=False) refuse clearly if not there."""
         if upgrade:
-            await migrate.upgrade_async(self.url)
+            backup = await migrate.upgrade_with_backup_async(self.url)
+            if backup is not None:
+                log.info("the database was backed up to %s before its upgrade to migration %s; "
+                         "`figment db restore %s` puts it back%s", backup, migrate.head_revision(self.url), backup,
+                         backups.pile_note(backups.sqlite_file(self.url) or backup))
             return
         current, head = await migrate.current_revision(self.url), migrate.head_revision(self.url)
         if current != head:

@@ -27,6 +27,10 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Pair scores and rounds would read as single ones in the old schema: drop them.
     op.execute("DELETE FROM scores WHERE scope LIKE 'pairs:%'")
+    # Children first: SQLite migrates with foreign keys off, so nothing cascades.
+    op.execute("DELETE FROM answers WHERE round_id IN (SELECT r.id FROM rounds r JOIN games g "
+               "ON g.id = r.game_id WHERE g.mode <> 'single')")
+    op.execute("DELETE FROM rounds WHERE game_id IN (SELECT id FROM games WHERE mode <> 'single')")
     op.execute("DELETE FROM games WHERE mode <> 'single'")
     with op.batch_alter_table("rounds") as batch:
         batch.drop_column("pair")
