@@ -108,7 +108,7 @@ def gateway_trouble(bot: discord.Client) -> str | None:
         shards = bot.shards
         wanted = bot.shard_ids if bot.shard_ids is not None else range(bot.shard_count or 1)
         down = [shard for shard in wanted if shard not in shards or shards[shard].is_closed()]
-        return f"shard{"s" if len(down) > 1 else ""} {", ".join(map(str, down))} not connected" if down else None
+        return f"shard{'s' if len(down) > 1 else ''} {', '.join(map(str, down))} not connected" if down else None
     return None if bot.ws is not None and bot.ws.open else "gateway not connected"
 
 
