@@ -15,10 +15,14 @@ import aiohttp
 import pytest
 from aiohttp import web
 
+from bot.app import Figment
+from bot.health import Readiness
 from bot.metrics_server import MetricsServer
 from bot.runner import run_bots
 from tests.conftest import make_settings
+from generator.service import GeneratorService, ServiceConfig
 from tests.discord_fake import FakeDiscord
+from tests.fakes import GatedModel
 from tests.telegram_fake import FakeBotApi
 from tests.test_metrics import free_port
 
@@ -141,6 +145,28 @@ async def test_discord_run_is_ready_only_while_every_shard_is_connected(tmp_path
         finally:
             await fake.close()
     task.result()
+
+
+async def test_not_ready_until_the_face_pool_holds_a_face(tmp_path: Path) -> None:
+    """A real core on a SQLite file, its generator service held before its first face."""
+    model = GatedModel()
+    config = ServiceConfig(pool_psis=(0.7,), pool_size=2, refill_batch=1, stall_seconds=60)
+    async with GeneratorService(model, config) as source:
+        figment = await Figment.open(make_settings(tmp_path, curate_k=1), source)
+        readiness = Readiness()
+        readiness.figment = figment
+        server = MetricsServer(readiness=readiness)
+        await server.start("127.0.0.1", 0)
+        try:
+            status, body = await page(server.port, "/readyz")
+            assert status == 503 and body["not_ready"] == ["faces"], body
+            assert body["checks"] == {"database": "ok", "faces": "no face ready in the pool yet"}
+            model.gate.set()
+            await readyz_until(server.port, 200, "the first face in the pool", timeout=30)
+        finally:
+            model.gate.set()
+            await server.stop()
+            await figment.close()
 
 
 def test_livez_is_answered_by_the_event_loop_and_fails_while_it_is_blocked() -> None:
