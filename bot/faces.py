@@ -15,7 +15,8 @@ from bot.parsing import parse_psi, parse_seed
 from bot.database import Database
 from bot.ratelimit import RateLimiter, SharedRateLimiter
 from bot.refs import PlayerRef
-from generator.interface import FaceSource, GeneratorBusy, GeneratorError, InvalidRequest
+from generator.curated_source import CuratedSource
+from generator.interface import FaceSource, GeneratorBusy, GeneratorError, GeneratorUnavailable, InvalidRequest
 
 
 @dataclass(frozen=True)
@@ -68,3 +69,23 @@ class FaceService:
     async def mark(self, image: Image.Image, caption: str, facts: FaceFacts) -> PostedImage:
         """A generated face as a /face file: watermarked, signed when credentials are set."""
         return await asyncio.to_thread(self.marks.posted, image, self.size, caption, facts)
+
+
+async def face_pool(curated: CuratedSource, source: FaceSource) -> dict[float, int] | None:
+    """Faces ready to post, per truncation, in the pool the quiz draws from (for /readyz): the
+    curated pools when curating, else the generator's own, in this process or a shared generator's
+    /health. None: the source keeps no pool (it makes each face when asked).
+    GeneratorError when the generator cannot take requests."""
+    if curated.curating:
+        return curated.pool_levels()
+    levels = getattr(source, "pool_levels", None)
+    if callable(levels):  # the in-process generator service
+        if not getattr(source, "healthy", True):
+            raise GeneratorUnavailable("the generator service is not running")
+        return dict(levels())
+    health = getattr(source, "health", None)
+    if callable(health):  # a shared `figment generator serve`
+        body = await health()
+        pool = body.get("pool") or {}
+        return {float(psi): int(level) for psi, level in pool.items()} if isinstance(pool, dict) else None
+    return None

@@ -1,7 +1,12 @@
-"""`figment run`'s metrics page: GET /metrics, Prometheus text, on its own small aiohttp server.
+"""`figment run`'s operator pages, on their own small aiohttp server (off unless FIGMENT_METRICS_PORT
+is set):
 
-It holds the bot's registry (bot.metrics) and, when the process runs the generator itself, the
-generator's (generator.service), so one scrape sees both. Off unless FIGMENT_METRICS_PORT is set.
+- GET /metrics: Prometheus text. The bot's registry (bot.metrics) and, when the process runs the
+  generator itself, the generator's (generator.service), so one scrape sees both.
+- GET /livez: 200 while the process and its event loop answer. Served by the loop the bot runs on,
+  so a loop blocked by some work times the probe out.
+- GET /readyz: 200 with {"ready": true, "checks": {...}} when bot.health's checks pass (database,
+  each platform connected, faces in the pool); 503 with the same JSON, naming what is not ready.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from typing import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 
+from bot.health import Readiness
 from bot.settings import Settings
 from generator.metrics import CONTENT_TYPE, Merged
 
@@ -26,8 +32,9 @@ class MetricsPortError(Exception):
 
 
 class MetricsServer:
-    def __init__(self, *registries: CollectorRegistry) -> None:
+    def __init__(self, *registries: CollectorRegistry, readiness: Readiness | None = None) -> None:
         self.collector = Merged(registries)
+        self.readiness = readiness  # None: nothing to check, ready while it answers
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -39,6 +46,8 @@ class MetricsServer:
         """Serve on host:port (0: any free port; self.port tells which). Raises MetricsPortError."""
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/livez", self._livez)
+        app.router.add_get("/readyz", self._readyz)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         try:
@@ -59,6 +68,16 @@ class MetricsServer:
     async def _metrics(self, request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(self.collector), headers={"Content-Type": CONTENT_TYPE})
 
+    async def _livez(self, request: web.Request) -> web.Response:
+        return web.json_response({"live": True})
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        ready, checks = await self.readiness.check() if self.readiness is not None else (True, {})
+        body = {"ready": ready, "checks": checks}
+        if not ready:
+            body["not_ready"] = [name for name, value in checks.items() if value != "ok"]
+        return web.json_response(body, status=200 if ready else 503)
+
 
 def _reason(error: OSError) -> str:
     """What went wrong, and which setting to change: no traceback, no socket jargon."""
@@ -72,12 +91,13 @@ def _reason(error: OSError) -> str:
 
 
 @asynccontextmanager
-async def serve_metrics(settings: Settings, *registries: CollectorRegistry) -> AsyncIterator[MetricsServer | None]:
+async def serve_metrics(settings: Settings, *registries: CollectorRegistry,
+                        readiness: Readiness | None = None) -> AsyncIterator[MetricsServer | None]:
     """The metrics server of the settings (None when metrics are off), stopped on the way out."""
     if not settings.metrics_port:
         yield None
         return
-    server = MetricsServer(*registries)
+    server = MetricsServer(*registries, readiness=readiness)
     await server.start(settings.metrics_listen, settings.metrics_port)
     try:
         yield server

@@ -7,6 +7,7 @@ import signal
 from typing import Awaitable, Callable
 
 from bot.app import Figment
+from bot.health import Readiness
 from bot.metrics import BotMetrics
 from bot.metrics_server import serve_metrics
 from bot.provenance.credentials import load as load_credentials
@@ -60,14 +61,19 @@ async def run_bots(settings: Settings, stop: asyncio.Event | None = None) -> Non
     # The signing key and the metrics port first: a bad one stops the start before the generator loads.
     marks = FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
     metrics = BotMetrics()
-    async with serve_metrics(settings, metrics.registry) as exporter, open_face_source(settings) as source:
+    # /readyz from the first moment /livez answers: not ready until the core is open and each
+    # front-end receives updates.
+    readiness = Readiness(platform for platform, _ in chosen)
+    async with serve_metrics(settings, metrics.registry, readiness=readiness) as exporter, \
+            open_face_source(settings) as source:
         if exporter is not None and isinstance(source, GeneratorService):
             exporter.include(source.metrics.registry)  # the in-process generator's queue, pool and batches
         figment = await Figment.open(settings, source, curator=load_curator(settings, source.model_version),
                                      marks=marks, metrics=metrics)
+        readiness.figment = figment
         try:
             log.info("starting %s", " and ".join(platform for platform, _ in chosen))
-            tasks = [asyncio.create_task(_serve_function(p)(figment, token, stop), name=f"serve-{p}")
+            tasks = [asyncio.create_task(_serve_function(p)(figment, token, stop, health=readiness), name=f"serve-{p}")
                      for p, token in chosen]
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:
@@ -78,4 +84,5 @@ async def run_bots(settings: Settings, stop: asyncio.Event | None = None) -> Non
             if errors:
                 raise errors[0]
         finally:
+            readiness.figment = None  # closing: /readyz says so while /livez still answers
             await figment.close()

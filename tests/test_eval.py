@@ -65,7 +65,9 @@ def test_data_copying_catches_copies_and_passes_new_samples():
     assert not report["passed"] and report["C_T"] < -5
     images = drawn(20)
     count, rms = near_copies(pixel_features(images), pixel_features(images[:5]), 0.05)
-    assert count == 5 and rms.max() < 1e-3
+    # The same images give distance 0 on any CPU, not the 1e-3 that |a|^2 + |b|^2 - 2ab leaves on some;
+    # 1e-6 only allows the pooling (batches of 20 and of 5) to round each value up to ~8 float32 ulps.
+    assert count == 5 and rms.max() < 1e-6
 
 
 def test_c2st_tells_different_sets_apart_and_not_alike_ones():

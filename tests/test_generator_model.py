@@ -44,6 +44,19 @@ def pixels(image) -> np.ndarray:
     return np.asarray(image, dtype=np.int16)
 
 
+# "Same seed, same face" (README, The generator): the same seeds in the same call give the same
+# bytes; the same seed in another batch, thread count or CPU may round a few pixels the other way,
+# at most one level. Measured: the float output differs by at most 0.003 of a level between a face
+# made alone and in a batch, so a pixel moves one level only when it sits on a rounding edge (about
+# 1 pixel in 30,000); two levels would need 300 times that error.
+ONE_LEVEL = 1
+
+
+def same_face(a, b) -> bool:
+    """Two images of one seed: equal up to one level per pixel (another batch, thread count or CPU)."""
+    return a.size == b.size and int(np.abs(pixels(a) - pixels(b)).max()) <= ONE_LEVEL
+
+
 def test_loads_as_a_face_model(model, weights):
     assert isinstance(model, FaceModel)
     assert model.resolution == 32
@@ -59,8 +72,19 @@ def test_same_seed_gives_the_same_face(model, weights):
         assert a.tobytes() == b.tobytes()
     # another model instance, and the seed alone in a batch: the same face
     [alone] = load_face_model(weights, device="cpu").generate([2], 0.7)
-    assert np.abs(pixels(alone) - pixels(first[1])).max() <= 1
+    assert same_face(alone, first[1])
     assert first[0].tobytes() != first[1].tobytes()
+
+
+def test_a_batch_moves_the_float_output_far_less_than_one_level(model):
+    """The ground for ONE_LEVEL: alone vs in a batch, the images before rounding differ by a tiny
+    fraction of a level (0.0024 measured here), so rounding can move a pixel by one level, never two."""
+    seeds = list(range(40, 48))
+    z, psi = seed_latents(seeds, model.G.cfg.z_dim), torch.full((len(seeds),), 0.7)
+    with torch.no_grad():
+        batch = model.G(z, psi=psi, noise_mode="const")
+        alone = torch.cat([model.G(z[i:i + 1], psi=psi[i:i + 1], noise_mode="const") for i in range(len(seeds))])
+    assert (batch - alone).abs().max().item() * 127.5 < 0.05
 
 
 def test_seed_latents_are_fixed_by_the_seed():
@@ -70,14 +94,16 @@ def test_seed_latents_are_fixed_by_the_seed():
 
 def test_psi_zero_gives_the_average_face_for_every_seed(model):
     images = model.generate([0, 1, 99, 2**32 - 1], 0.0)
-    assert len({image.tobytes() for image in images}) == 1
-    assert len({image.tobytes() for image in model.generate([0, 1], 1.0)}) == 2
+    assert all(same_face(image, images[0]) for image in images)  # rows of one batch: one level at most
+    far = model.generate([0, 1], 1.0)
+    assert np.abs(pixels(far[0]) - pixels(far[1])).max() > 10 * ONE_LEVEL
 
 
 def test_one_psi_per_seed(model):
     mixed = model.generate([4, 4], [0.0, 1.0])
-    assert mixed[0].tobytes() == model.generate([5], 0.0)[0].tobytes()
-    assert mixed[1].tobytes() == model.generate([4], 1.0)[0].tobytes()
+    assert same_face(mixed[0], model.generate([5], 0.0)[0])  # psi 0: the average face, whatever the seed
+    assert same_face(mixed[1], model.generate([4], 1.0)[0])
+    assert not same_face(mixed[0], mixed[1])
     with pytest.raises(InvalidRequest):
         model.generate([4, 5], [0.5])
 

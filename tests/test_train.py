@@ -19,6 +19,7 @@ from generator.checkpoint import CARD_NAME, EXPORT_NAME, checkpoint_files, load_
 from generator.loading import load_face_model
 from generator.train import GRID_NAME, LOG_NAME, Trainer, TrainOptions, load_resume, model_config, train
 from tests.fakes import DrawnFaceModel
+from tests.test_generator_model import same_face
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -120,7 +121,7 @@ def test_fast_resample_model_trains_and_exports(archive, tmp_path):
     assert model.G.cfg.resample == "fast"
     assert model.G.synthesis.blocks[1].conv0.weight.shape[-1] == 4
     [a, b] = model.generate([1, 1], 0.7)
-    assert a.size == (32, 32) and a.tobytes() == b.tobytes()
+    assert a.size == (32, 32) and same_face(a, b)  # one seed twice in a batch: one face
 
 
 def test_checkpoint_resumes_bit_exactly(archive, tmp_path):

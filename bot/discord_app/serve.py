@@ -13,6 +13,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.app import Figment
+from bot.health import Readiness
 from bot.discord_app.client import CommandClient, make_bot
 from bot.discord_app.people import PLATFORM
 from bot.discord_app.sync import SyncRecord, sync_commands
@@ -50,7 +51,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, *, base_url: 
                 gateway_url: str | None = None, test_guild: int | None = None, sync: bool = True,
                 sync_record: Path | None = None, ready: asyncio.Event | None = None,
                 guild_ready_timeout: float = 2.0, shard_count: int | str | None = _FROM_SETTINGS,
-                shard_ids: tuple[int, ...] | None = _FROM_SETTINGS) -> None:
+                shard_ids: tuple[int, ...] | None = _FROM_SETTINGS, health: Readiness | None = None) -> None:
     """Run Figment on Discord until `stop` is set, then shut down cleanly.
 
     test_guild: sync the commands to this guild only (default FIGMENT_DISCORD_TEST_GUILD).
@@ -59,6 +60,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, *, base_url: 
     ready: set once the gateway session is ready (every shard of this process).
     base_url / gateway_url: another Discord (default FIGMENT_DISCORD_API_URL / _GATEWAY_URL).
     shard_count / shard_ids: default FIGMENT_DISCORD_SHARD_COUNT / _SHARD_IDS.
+    health: /readyz's checks, given a probe of the gateway (every shard of this process connected).
     Raises DiscordStartError when Discord refuses the token.
     """
     settings = figment.settings
@@ -74,6 +76,8 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, *, base_url: 
                  ",".join(map(str, shard_ids)) if shard_ids is not None else "all", shard_count)
     with endpoints(base_url or settings.discord_api_url, gateway_url or settings.discord_gateway_url):
         async with bot:
+            if health is not None:
+                health.connected(PLATFORM, lambda: gateway_trouble(bot))
             runner = asyncio.create_task(bot.start(token), name="discord-client")
             stopper = asyncio.create_task(stop.wait(), name="discord-stop")
             try:
@@ -81,6 +85,8 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, *, base_url: 
                 if runner.done():
                     _raise_start_error(runner)
             finally:
+                if health is not None:
+                    health.disconnected(PLATFORM)
                 stopper.cancel()
                 # stop this platform's game loops first: rounds stay open for the next start
                 await figment.quiz.shutdown(PLATFORM)
@@ -89,6 +95,21 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, *, base_url: 
                     await runner
                 bot.forget_ready_wait()  # the connection is gone: nothing parses a READY any more
     log.info("Discord front-end stopped")
+
+
+def gateway_trouble(bot: discord.Client) -> str | None:
+    """For /readyz: None once the gateway session is ready and every shard of this process is
+    connected (a dropped one reconnects by itself, and is not ready meanwhile)."""
+    if bot.is_closed():
+        return "closed"
+    if not bot.is_ready():
+        return "gateway not ready"
+    if isinstance(bot, discord.AutoShardedClient):
+        shards = bot.shards
+        wanted = bot.shard_ids if bot.shard_ids is not None else range(bot.shard_count or 1)
+        down = [shard for shard in wanted if shard not in shards or shards[shard].is_closed()]
+        return f"shard{'s' if len(down) > 1 else ''} {', '.join(map(str, down))} not connected" if down else None
+    return None if bot.ws is not None and bot.ws.open else "gateway not connected"
 
 
 def _raise_start_error(runner: asyncio.Task[None]) -> None:

@@ -20,6 +20,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot import texts
 from bot.app import Figment
+from bot.health import Readiness
 from bot.settings import Settings
 from bot.telegram_app.api_errors import CountingRequest
 from bot.telegram_app.calls import deliver
@@ -55,6 +56,7 @@ class TelegramOptions:
     concurrent_updates: int = 64
     small_chat: int = 10  # groups with at most this many humans close a round when all answered
     started: asyncio.Event | None = None  # set once updates are being received (tests, runners)
+    health: Readiness | None = None  # told once updates are being received, and how to check they still are
 
 
 def options_from_settings(settings: Settings) -> dict[str, object]:
@@ -153,9 +155,22 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
             raise TelegramStartError(f"Telegram updates could not start: {error}") from None
         if opts.started is not None:
             opts.started.set()
+        if opts.health is not None:
+            opts.health.connected(PLATFORM, lambda: _receiving(application))
         await stop.wait()
     finally:
+        if opts.health is not None:
+            opts.health.disconnected(PLATFORM)
         await _stop(figment, application, receiver)
+
+
+def _receiving(application: Application) -> str | None:  # type: ignore[type-arg]
+    """For /readyz: None while updates come in (polling runs, or the webhook's application does)."""
+    if not application.running:
+        return "stopped"
+    if application.updater is not None and not application.updater.running:
+        return "polling stopped"
+    return None
 
 
 def _polling_trouble(error: TelegramError) -> None:

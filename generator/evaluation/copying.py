@@ -16,15 +16,22 @@ COPYING_THRESHOLD = -2.0
 
 
 def nearest_distances(queries: np.ndarray, train: np.ndarray, chunk: int = 1024) -> tuple[np.ndarray, np.ndarray]:
-    """Euclidean distance from each query to its nearest training vector, and that vector's index."""
+    """Euclidean distance from each query to its nearest training vector, and that vector's index.
+
+    The matmul form |q|^2 + |t|^2 - 2 q.t finds the nearest vector fast, but its value cancels
+    catastrophically: two float32 sums of ~1,000 in different orders (the matmul's blocking depends on
+    the CPU's vector units) leave ~1e-3 where the true distance is 0. So the distance to the chosen
+    vector is computed again from the difference itself: identical vectors give exactly 0 on any CPU.
+    """
     t = torch.from_numpy(np.asarray(train, dtype=np.float32))
     t_sq = (t * t).sum(1)
     dists, index = [], []
     for start in range(0, len(queries), chunk):
         q = torch.from_numpy(np.asarray(queries[start:start + chunk], dtype=np.float32))
         d2 = (q * q).sum(1, keepdim=True) + t_sq[None] - 2 * q @ t.t()
-        best, where = d2.min(1)
-        dists.append(best.clamp_min(0).sqrt().numpy())
+        where = d2.argmin(1)
+        exact = (q.double() - t[where].double()).pow(2).sum(1)
+        dists.append(exact.sqrt().float().numpy())
         index.append(where.numpy())
     return np.concatenate(dists), np.concatenate(index)
 
