@@ -1,16 +1,24 @@
 """The daily challenge: the same rounds for every player that UTC day, played alone, one try.
 
-A day's rounds (which are real, which photos, which generated seeds) are drawn from a seed of
-the date the first time anyone asks, and stored, so everyone everywhere gets the same images.
-A player answers at their own pace; each answer is told right or wrong at once (the try is
-private), and the last one gives the score, a share line that says nothing about which face
-was which, and the day's and the all-time daily boards. Images pass the one quiz pipeline.
+A day's rounds (which are real, which photos, which generated seeds) are drawn from a secret
+random source the first time anyone asks, never from the date, so nobody can work them out. The
+day's images are made at that moment and stored with the plan: every player, on every platform
+and process, gets the same bytes, and fetching a round (reading stored bytes) does the same work
+whether it is real or fake, so no reply's timing tells the next round's truth. The draw itself
+makes a photo and a generated face for every round before it flips the coins, so its time says
+nothing either. A player answers at their own pace; each answer is told right or wrong at once
+(the try is private), and the last one gives the score, a share line that says nothing about
+which face was which, and the day's and the all-time daily boards. Images pass the one quiz
+pipeline. A plan stored before its images were (drawn by an older version) has them made on
+first ask in each process.
 """
 from __future__ import annotations
 
 import asyncio
+import base64
 import random
 import secrets
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -29,7 +37,7 @@ from bot.settings import Settings
 from db import daily as dq
 from db.models import DailyChallenge, RealPhoto
 from db.people import find_player, get_or_create_player
-from generator.interface import MAX_SEED, FaceSource
+from generator.interface import MAX_SEED, FaceSource, GeneratorBusy, GeneratorError
 
 DAILY_ROUNDS = 5
 FIRST_DAY = date(2026, 1, 1)  # Figment daily #1
@@ -89,6 +97,8 @@ class DailyService:
         self.settings = settings
         self._images: dict[tuple[str, int], PostedImage] = {}  # today's, shared by all players
         self._lock = asyncio.Lock()
+        self._plans: dict[str, tuple[int, list[dict[str, Any]]]] = {}  # the day's stored plan, once read
+        self._draw_lock = asyncio.Lock()  # one draw at a time in this process (others: the database decides)
         # Each /daily posts a picture (the current round again, or the result): one eager user must
         # not flood their chat, so starts are limited like the other reads.
         self._limiter = SharedRateLimiter(db, "daily", settings.reads_per_minute)
@@ -101,14 +111,14 @@ class DailyService:
             raise UserError(texts.DAILY_USAGE)
         await self._limiter.check((player.platform, player.user_id))
         day = utc_today(now)
+        daily_number, plan = await self._challenge(day)
         async with self.db.transaction() as session:
-            challenge = await self._challenge(session, day)
             player_row = await get_or_create_player(session, player.platform, player.user_id, player.name)
             play = await dq.get_or_start_play(session, day.isoformat(), player_row.id)
             if play.finished_at is not None:
-                share = texts.daily_share(challenge.number, play.correct, len(challenge.plan), play.marks)
+                share = texts.daily_share(daily_number, play.correct, len(plan), play.marks)
                 raise UserError(texts.daily_done(share))
-            number, plan = play.next_number, challenge.plan
+            number = play.next_number
         return await self._round(day, number, plan)
 
     async def answer(self, player: PlayerRef, day: date, number: int, guess_real: bool,
@@ -118,19 +128,19 @@ class DailyService:
         if day != utc_today(now):
             raise UserError(texts.DAILY_OVER)
         key = day.isoformat()
+        stored = await self._stored(day)
         async with self.db.transaction() as session:
             player_row = await find_player(session, player.platform, player.user_id)
             play = await dq.find_play(session, key, player_row.id) if player_row else None
-            challenge = await session.get(DailyChallenge, key)
-            if play is None or challenge is None or not 1 <= number <= len(challenge.plan):
+            if play is None or stored is None or not 1 <= number <= len(stored[1]):
                 raise UserError(texts.BUTTON_UNKNOWN)
-            plan, total = challenge.plan, len(challenge.plan)
+            (daily_number, plan), total = stored, len(stored[1])
             is_real = bool(plan[number - 1]["is_real"])
             right = guess_real == is_real
             if not await dq.record_daily_answer(session, play.id, number, right, last=number == total):
                 raise UserError(texts.ANSWER_ALREADY)
             await session.refresh(play)
-            correct, marks, daily_number = play.correct, play.marks, challenge.number
+            correct, marks = play.correct, play.marks
         result = texts.daily_result(number, total, is_real, right)
         if number < total:
             return DailyStep(result, await self._round(day, number + 1, plan), None)
@@ -150,15 +160,89 @@ class DailyService:
         return "\n".join(lines)
 
     # -- the day's rounds --
-    async def _challenge(self, session, day: date) -> DailyChallenge:  # type: ignore[no-untyped-def]
-        existing = await session.get(DailyChallenge, day.isoformat())
-        if existing is not None:
-            return existing
-        photos = await _photo_ids(session, self.settings.photo_packs)
-        if not photos:
+    async def _challenge(self, day: date) -> tuple[int, list[dict[str, Any]]]:
+        """The day's (number, plan), drawn and its images made now if nobody asked before. Two
+        processes may both draw: the database keeps the first plan stored, and both use that one."""
+        key = day.isoformat()
+        found = await self._stored(day)
+        if found is not None:
+            return found
+        async with self._draw_lock:
+            found = await self._stored(day)
+            if found is not None:  # drawn here while this call waited
+                return found
+            async with self.db.transaction() as session:
+                photos = await _photo_ids(session, self.settings.photo_packs)
+            if not photos:
+                raise UserError(texts.DAILY_NO_PHOTOS)
+            plan = await self._draw(photos)  # outside any transaction: making images takes a while
+            async with self.db.transaction() as session:
+                challenge = await dq.get_or_add_challenge(session, key, day_number(day), plan)
+                self._plans = {key: (challenge.number, challenge.plan)}  # the stored one: maybe another's
+            return self._plans[key]
+
+    async def _stored(self, day: date) -> tuple[int, list[dict[str, Any]]] | None:
+        """The day's stored (number, plan), or None. A stored plan never changes, so it is read
+        from the database once (it carries the day's images) and kept for the day."""
+        key = day.isoformat()
+        if key not in self._plans:
+            async with self.db.transaction() as session:
+                found = await session.get(DailyChallenge, key)
+            if found is None:
+                return None
+            self._plans = {key: (found.number, found.plan)}  # only one day's: forget past days
+        return self._plans[key]
+
+    async def _draw(self, photo_ids: list[int]) -> list[dict[str, Any]]:
+        """A plan from a secret random source, every round's image made and stored in it. A photo
+        and a generated face are made for every round before the coins are drawn, so how long the
+        first /daily of the day takes says nothing about how many rounds are real."""
+        rng = random.SystemRandom()
+        picks = [(rng.randrange(MAX_SEED + 1), self.settings.quiz_psis[rng.randrange(len(self.settings.quiz_psis))])
+                 for _ in range(DAILY_ROUNDS)]
+        photos, faces = await asyncio.gather(self._photos(rng.sample(photo_ids, len(photo_ids))),
+                                             asyncio.gather(*(self._face_image(seed, psi) for seed, psi in picks)))
+        if not photos:  # every photo file has gone missing
             raise UserError(texts.DAILY_NO_PHOTOS)
-        return await dq.get_or_add_challenge(session, day.isoformat(), day_number(day),
-                                             draw_plan(day, photos, self.settings.quiz_psis))
+        plan = []
+        for index, ((seed, psi), face) in enumerate(zip(picks, faces)):
+            if rng.random() < 0.5:
+                photo_id, image = photos[index % len(photos)]
+                plan.append({"is_real": True, "photo_id": photo_id, "seed": None, "psi": None,
+                             "image": _pack(image.data)})
+            else:
+                plan.append({"is_real": False, "photo_id": None, "seed": seed, "psi": psi, "image": _pack(face.data)})
+        return plan
+
+    async def _photos(self, ordered_ids: list[int]) -> list[tuple[int, PostedImage]]:
+        """Up to DAILY_ROUNDS photos made into quiz images, in the drawn order (a photo whose file
+        went missing is passed over)."""
+        made: list[tuple[int, PostedImage]] = []
+        for photo_id in ordered_ids:
+            if len(made) == DAILY_ROUNDS:
+                break
+            image = await self._photo_image(photo_id)
+            if image is not None:
+                made.append((photo_id, image))
+        return made
+
+    async def _photo_image(self, photo_id: int) -> PostedImage | None:
+        async with self.db.transaction() as session:
+            photo = await session.get(RealPhoto, photo_id)
+        path = self.settings.data_dir / photo.stored_path if photo is not None else None
+        if path is None or not path.exists():
+            return None
+        pixels = await asyncio.to_thread(_load_rgb, path)
+        return await asyncio.to_thread(quiz_image, pixels, self.settings.posted_size)
+
+    async def _face_image(self, seed: int, psi: float) -> PostedImage:
+        try:
+            face = await self.source.face(seed, psi)
+        except GeneratorBusy:
+            raise UserError(texts.GENERATOR_BUSY) from None
+        except GeneratorError:
+            raise UserError(texts.GENERATOR_UNAVAILABLE) from None
+        return await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size)
 
     async def _round(self, day: date, number: int, plan: list[dict[str, Any]]) -> DailyRound:
         image = await self._image(day, number, plan[number - 1])
@@ -166,40 +250,31 @@ class DailyService:
 
     async def _image(self, day: date, number: int, entry: dict[str, Any]) -> PostedImage:
         key = (day.isoformat(), number)
-        async with self._lock:  # made once a day, then every player gets the same bytes
+        async with self._lock:  # read once a day, then every player gets the same bytes
             if key not in self._images:
                 self._images = {k: v for k, v in self._images.items() if k[0] == key[0]}  # forget past days
-                self._images[key] = await self._make(entry)
+                self._images[key] = PostedImage(_unpack(entry["image"]), "", "image/jpeg") if "image" in entry \
+                    else await self._make(entry)
         cached = self._images[key]
         return PostedImage(cached.data, f"{secrets.token_hex(8)}.jpg", cached.mime)  # a fresh random name
 
     async def _make(self, entry: dict[str, Any]) -> PostedImage:
-        size = self.settings.posted_size
+        """A round of a plan stored before its images were (drawn before an upgrade): made now."""
         if entry["is_real"]:
-            async with self.db.transaction() as session:
-                photo = await session.get(RealPhoto, entry["photo_id"])
-            if photo is not None:
-                path: Path = self.settings.data_dir / photo.stored_path
-                if path.exists():
-                    pixels = await asyncio.to_thread(_load_rgb, path)
-                    return await asyncio.to_thread(quiz_image, pixels, size)
-            raise UserError(texts.ERROR)  # the photo was removed since: the round cannot be shown truthfully
-        face = await self.source.face(int(entry["seed"]), float(entry["psi"]))
-        return await asyncio.to_thread(quiz_image, face.image, size)
+            image = await self._photo_image(int(entry["photo_id"]))
+            if image is None:
+                raise UserError(texts.ERROR)  # the photo was removed since: the round cannot be shown truthfully
+            return image
+        return await self._face_image(int(entry["seed"]), float(entry["psi"]))
 
 
-def draw_plan(day: date, photo_ids: list[int], psis: tuple[float, ...]) -> list[dict[str, Any]]:
-    """The day's rounds from a seed of the date: which are real, which photos, which seeds."""
-    rng = random.Random(f"figment-daily:{day.isoformat()}")
-    chosen = rng.sample(photo_ids, min(DAILY_ROUNDS, len(photo_ids)))
-    plan = []
-    for index in range(DAILY_ROUNDS):
-        if rng.random() < 0.5:
-            plan.append({"is_real": True, "photo_id": chosen[index % len(chosen)], "seed": None, "psi": None})
-        else:
-            plan.append({"is_real": False, "photo_id": None, "seed": rng.randrange(MAX_SEED + 1),
-                         "psi": psis[rng.randrange(len(psis))]})
-    return plan
+def _pack(data: bytes) -> str:
+    """A quiz image for the stored plan (JSON): compressed (its padding is most of it), base64."""
+    return base64.b64encode(zlib.compress(data, 9)).decode("ascii")
+
+
+def _unpack(text: str) -> bytes:
+    return zlib.decompress(base64.b64decode(text))
 
 
 async def _photo_ids(session, packs: list[str]) -> list[int]:  # type: ignore[no-untyped-def]

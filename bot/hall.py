@@ -1,7 +1,9 @@
 """/hall: the hall of fakes, this week or all time, as text and one picture of its faces.
 
 The ranking comes from counts that only reveals move (db.hall), so an open round's answers never
-put a face in the hall, and a face with a round still open is left out. The picture is made again
+put a face in the hall. The hall is the state as of the last reveal, whatever rounds are open: a
+face a hard game shows again stays listed with its revealed counts, so /hall's reply is the same
+whether a hard game's open round is real or fake. The picture is made again
 from each face's seed and truncation (a seeded face is exactly reproducible), for the faces of
 the model now serving; older models' faces are listed only.
 """

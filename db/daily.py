@@ -1,4 +1,8 @@
-"""The daily challenge's queries: a day's plan, a player's one try, the daily boards."""
+"""The daily challenge's queries: a day's plan, a player's one try, the daily boards.
+
+A plan is a list of rounds, {"is_real", "photo_id", "seed", "psi", "image"}, "image" being the
+round's posted JPEG (zlib, base64): stored with the plan so every process serves the same bytes.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +18,8 @@ from db.models import DailyChallenge, DailyPlay, Player, utcnow
 
 async def get_or_add_challenge(session: AsyncSession, day: str, number: int,
                                plan: list[dict[str, Any]]) -> DailyChallenge:
-    """The day's challenge; the first caller's plan is kept (another process may have won the race)."""
+    """The day's challenge; the first caller's plan is kept (another process may have won the race:
+    its insert holds ours until it commits, then ours fails on the key and reads its plan)."""
     found = await session.get(DailyChallenge, day)
     if found is not None:
         return found

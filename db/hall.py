@@ -1,16 +1,17 @@
 """The hall of fakes: the generated faces that fooled the most players, read from the counts that
 reveals move (db.scoring). Ranked by the Wilson lower bound of the fool rate, with a minimum
-number of answers, since a face that fooled 2 of 2 says little. A face with any round not yet
-revealed is left out: showing it would tell that open round's truth.
+number of answers, since a face that fooled 2 of 2 says little. The hall is the state as of the
+last reveal and is never filtered by open rounds: a hard game shows hall faces again, and leaving
+out a face whose round is open would tell that round's truth (missing face: a fake).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import FaceFools, GeneratedFace, Round
+from db.models import FaceFools, GeneratedFace
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,11 @@ class HallRow:
 async def hall_of_fakes(session: AsyncSession, *, period: str, min_answers: int, limit: int = 10,
                         model_version: str | None = None) -> list[HallRow]:
     """The top faces of a period ('all' or an ISO week); one model version only when given."""
-    still_open = exists().where(Round.generated_face_id == FaceFools.generated_face_id, Round.revealed_at.is_(None))
     query = (
         select(FaceFools.generated_face_id, GeneratedFace.seed, GeneratedFace.truncation,
                GeneratedFace.model_version, FaceFools.answers, FaceFools.fooled, FaceFools.wilson)
         .join(GeneratedFace, GeneratedFace.id == FaceFools.generated_face_id)
-        .where(FaceFools.period == period, FaceFools.answers >= min_answers, ~still_open)
+        .where(FaceFools.period == period, FaceFools.answers >= min_answers)
         .order_by(FaceFools.wilson.desc(), FaceFools.answers.desc(), FaceFools.generated_face_id)
         .limit(limit)
     )

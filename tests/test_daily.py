@@ -9,9 +9,10 @@ import pytest
 
 from bot import texts
 from bot.app import Figment
-from bot.daily import DAILY_ROUNDS, day_number, draw_plan, utc_today
+from bot.daily import DAILY_ROUNDS, day_number, utc_today
 from bot.errors import UserError
 from bot.refs import PlayerRef
+from db import daily as dq
 from tests.conftest import add_real_photos
 
 ANN, BOB = PlayerRef("test", "ann", "Ann"), PlayerRef("telegram", "bob", "Bob")  # two platforms, one daily
@@ -75,8 +76,13 @@ async def test_yesterdays_button_and_bad_input_get_clear_replies(app: Figment) -
     assert again.number == 2
 
 
-def test_the_plan_is_seeded_by_the_day() -> None:
-    day = utc_today()
-    photos = list(range(1, 40))
-    assert draw_plan(day, photos, (0.7,)) == draw_plan(day, photos, (0.7,))
-    assert draw_plan(day, photos, (0.7,)) != draw_plan(day + timedelta(days=1), photos, (0.7,))
+async def test_a_plan_stored_before_its_images_were_is_still_played(app: Figment) -> None:
+    """A day drawn by an older version (the plan holds no images): its rounds are made on demand."""
+    await add_real_photos(app, count=2)
+    old_plan = [{"is_real": n % 2 == 0, "photo_id": 1 if n % 2 == 0 else None, "seed": None if n % 2 == 0 else n,
+                 "psi": None if n % 2 == 0 else 0.7} for n in range(DAILY_ROUNDS)]
+    async with app.db.transaction() as session:
+        await dq.get_or_add_challenge(session, utc_today().isoformat(), day_number(utc_today()), old_plan)
+    images, _, done = await play(app, ANN, True)
+    assert len(images) == DAILY_ROUNDS and len(set(images)) == 3  # one photo, two seeds
+    assert f"{DAILY_ROUNDS - DAILY_ROUNDS // 2}/5 right" in done
