@@ -228,15 +228,19 @@ class FaceFools(Base):
     answers: Mapped[int] = mapped_column(Integer, default=0)
     fooled: Mapped[int] = mapped_column(Integer, default=0)
     wilson: Mapped[float] = mapped_column(Float, default=0.0)
+
+
 class DailyChallenge(Base):
     """One UTC day's challenge: the same rounds (photos, generated seeds) for every player.
-    Fixed when the day's first player asks, so photos imported later that day change nothing."""
+    Drawn from a secret random source when the day's first player asks, with its images, so
+    photos imported later that day change nothing and nobody can work the plan out."""
 
     __tablename__ = "daily_challenges"
 
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # ISO date, UTC
     number: Mapped[int] = mapped_column(Integer)  # "Figment daily #12"
-    # [{"is_real": bool, "photo_id": int | None, "seed": int | None, "psi": float | None}, ...]
+    # [{"is_real": bool, "photo_id": int | None, "seed": int | None, "psi": float | None,
+    #   "image": str (the round's quiz JPEG, zlib + base64; absent in plans drawn before 2026-12)}, ...]
     plan: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
 
