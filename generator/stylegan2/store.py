@@ -64,7 +64,7 @@ def _write_card(path: Path, version: str, cfg: SG2Config, info: dict[str, Any]) 
     lines = [
         f"# Imported StyleGAN2 generator `{version}`",
         "",
-        f"Imported with `figment weights import` from a {info['source_kind']}. Figment did not train these",
+        f"Imported with `figment weights import` from: {info['source_kind']}. Figment did not train these",
         "weights; whoever imported them answers for their licence.",
         "",
         "| | |",
