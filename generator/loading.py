@@ -70,6 +70,9 @@ class StyleGANFaceModel:
 
 def load_face_model(weights: Path | None = None, device: str = "auto") -> StyleGANFaceModel:
     path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
+    imported = _load_imported(path, device)  # an official StyleGAN2 brought in by `figment weights import`
+    if imported is not None:
+        return imported
     try:
         G, version, info = load_generator(path)
     except WeightsFileError as error:
@@ -77,3 +80,31 @@ def load_face_model(weights: Path | None = None, device: str = "auto") -> StyleG
             if weights is None and not path.exists() else ""
         raise WeightsError(f"{error}{hint}") from error
     return StyleGANFaceModel(G, version, pick_device(device), info)
+
+
+def _load_imported(path: Path, device: str):
+    """An ImportedFaceModel if `path` (or `path`/generator.safetensors) is an imported official
+    generator; None for anything else, which the Figment loader then reads (and reports on)."""
+    from generator.stylegan2 import store
+
+    if path.is_dir() and (path / store.WEIGHTS_NAME).is_file():
+        path = path / store.WEIGHTS_NAME
+    if not path.is_file():
+        return None
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            if metadata.get("format") != store.FORMAT:
+                return None
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+    except Exception:  # not safetensors at all: the Figment loader gives the clear error
+        return None
+    from generator.stylegan2.model import load_imported
+    from generator.stylegan2.pickle_import import SnapshotError
+
+    try:
+        return load_imported(path, tensors, metadata, pick_device(device))
+    except SnapshotError as error:
+        raise WeightsError(str(error)) from error

@@ -14,6 +14,7 @@ from bot.cli import train_commands
 from bot.cli import critic_commands
 from bot.cli import gpu_commands
 from bot.cli import provenance_commands
+from bot.cli import weights_commands
 
 app = typer.Typer(help="Figment: faces of people who do not exist, and a real-or-fake quiz.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -33,6 +34,7 @@ app.command(name="eval")(train_commands.evaluate)
 app.command(name="generate")(train_commands.generate)
 app.add_typer(provenance_commands.app, name="provenance")
 app.command(name="check")(provenance_commands.check)
+app.add_typer(weights_commands.app, name="weights")
 
 
 def main() -> None:

@@ -1,0 +1,38 @@
+"""`figment weights import`: bring an official StyleGAN2 generator in, safely, to serve it."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from bot.cli.common import console, fail, settings
+
+app = typer.Typer(help="Generator weights from elsewhere: official StyleGAN2 / StyleGAN2-ADA snapshots.",
+                  no_args_is_help=True)
+
+
+@app.command(name="import")
+def import_(
+    source: Path = typer.Argument(..., help="A stylegan2-ada-pytorch network-snapshot-*.pkl, or a "
+                                            "rosinality/stylegan2-pytorch .pt checkpoint."),
+    name: str = typer.Option(..., help="A short name for the model (letters, digits, . _ -); names its version."),
+    licence: str = typer.Option(..., help="The licence you use the weights under (written to the model card)."),
+    out: Optional[Path] = typer.Option(None, help="Folder for the imported model (default: the data folder's "
+                                                  "models/NAME)."),
+    force: bool = typer.Option(False, help="Replace an imported model already in that folder."),
+) -> None:
+    """Read the generator (G_ema) without running any code from the file; write Figment's safetensors
+    and a model card. Serve it with FIGMENT_WEIGHTS=<printed path> or --weights."""
+    from generator.stylegan2.importer import import_weights
+    from generator.stylegan2.pickle_import import SnapshotError
+
+    out_dir = out if out is not None else settings().data_dir / "models" / name
+    try:
+        path = import_weights(source, name, licence, out_dir, force=force)
+    except SnapshotError as error:
+        fail(f"{source}: {error}")
+    except OSError as error:
+        fail(f"cannot import {source}: {error}")
+    console.print(f"imported {source.name} as {name}: {path} (model card: {path.parent / 'MODEL_CARD.md'})",
+                  highlight=False, soft_wrap=True)

@@ -1,0 +1,56 @@
+"""Serve an imported StyleGAN2 as a FaceModel: seed -> the face the official generate.py makes.
+
+z = numpy RandomState(seed).randn(1, z_dim) (the official convention, so `/face SEED PSI` shows the
+seed's official face), const noise, fp32 without autocast on every device (one level of 255 is the
+promise across machines; half precision would break it)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from PIL import Image
+
+from generator.interface import InvalidRequest, check_psi, check_seed
+from generator.stylegan2 import store
+from generator.stylegan2.networks import StyleGAN2
+
+
+def official_latents(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
+    rows = [np.random.RandomState(int(seed)).randn(1, z_dim) for seed in seeds]
+    return torch.from_numpy(np.concatenate(rows)) if rows else torch.empty(0, z_dim, dtype=torch.float64)
+
+
+class ImportedFaceModel:
+    def __init__(self, G: StyleGAN2, model_version: str, device: torch.device, info: dict) -> None:
+        self.device = torch.device(device)
+        self.G = G.eval().requires_grad_(False).to(self.device)
+        self.model_version = model_version
+        self.resolution = G.cfg.resolution
+        self.info = info
+        self.chunk = 16 if self.device.type == "cuda" else 4
+
+    def generate(self, seeds: Sequence[int], psi: float | Sequence[float]) -> list[Image.Image]:
+        seeds = [check_seed(seed) for seed in seeds]
+        if isinstance(psi, (list, tuple)):
+            psis = [check_psi(p) for p in psi]
+            if len(psis) != len(seeds):
+                raise InvalidRequest("give one truncation for the batch, or one per seed")
+        else:
+            psis = [check_psi(psi)] * len(seeds)
+        z = official_latents(seeds, self.G.cfg.z_dim)
+        images: list[Image.Image] = []
+        with torch.inference_mode():
+            for start in range(0, len(seeds), self.chunk):
+                zc = z[start:start + self.chunk].to(self.device)
+                pc = torch.tensor(psis[start:start + self.chunk], dtype=torch.float32, device=self.device)
+                img = self.G(zc, pc)
+                img = (img.permute(0, 2, 3, 1) * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy()
+                images += [Image.fromarray(row if row.shape[2] == 3 else row[:, :, 0]) for row in img]
+        return images
+
+
+def load_imported(path: Path, tensors: dict, metadata: dict, device: torch.device) -> ImportedFaceModel:
+    G, version, info = store.read(tensors, metadata, path)
+    return ImportedFaceModel(G, version, device, info)

@@ -1,0 +1,92 @@
+"""An imported StyleGAN2 is served like Figment's own model: load_face_model (so FIGMENT_WEIGHTS and
+`figment generate`) takes it and generate(seeds, psi) uses the official z convention; rosinality
+checkpoints map onto the same generator."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from generator.loading import StyleGANFaceModel, WeightsError, load_face_model
+from generator.stylegan2 import rosinality
+from generator.stylegan2.importer import import_weights
+from generator.stylegan2.pickle_import import SnapshotError
+from tests.test_stylegan2_equality import DATA
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model")
+    return import_weights(DATA / "sg2_64-snapshot.pkl", "t", "test", out)
+
+
+def test_load_face_model_serves_the_official_seed(imported):
+    model = load_face_model(imported, "cpu")
+    assert not isinstance(model, StyleGANFaceModel) and model.resolution == 64
+    assert model.model_version.startswith("t-64px-")
+    faces = model.generate([3, 5], 0.7)
+    for seed, face in zip((3, 5), faces):
+        ref = np.asarray(Image.open(DATA / f"sg2_64-seed{seed}-psi0.7.png")).astype(int)
+        assert np.abs(np.asarray(face).astype(int) - ref).max() <= 1
+    # per-seed truncation, and the folder of an import works as well as its file
+    mixed = load_face_model(imported.parent, "cpu").generate([5, 5], [1.0, 0.7])
+    ref = np.asarray(Image.open(DATA / "sg2_64-seed5-psi1.0.png")).astype(int)
+    assert np.abs(np.asarray(mixed[0]).astype(int) - ref).max() <= 1
+    assert np.abs(np.asarray(mixed[1]).astype(int) - np.asarray(faces[1]).astype(int)).max() <= 1
+
+
+def test_a_damaged_import_is_a_weights_error(imported, tmp_path):
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(imported), framework="pt") as handle:
+        metadata = handle.metadata()
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+    tensors.pop("mapping.w_avg")
+    save_file(tensors, str(tmp_path / "g.safetensors"), metadata=metadata)
+    with pytest.raises(WeightsError, match="mapping.w_avg"):
+        load_face_model(tmp_path / "g.safetensors", "cpu")
+
+
+def our_state(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def test_rosinality_checkpoint_maps_onto_the_same_generator(imported, tmp_path):
+    from generator.stylegan2.store import read
+    from safetensors import safe_open
+
+    with safe_open(str(imported), framework="pt") as handle:
+        G, _, _ = read(our_state(imported), handle.metadata(), imported)
+    ckpt = rosinality.to_rosinality(G.cfg, G.state_dict())
+    assert "convs.7.conv.weight" in ckpt["g_ema"] and ckpt["g_ema"]["conv1.conv.weight"].dim() == 5
+    path = tmp_path / "550000.pt"
+    torch.save({**ckpt, "args": {"size": 64}}, path)
+    out = import_weights(path, "ros", "test", tmp_path / "ros")
+    assert "rosinality" in (out.parent / "MODEL_CARD.md").read_text()
+    original = load_face_model(imported, "cpu").generate(list(range(4)), 0.7)
+    mapped = load_face_model(out, "cpu").generate(list(range(4)), 0.7)
+    for a, b in zip(original, mapped):
+        assert np.array_equal(np.asarray(a), np.asarray(b))
+    # without latent_avg, w_avg is estimated, and the card says so
+    del ckpt["latent_avg"]
+    torch.save(ckpt, path)
+    out = import_weights(path, "ros2", "test", tmp_path / "ros2")
+    assert "no latent_avg" in (out.parent / "MODEL_CARD.md").read_text()
+    assert load_face_model(out, "cpu").generate([0], 1.0)[0].size == (64, 64)
+
+
+def test_rosinality_checkpoint_missing_a_layer_is_refused(imported, tmp_path):
+    from generator.stylegan2.store import read
+    from safetensors import safe_open
+
+    with safe_open(str(imported), framework="pt") as handle:
+        G, _, _ = read(our_state(imported), handle.metadata(), imported)
+    ckpt = rosinality.to_rosinality(G.cfg, G.state_dict())
+    del ckpt["g_ema"]["convs.3.noise.weight"]
+    torch.save(ckpt, tmp_path / "x.pt")
+    with pytest.raises(SnapshotError, match="convs.3.noise.weight"):
+        import_weights(tmp_path / "x.pt", "x", "t", tmp_path / "x")
