@@ -52,8 +52,10 @@ class Handlers:
         self.directory = directory
         self.seen = UpdateLog(figment.db, PLATFORM)
 
-    def install(self, application: Application) -> None:  # type: ignore[type-arg]
-        application.add_handler(TypeHandler(Update, self.once), group=-1)
+    def install(self, application: Application, *, once: bool = True) -> None:  # type: ignore[type-arg]
+        """once=False: updates are claimed before they reach the application (the webhook receiver)."""
+        if once:
+            application.add_handler(TypeHandler(Update, self.once), group=-1)
         only_new = filters.UpdateType.MESSAGE  # an edited "/face 42" must not post another face
         for name, callback in (("start", self.start), ("help", self.help), ("face", self.face),
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
@@ -65,7 +67,8 @@ class Handlers:
         application.add_handler(CallbackQueryHandler(self.timed("another_face", self.another_face),
                                                      pattern=f"^{ANOTHER_FACE}$"))
         application.add_handler(CallbackQueryHandler(self.timed("unknown_button", self.unknown_button)))
-        application.add_handler(TypeHandler(Update, self.finished), group=1)  # after the update's handler
+        if once:
+            application.add_handler(TypeHandler(Update, self.finished), group=1)  # after the update's handler
         application.add_error_handler(self.on_error)
 
     # -- plumbing --

@@ -121,7 +121,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         directory = ChatDirectory(bot, small_chat=opts.small_chat)
         handlers = Handlers(figment, directory)
         DailyHandlers(figment, handlers.say).install(application)  # before the catch-all for buttons
-        handlers.install(application)
+        handlers.install(application, once=not opts.webhook_url)  # webhook: the receiver claims updates
         CheckHandlers(figment, handlers.say).install(application)
         try:
             await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands", attempts=2)
@@ -137,7 +137,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
             if opts.webhook_url:
                 secret = opts.webhook_secret or default_secret(token)
                 path = opts.webhook_path or urlsplit(opts.webhook_url).path or "/"
-                receiver = WebhookReceiver(application, path, secret)
+                receiver = WebhookReceiver(application, path, secret, handlers.seen)
                 await receiver.start(opts.webhook_listen, opts.webhook_port)
                 await deliver(lambda: bot.set_webhook(opts.webhook_url, secret_token=secret,  # type: ignore[arg-type]
                                                       allowed_updates=ALLOWED_UPDATES,
