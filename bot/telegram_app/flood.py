@@ -112,10 +112,15 @@ class ChatLanes(BaseRateLimiter[int]):
         pass
 
     async def shutdown(self) -> None:
+        """The bot is closing: messages still queued are not sent (their senders are cancelled)."""
         pumps = [lane.pump for lane in self._lanes.values() if lane.pump is not None]
         for pump in pumps:
             pump.cancel()
         await asyncio.gather(*pumps, return_exceptions=True)
+        for lane in self._lanes.values():
+            for waiter in lane.queue:
+                waiter.turn.cancel()
+            lane.queue.clear()
 
     async def process_request(self, callback: Callable[..., Coroutine[Any, Any, Any]], args: Any,
                               kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
