@@ -126,6 +126,11 @@ def slow_down(seconds: int) -> str:
     return f"Easy there! You can ask again in {seconds} s."
 
 
+def chat_busy(seconds: int) -> str:
+    """A /face the chat has no room for now: Telegram lets a group see only so many messages a minute."""
+    return f"This chat has a lot of messages on the way right now. Try /face again in {seconds} s."
+
+
 def face_caption(seed: int, psi: float, model_version: str) -> str:
     return f"{AI_NOTICE}\nseed {seed} · psi {psi:g} · model {model_version}"
 

@@ -8,7 +8,9 @@ acknowledged before the slow work.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import AsyncIterator
@@ -30,7 +32,7 @@ from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import make_world, round_id_of, running_bot
 from tests.fakes import DrawnFaceModel
 from tests.telegram_fake import FakeBotApi
-from tests.telegram_fake.harness import message_id, replies, round_id, round_posts, start_bot, toast
+from tests.telegram_fake.harness import buttons, message_id, replies, round_id, round_posts, start_bot, toast
 
 GROUP = -1009876
 LONG_LICENCE = "Licensed for research use only, " + "with a very long list of terms and conditions " * 33
@@ -244,3 +246,90 @@ def test_chat_lanes_keep_each_chat_within_its_budget() -> None:
     assert waits[20] == 61.0  # the 21st waits for the first to leave the (padded) minute
     assert lanes._reserve(42) == 0.0  # a private chat, untouched by the busy group
     assert lanes._reserve(42) == 1.0
+
+
+# --- the game first in a chat's lane --------------------------------------------------------------
+
+async def test_a_face_burst_does_not_hold_up_the_groups_round(api: FakeBotApi, tmp_path: Path) -> None:
+    """16 /face in a group with a 6-second round running: the reveal goes in the first free slot
+    after the close, before the faces still queued; faces past the group's budget are refused
+    with the time to try again, rather than queued for minutes."""
+    running = await start_bot(api, make_settings(tmp_path, round_seconds=6, posted_size=64))
+    try:
+        await add_real_photos(running.figment)
+        people = [api.user(300 + n, f"P{n}") for n in range(17)]
+        chat = api.group(GROUP, "Busy", members=40)
+        api.command(chat, people[0], "/quiz 1")
+        [post] = await round_posts(api, 1, GROUP)
+        for person in people[1:]:
+            api.command(chat, person, "/face")
+        in_group = lambda c: int(c.params["chat_id"]) == GROUP  # noqa: E731
+        [reveal] = await api.wait_calls("editMessageCaption", 1, in_group, timeout=60)
+        refusals = lambda: [c for c in api.calls_to("sendMessage")  # noqa: E731
+                            if in_group(c) and "Try /face again in" in str(c.params["text"])]
+        faces = lambda: [c for c in api.calls_to("sendPhoto") if in_group(c) and buttons(c) == ["face:another"]]  # noqa: E731
+        async with asyncio.timeout(60):
+            while len(faces()) + len(refusals()) < 16:
+                await asyncio.sleep(0.1)
+        async with running.figment.db.transaction() as session:
+            closes_at = as_utc((await session.get(Round, round_id(post))).closes_at).timestamp()  # type: ignore[union-attr]
+        ahead = [f for f in faces() if closes_at <= f.at < reveal.at]
+        assert len(ahead) <= 1, f"{len(ahead)} faces went out between the round's close and its reveal"
+        assert reveal.at - closes_at < 5.0  # one slot, plus the quiz's wake-up on a loaded machine
+        assert refusals(), "no /face was refused: the group's lane queued them all"
+        said = [re.fullmatch(re.escape(texts.chat_busy(999)).replace("999", r"(\d+)"), str(c.params["text"]))
+                for c in refusals()]
+        assert all(said), [c.params["text"] for c in refusals()]
+        waits = [int(match.group(1)) for match in said if match]
+        assert all(30 <= w <= 62 for w in waits), waits  # when the minute's first messages leave
+        assert len(faces()) >= 10  # the budget, not a few, went to faces
+        assert not api.breaches
+        print(f"\n/face x16 beside a 6 s round: reveal {reveal.at - closes_at:.1f} s after the close, "
+              f"{len(faces())} faces, {len(refusals())} asked to try again in {sorted(set(waits))} s")
+    finally:
+        await running.close()
+
+
+async def test_the_game_goes_first_in_its_chats_lane() -> None:
+    """Queued /face photos wait; a game message queued after them goes next."""
+    from bot.telegram_app.flood import BULK, GAME, ChatLanes, sending_as
+
+    lanes = ChatLanes(per_chat_interval=0.05)
+    order: list[str] = []
+
+    async def send(name: str, priority: int) -> None:
+        async def call() -> None:
+            order.append(name)
+        with sending_as(priority):
+            await lanes.process_request(call, (), {}, "sendPhoto", {"chat_id": GROUP}, None)
+
+    faces = [asyncio.create_task(send(f"face{n}", BULK)) for n in range(5)]
+    await asyncio.sleep(0.01)  # the first face is out, the others queued
+    await asyncio.gather(send("reveal", GAME), *faces)
+    assert order[:2] == ["face0", "reveal"] and len(order) == 6
+    assert await lanes.process_request(lambda: asyncio.sleep(0, "toast"), (), {}, "answerCallbackQuery",
+                                       {"chat_id": GROUP}, None) == "toast"  # buttons never queue
+    await lanes.shutdown()
+
+
+def test_room_for_faces_keeps_the_games_reserve() -> None:
+    """A group's non-game messages may fill its minute but for the game's reserve; then the wait
+    is until enough of the minute's messages leave it."""
+    from bot.telegram_app.flood import ChatBusy, ChatLanes
+
+    now = [0.0]
+    lanes = ChatLanes(clock=lambda: now[0], game_reserve=4)
+    for _ in range(15):
+        lanes._reserve(GROUP)  # 15 messages sent at 0, 1, ... 14 s
+    now[0] = 14.5
+    assert lanes.busy_for(GROUP) == 0
+    with lanes.room_for(GROUP):  # a face being drawn holds the 16th place
+        assert lanes.busy_for(GROUP) == 47  # the first message (at 0 s) leaves at 61 s
+        with pytest.raises(ChatBusy):
+            with lanes.room_for(GROUP):
+                pass
+    assert lanes.busy_for(GROUP) == 0  # a face never sent gives its room back
+    with ExitStack() as held:  # a private chat: only a long queue is refused
+        for _ in range(10):
+            held.enter_context(lanes.room_for(42))
+        assert lanes.busy_for(42) == 1

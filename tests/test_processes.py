@@ -22,8 +22,8 @@ from bot.app import Figment
 from bot.errors import UserError
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
-from bot.update_log import UpdateLog
-from db import migrate, seen
+from bot.update_log import DONE, HANDLE, NOT_NOW, UpdateLog
+from db import migrate
 from db.models import Answer, Game, Round, utcnow
 from generator.direct import DirectSource
 from tests.conftest import REPO, RecordingPresenter, add_real_photos, make_settings
@@ -192,21 +192,16 @@ async def test_rate_limits_and_update_ids_hold_across_processes(tmp_path: Path) 
                                        return_exceptions=True)
         assert sum(1 for r in results if r is None) == 2
 
+        # An update is handled by one process: the other, while it runs, is told "not now" (the
+        # platform sends it again), and once it is done, "done" (tests/test_telegram_updates_once.py
+        # has the dead worker, the heartbeat and the webhook answers).
         logs = UpdateLog(first.db, "telegram"), UpdateLog(second.db, "telegram")
-        assert await logs[0].first_time(1001)
-        assert not await logs[1].first_time(1001)  # the other worker got it again: ignored
-        assert not await logs[0].first_time(1001)
-        assert await logs[1].first_time(1002)
-        assert await UpdateLog(first.db, "discord").first_time(1001)  # per platform
-
-        # A worker that died while handling an update never finished it: after db.seen.STALE the
-        # next delivery is handled; a finished one never is.
-        dying, survivor = UpdateLog(first.db, "telegram"), UpdateLog(second.db, "telegram")
-        assert await dying.first_time(2001)
-        assert not await survivor.first_time(2001, now=utcnow() + seen.STALE / 2)  # still being handled
-        assert await UpdateLog(second.db, "telegram").first_time(2001, now=utcnow() + seen.STALE * 2)
-        await logs[1].finished(1002)
-        assert not await UpdateLog(first.db, "telegram").first_time(1002, now=utcnow() + seen.STALE * 2)
+        assert await logs[0].claim(1001) == HANDLE
+        assert await logs[1].claim(1001) == NOT_NOW
+        await logs[0].finished(1001)
+        assert await logs[1].claim(1001) == DONE
+        assert await logs[1].claim(1002) == HANDLE
+        assert await UpdateLog(first.db, "discord").claim(1001) == HANDLE  # per platform
     finally:
         await first.close()
         await second.close()

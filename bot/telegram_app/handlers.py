@@ -6,6 +6,7 @@ anything else goes to the error handler, which logs it and says sorry without de
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager, nullcontext
 from functools import wraps
 from typing import Awaitable, Callable
 
@@ -25,6 +26,7 @@ from bot.faces import FacePost
 from bot.refs import ChatRef
 from bot.update_log import UpdateLog
 from bot.telegram_app.calls import deliver, is_stale_query
+from bot.telegram_app.flood import BULK, ChatBusy, ChatLanes, sending_as
 from bot.telegram_app.keyboards import ANOTHER_FACE, face_keyboard, parse_answer, parse_pair_answer
 from bot.telegram_app.people import PLATFORM, ChatDirectory, chat_title, player_ref
 
@@ -52,8 +54,10 @@ class Handlers:
         self.directory = directory
         self.seen = UpdateLog(figment.db, PLATFORM)
 
-    def install(self, application: Application) -> None:  # type: ignore[type-arg]
-        application.add_handler(TypeHandler(Update, self.once), group=-1)
+    def install(self, application: Application, *, once: bool = True) -> None:  # type: ignore[type-arg]
+        """once=False: updates are claimed before they reach the application (the webhook receiver)."""
+        if once:
+            application.add_handler(TypeHandler(Update, self.once), group=-1)
         only_new = filters.UpdateType.MESSAGE  # an edited "/face 42" must not post another face
         for name, callback in (("start", self.start), ("help", self.help), ("face", self.face),
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
@@ -65,7 +69,8 @@ class Handlers:
         application.add_handler(CallbackQueryHandler(self.timed("another_face", self.another_face),
                                                      pattern=f"^{ANOTHER_FACE}$"))
         application.add_handler(CallbackQueryHandler(self.timed("unknown_button", self.unknown_button)))
-        application.add_handler(TypeHandler(Update, self.finished), group=1)  # after the update's handler
+        if once:
+            application.add_handler(TypeHandler(Update, self.finished), group=1)  # after the update's handler
         application.add_error_handler(self.on_error)
 
     # -- plumbing --
@@ -112,12 +117,19 @@ class Handlers:
             if not is_stale_query(error):  # stale: answered before (e.g. the reply was lost)
                 raise
 
+    @staticmethod
+    def room_for(context: Context, chat_id: int) -> AbstractContextManager[None]:
+        """Room in the chat's send lane for one face, or ChatBusy (without flood lanes: always)."""
+        lanes = context.bot.rate_limiter
+        return lanes.room_for(chat_id) if isinstance(lanes, ChatLanes) else nullcontext()
+
     async def send_face(self, context: Context, chat_id: int, post: FacePost,
                         reply_to: ReplyParameters | None) -> None:
         photo = InputFile(post.image.data, filename=post.image.filename)
-        await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=post.caption,
-                                                     reply_markup=face_keyboard(), reply_parameters=reply_to),
-                      "sendPhoto (face)")
+        with sending_as(BULK):  # after the game's posts and the chat's replies
+            await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=post.caption,
+                                                         reply_markup=face_keyboard(), reply_parameters=reply_to),
+                          "sendPhoto (face)")
 
     async def on_error(self, update: object, context: Context) -> None:
         log.error("handling a Telegram update failed", exc_info=context.error)
@@ -146,8 +158,14 @@ class Handlers:
         if len(args) > 2:
             raise UserError(texts.FACE_USAGE)
         seed, psi = (args + [None, None])[:2]
-        post = await self.figment.faces.face(player_ref(update.effective_user), seed, psi)  # type: ignore[arg-type]
-        await self.send_face(context, update.effective_chat.id, post, self._reply_to(update))  # type: ignore[union-attr]
+        chat_id = update.effective_chat.id  # type: ignore[union-attr]
+        try:
+            # Asked before the face is drawn: a refused /face costs no GPU time and no rate-limit turn.
+            with self.room_for(context, chat_id):
+                post = await self.figment.faces.face(player_ref(update.effective_user), seed, psi)  # type: ignore[arg-type]
+                await self.send_face(context, chat_id, post, self._reply_to(update))
+        except ChatBusy as busy:
+            raise UserError(texts.chat_busy(busy.seconds)) from None
 
     @command
     async def quiz(self, update: Update, context: Context) -> None:
@@ -233,6 +251,14 @@ class Handlers:
         if query.message is None:
             await self.toast(query, texts.BUTTON_UNKNOWN)
             return
+        chat_id = query.message.chat.id
+        try:
+            with self.room_for(context, chat_id):
+                await self._another_face(query, context, chat_id)
+        except ChatBusy as busy:
+            await self.toast(query, texts.chat_busy(busy.seconds))
+
+    async def _another_face(self, query: CallbackQuery, context: Context, chat_id: int) -> None:
         try:
             await self.figment.faces.admit(player_ref(query.from_user))
         except UserError as error:
@@ -240,7 +266,6 @@ class Handlers:
             return
         # Answer the button first: a face can take longer than Telegram waits for the answer.
         await self.toast(query, None)
-        chat_id = query.message.chat.id
         try:
             post = await self.figment.faces.make()
         except UserError as error:  # e.g. the generator is busy: said in the chat, the button is answered

@@ -53,7 +53,10 @@ class TelegramOptions:
     drop_pending_updates: bool = False
     rate_limit: bool = True  # per-chat flood limits, 429s waited out in their chat only (flood.py)
     max_retries: int = 3  # retries after a 429, inside the rate limiter
-    concurrent_updates: int = 64
+    # Updates handled at once. Most of a handler's time is waiting (a busy chat's send lane, the
+    # generator) and a waiting handler holds its place, so there are many: with 64, a /face burst
+    # in a few groups held back the button clicks of every other chat.
+    concurrent_updates: int = 256
     small_chat: int = 10  # groups with at most this many humans close a round when all answered
     started: asyncio.Event | None = None  # set once updates are being received (tests, runners)
     health: Readiness | None = None  # told once updates are being received, and how to check they still are
@@ -123,7 +126,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         directory = ChatDirectory(bot, small_chat=opts.small_chat)
         handlers = Handlers(figment, directory)
         DailyHandlers(figment, handlers.say).install(application)  # before the catch-all for buttons
-        handlers.install(application)
+        handlers.install(application, once=not opts.webhook_url)  # webhook: the receiver claims updates
         CheckHandlers(figment, handlers.say).install(application)
         try:
             await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands", attempts=2)
@@ -139,12 +142,13 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
             if opts.webhook_url:
                 secret = opts.webhook_secret or default_secret(token)
                 path = opts.webhook_path or urlsplit(opts.webhook_url).path or "/"
-                receiver = WebhookReceiver(application, path, secret)
+                receiver = WebhookReceiver(application, path, secret, handlers.seen)
                 await receiver.start(opts.webhook_listen, opts.webhook_port)
                 await deliver(lambda: bot.set_webhook(opts.webhook_url, secret_token=secret,  # type: ignore[arg-type]
                                                       allowed_updates=ALLOWED_UPDATES,
                                                       drop_pending_updates=opts.drop_pending_updates,
-                                                      max_connections=opts.concurrent_updates), "setWebhook")
+                                                      max_connections=min(100, opts.concurrent_updates)),  # Telegram's 1-100
+                                  "setWebhook")
             else:
                 assert application.updater is not None
                 await application.updater.start_polling(poll_interval=0.0, timeout=int(opts.poll_timeout),

@@ -6,6 +6,11 @@ nobody else can feed the bot updates. The handlers are the same as with long pol
 Several workers may serve one webhook URL behind a load balancer: each calls setWebhook with the
 same URL and secret (FIGMENT_TELEGRAM_WEBHOOK_SECRET, or by default one derived from the token,
 which every worker of the bot derives alike) and listens on its own port.
+
+Each update is handled exactly once across the workers (bot.update_log): a worker answers 200 only
+once the update is handled (here or before); one it cannot handle now (another live worker has it,
+or the database cannot say) gets a 503, so Telegram sends it again later, as it does for any
+answer but 2xx.
 """
 from __future__ import annotations
 
@@ -18,8 +23,11 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
+from bot.update_log import DONE, HANDLE, UpdateLog
+
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+RETRY_LATER = 503  # Telegram retries any answer but 2xx
 
 
 def default_secret(token: str) -> str:
@@ -31,8 +39,11 @@ def default_secret(token: str) -> str:
 
 
 class WebhookReceiver:
-    def __init__(self, application: Application, path: str, secret: str) -> None:  # type: ignore[type-arg]
+    def __init__(self, application: Application, path: str, secret: str,  # type: ignore[type-arg]
+                 updates: UpdateLog | None = None) -> None:
+        """updates: the log that makes each update handled once; None: handle every delivery."""
         self.application = application
+        self.updates = updates
         self.path = "/" + path.strip("/")
         self.secret = secret
         self._runner: web.AppRunner | None = None
@@ -66,6 +77,13 @@ class WebhookReceiver:
         if update is None:
             return web.Response(status=400)
         # Handled before Telegram hears 200: a worker that dies mid-way has not confirmed the update,
-        # so Telegram sends it again (to any worker), and db.seen lets that delivery handle it.
-        await self.application.process_update(update)
-        return web.Response(status=200)
+        # so Telegram sends it again (to any worker), which takes it over once the claim went stale.
+        if self.updates is None:
+            await self.application.process_update(update)
+            return web.Response(status=200)
+        outcome = await self.updates.handle(update.update_id, lambda: self.application.process_update(update))
+        if outcome in (HANDLE, DONE):
+            return web.Response(status=200)
+        log.info("update %s is being handled elsewhere (or the database did not answer); asked Telegram "
+                 "to send it again", update.update_id)
+        return web.Response(status=RETRY_LATER, headers={"Retry-After": "1"})
