@@ -90,3 +90,16 @@ def test_rosinality_checkpoint_missing_a_layer_is_refused(imported, tmp_path):
     torch.save(ckpt, tmp_path / "x.pt")
     with pytest.raises(SnapshotError, match="convs.3.noise.weight"):
         import_weights(tmp_path / "x.pt", "x", "t", tmp_path / "x")
+
+
+def test_the_longest_name_gives_a_version_the_database_stores(tmp_path):
+    """generated_faces.model_version and fool_counts.model_version are VARCHAR(64) (PostgreSQL
+    enforces it): a name plus '-1024px-' and eight hex digits must fit."""
+    from db.models import GeneratedFace
+
+    limit = GeneratedFace.__table__.c.model_version.type.length
+    with pytest.raises(SnapshotError, match="--name must be 1-40"):
+        import_weights(DATA / "sg2_64-snapshot.pkl", "n" * 41, "test", tmp_path / "long")
+    path = import_weights(DATA / "sg2_64-snapshot.pkl", "n" * 40, "test", tmp_path / "ok")
+    version = load_face_model(path, "cpu").model_version
+    assert len(version.replace("-64px-", "-1024px-")) <= limit
