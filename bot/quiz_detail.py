@@ -58,14 +58,18 @@ def _side(path: Path) -> int | None:
         return None
 
 
-def settle(wanted: int, generator_side: int | None, photo_sides: dict[str, int]) -> tuple[int, list[str]]:
+def settle(wanted: int, generator_side: int | None, photo_sides: dict[str, int],
+           posted_size: int = 2048) -> tuple[int, list[str]]:
     """The detail level to use and, when it is below `wanted`, why (one reason per limit).
     Never below the built-in level (QUIZ_DETAIL, or `wanted` when lower): that is how every quiz
     image was made before the setting, and photo imports store at least that."""
     floor = min(wanted, QUIZ_DETAIL)
     detail, reasons = wanted, []
+    if posted_size < wanted:
+        detail = posted_size
+        reasons.append(f"images are posted at {posted_size} px (FIGMENT_POSTED_SIZE)")
     if generator_side is not None and generator_side < wanted:
-        detail = generator_side
+        detail = min(detail, generator_side)
         reasons.append(f"the generator makes {generator_side} px faces")
     for pack, side in sorted(photo_sides.items()):
         if side < wanted:
@@ -76,7 +80,8 @@ def settle(wanted: int, generator_side: int | None, photo_sides: dict[str, int])
 
 async def settle_quiz_detail(settings: Settings, db: Database, source: object) -> Settings:
     """Settings whose quiz_detail every quiz image can honour (a copy when clamped), warning why."""
-    detail, reasons = settle(settings.quiz_detail, generator_resolution(source), await stored_photo_sides(db, settings))
+    detail, reasons = settle(settings.quiz_detail, generator_resolution(source), await stored_photo_sides(db, settings),
+                             settings.posted_size)
     if detail == settings.quiz_detail:
         return settings
     log.warning("FIGMENT_QUIZ_DETAIL=%d cannot be honoured for every quiz image: %s; quiz images use %d px",

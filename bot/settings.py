@@ -123,13 +123,6 @@ class Settings(BaseSettings):
     c2pa_cert: Path | None = Field(None, description="PEM certificate chain (signer first) for c2pa_key.")
 
     @model_validator(mode="after")
-    def _detail_fits(self) -> "Settings":
-        if self.quiz_detail > self.posted_size:
-            raise ValueError(f"FIGMENT_QUIZ_DETAIL={self.quiz_detail} is above FIGMENT_POSTED_SIZE="
-                             f"{self.posted_size}: quiz images cannot show more detail than their size")
-        return self
-
-    @model_validator(mode="after")
     def _shards_fit(self) -> "Settings":
         ids, count = self.discord_shard_ids, self.discord_shard_count
         if ids is None:

@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from pydantic import ValidationError
 
 from bot.app import Figment
 from bot.imaging import QUIZ_DETAIL, quiz_image, to_quiz_pixels
@@ -76,11 +75,8 @@ def test_settle_rules() -> None:
     assert detail == 256 and why == ["the generator makes 256 px faces"]
     assert settle(QUIZ_DETAIL, 64, {})[0] == QUIZ_DETAIL  # never below the built-in level
     assert settle(256, None, {})[0] == 256  # a shared generator: the operator's word
-
-
-def test_detail_above_the_posted_size_is_a_settings_error(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="FIGMENT_QUIZ_DETAIL=1024 is above FIGMENT_POSTED_SIZE=512"):
-        make_settings(tmp_path, quiz_detail=1024)
+    assert settle(512, 1024, {}, posted_size=256) == (256, ["images are posted at 256 px (FIGMENT_POSTED_SIZE)"])
+    assert settle(QUIZ_DETAIL, 64, {}, posted_size=64)[0] == QUIZ_DETAIL  # as before the setting
 
 
 async def test_a_raised_detail_shows_the_imported_face_at_256(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
