@@ -24,7 +24,7 @@ def official_latents(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
 
 # Measured seconds per face, fp32 on 2 threads of a shared Intel Xeon (AMX) VM, random weights of
 # the official config (python -m generator.stylegan2.bench; README "Serving official StyleGAN2 weights").
-CPU_SECONDS_PER_FACE = {256: 1.9, 512: 5.0, 1024: 12.0}
+CPU_SECONDS_PER_FACE = {256: 1.9, 512: 6.8, 1024: 14.4}
 
 
 def service_hints(resolution: int, device_type: str) -> dict[str, int]:
