@@ -13,6 +13,7 @@ from bot.metrics import BotMetrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
 from bot.quiz import QuizService
+from bot.quiz_detail import settle_quiz_detail
 from bot.settings import Settings
 from generator.curated_source import CuratedSource
 from generator.curation import Curator
@@ -45,6 +46,7 @@ class Figment:
         marks = marks or FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
         db = Database(settings.db_url)
         await db.ensure_schema(upgrade=upgrade)
+        settings = await settle_quiz_detail(settings, db, source)  # what both sides of the quiz can show
         boards = BoardService(db, settings)
         chats = ChatSettings(db, settings)
         psis = set(settings.quiz_psis) | ({DEFAULT_PSI} if settings.face_curated else set())

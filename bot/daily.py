@@ -233,7 +233,8 @@ class DailyService:
         if path is None or not path.exists():
             return None
         pixels = await asyncio.to_thread(_load_rgb, path)
-        return await asyncio.to_thread(quiz_image, pixels, self.settings.posted_size)
+        return await asyncio.to_thread(quiz_image, pixels, self.settings.posted_size,
+                                       self.settings.quiz_detail)
 
     async def _face_image(self, seed: int, psi: float) -> PostedImage:
         try:
@@ -242,7 +243,8 @@ class DailyService:
             raise UserError(texts.GENERATOR_BUSY) from None
         except GeneratorError:
             raise UserError(texts.GENERATOR_UNAVAILABLE) from None
-        return await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size)
+        return await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size,
+                                       self.settings.quiz_detail)
 
     async def _round(self, day: date, number: int, plan: list[dict[str, Any]]) -> DailyRound:
         image = await self._image(day, number, plan[number - 1])

@@ -49,9 +49,9 @@ class PairImages(RoundImages):
         if photo is None:
             raise UserError(texts.PAIRS_NO_PHOTO)
         photo_id, pixels = photo
-        size = self.settings.posted_size
-        a, b = await asyncio.to_thread(lambda: (pair_image(pixels, face.image, size),
-                                                pair_image(face.image, pixels, size)))
+        size, detail = self.settings.posted_size, self.settings.quiz_detail
+        a, b = await asyncio.to_thread(lambda: (pair_image(pixels, face.image, size, detail),
+                                                pair_image(face.image, pixels, size, detail)))
         self._pair = _ReadyPair(a, b, face, photo_id)
 
     def take(self, want_real: bool) -> RoundImage:

@@ -97,7 +97,8 @@ class RoundImages:
         return RoundImage(await self._posted(image), True, None, photo.id)
 
     async def _posted(self, image: Image.Image) -> PostedImage:
-        return await asyncio.to_thread(quiz_image, image, self.settings.posted_size)
+        return await asyncio.to_thread(quiz_image, image, self.settings.posted_size,
+                                       self.settings.quiz_detail)
 
     async def _random_photo(self) -> RealPhoto | None:
         packs = self.settings.photo_packs

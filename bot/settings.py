@@ -95,6 +95,10 @@ class Settings(BaseSettings):
 
     photo_packs: list[str] = Field(default_factory=list, description="Packs the quiz draws real photos from; empty: all.")
     posted_size: int = Field(512, ge=64, le=2048, description="Side of every posted image, in pixels.")
+    quiz_detail: int = Field(128, ge=64, le=1024, description="Detail level of every quiz image, real or "
+                             "generated (brought down to this side, then up to the posted size). Raise it "
+                             "for a large imported generator; lowered at start, with a warning, to what the "
+                             "generator and the quiz's photo packs hold (never below 128).")
     starter_photos: Path | None = Field(None, description="First run: when no photos are imported, the "
                                         "playground imports a seeded sample of this folder in the background.")
     starter_sample: int = Field(300, ge=1, le=5000, description="Photos in that first-run sample.")

@@ -34,7 +34,8 @@ def load_model(settings: Settings) -> FaceModel:
 
 def service_config(settings: Settings, model: FaceModel, **overrides: object) -> ServiceConfig:
     device = str(getattr(model, "device", settings.device))
-    return ServiceConfig.for_device(device, pool_psis=pool_psis(settings), **overrides)
+    hints = getattr(model, "service_hints", None) or {}  # a large imported model sizes its own batches
+    return ServiceConfig.for_device(device, pool_psis=pool_psis(settings), **{**hints, **overrides})
 
 
 def build_face_source(settings: Settings) -> HttpFaceSource | GeneratorService:

@@ -1,7 +1,8 @@
 """`figment critic train`: make the realness critic for a generator, on the CPU.
 
 Real faces: the archive's training split only (held-out faces stay for evaluation). Generated
-faces: the generator's own, at the quiz's detail level (its native 128 px), at truncations spread
+faces: the generator's own, at the archive's side (the quiz's detail level: our generator's native
+128 px; a larger imported generator is brought down to it), at truncations spread
 over 0.4..1.0 so one critic serves every psi, from a seed range no evaluation uses. A tenth of
 each side is kept back to report the critic's accuracy on faces it did not train on.
 """
@@ -15,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
 from generator.archive import TRAIN, load_archive
 from generator.critic import DEFAULT_CRITIC, CriticNet, save_critic, to_input
@@ -39,18 +41,27 @@ class CriticOptions:
 
 
 def generate_fakes(model: Any, n: int, psi_low: float, psi_high: float, seed: int,
-                   echo: Callable[[str], None]) -> np.ndarray:
+                   echo: Callable[[str], None], side: int | None = None) -> np.ndarray:
+    """n faces of the model at `side` px (default its own resolution). A larger generator (an imported
+    256 or 1024 px StyleGAN2) is brought down to the real faces' side with Lanczos, the resampler of
+    the quiz pipeline, so the critic learns the faces as the quiz shows them and memory stays small."""
     rng = np.random.default_rng(seed)
     psis = rng.uniform(psi_low, psi_high, n).round(3)
     seeds = CRITIC_SEED_BASE + seed * 1_000_000 + np.arange(n)
-    images = np.empty((n, model.resolution, model.resolution, 3), np.uint8)
+    side = side or model.resolution
+    images = np.empty((n, side, side, 3), np.uint8)
     for start in range(0, n, 32):
         end = min(start + 32, n)
         made = model.generate([int(s) for s in seeds[start:end]], [float(p) for p in psis[start:end]])
-        images[start:end] = np.stack([np.asarray(image) for image in made])
+        images[start:end] = np.stack([np.asarray(_at_side(image, side)) for image in made])
         if end % 512 < 32:
             echo(f"    {end}/{n} generated")
     return images
+
+
+def _at_side(image: Image.Image, side: int) -> Image.Image:
+    image = image.convert("RGB")
+    return image if image.size == (side, side) else image.resize((side, side), Image.Resampling.LANCZOS)
 
 
 def train_net(real: np.ndarray, fake: np.ndarray, epochs: int, batch: int, lr: float, seed: int,
@@ -97,14 +108,17 @@ def train_critic(opts: CriticOptions, echo: Callable[[str], None] = print) -> di
     torch.set_num_threads(opts.threads)
     started = time.monotonic()
     model = load_face_model(opts.weights, "cpu")
-    echo(f"generating {opts.n} faces at psi {opts.psi_low}..{opts.psi_high} with {model.model_version}")
-    fake = generate_fakes(model, opts.n, opts.psi_low, opts.psi_high, opts.seed, echo)
     echo(f"loading {opts.n} real training faces from {opts.data}")
     real = load_archive(opts.data, TRAIN).images
     pick = np.random.default_rng(opts.seed).permutation(len(real))[:opts.n]
     real = real[np.sort(pick)]
-    if real.shape[1:] != fake.shape[1:]:
-        raise ValueError(f"real faces are {real.shape[1]} px, generated ones {fake.shape[1]} px")
+    side = real.shape[1]
+    if model.resolution < side:
+        raise ValueError(f"real faces are {side} px, generated ones {model.resolution} px: use an archive "
+                         f"of at most {model.resolution} px")
+    echo(f"generating {opts.n} faces at psi {opts.psi_low}..{opts.psi_high} with {model.model_version}"
+         + (f", brought to {side} px" if model.resolution != side else ""))
+    fake = generate_fakes(model, opts.n, opts.psi_low, opts.psi_high, opts.seed, echo, side)
     echo("training the critic")
     net, accuracy = train_net(real, fake, opts.epochs, opts.batch, opts.lr, opts.seed, echo)
     info = {"model_version": model.model_version, "real_train_faces": len(real), "generated_faces": len(fake),

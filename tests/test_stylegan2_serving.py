@@ -90,3 +90,35 @@ def test_rosinality_checkpoint_missing_a_layer_is_refused(imported, tmp_path):
     torch.save(ckpt, tmp_path / "x.pt")
     with pytest.raises(SnapshotError, match="convs.3.noise.weight"):
         import_weights(tmp_path / "x.pt", "x", "t", tmp_path / "x")
+
+
+def test_the_longest_name_gives_a_version_the_database_stores(tmp_path):
+    """generated_faces.model_version and fool_counts.model_version are VARCHAR(64) (PostgreSQL
+    enforces it): a name plus '-1024px-' and eight hex digits must fit."""
+    from db.models import GeneratedFace
+
+    limit = GeneratedFace.__table__.c.model_version.type.length
+    with pytest.raises(SnapshotError, match="--name must be 1-40"):
+        import_weights(DATA / "sg2_64-snapshot.pkl", "n" * 41, "test", tmp_path / "long")
+    path = import_weights(DATA / "sg2_64-snapshot.pkl", "n" * 40, "test", tmp_path / "ok")
+    version = load_face_model(path, "cpu").model_version
+    assert len(version.replace("-64px-", "-1024px-")) <= limit
+
+
+def test_a_large_imported_model_sizes_the_cpu_service_by_its_cost(imported, tmp_path):
+    """At about 2 s a face (256 px on the CPU), a refill call makes one face and a batch about 8 s of
+    work, so a /face request never waits behind a minute of pool refills; small models keep the
+    service's defaults."""
+    from bot.wiring import service_config
+    from generator.service import ServiceConfig
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path)
+    big = load_face_model(import_weights(DATA / "paper256-snapshot.pkl", "p", "test", tmp_path / "p"), "cpu")
+    config = service_config(settings, big)
+    assert (config.refill_batch, config.max_batch, config.pool_size) == (1, 4, 32)
+    small = service_config(settings, load_face_model(imported, "cpu"))
+    defaults = ServiceConfig.for_device("cpu")
+    assert (small.refill_batch, small.max_batch, small.pool_size) == \
+        (defaults.refill_batch, defaults.max_batch, defaults.pool_size)
+    assert service_config(settings, big, max_batch=2).max_batch == 2  # the caller's word wins

@@ -16,7 +16,7 @@ app = typer.Typer(help="Generator weights from elsewhere: official StyleGAN2 / S
 def import_(
     source: Path = typer.Argument(..., help="A stylegan2-ada-pytorch network-snapshot-*.pkl, or a "
                                             "rosinality/stylegan2-pytorch .pt checkpoint."),
-    name: str = typer.Option(..., help="A short name for the model (letters, digits, . _ -); names its version."),
+    name: str = typer.Option(..., help="A short name for the model (1-40 letters, digits, . _ -); names its version."),
     licence: str = typer.Option(..., help="The licence you use the weights under (written to the model card)."),
     out: Optional[Path] = typer.Option(None, help="Folder for the imported model (default: the data folder's "
                                                   "models/NAME)."),

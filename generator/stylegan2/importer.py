@@ -15,7 +15,8 @@ import torch
 from generator.stylegan2 import official, rosinality, store
 from generator.stylegan2.pickle_import import SnapshotError, read_snapshot
 
-NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# 40 at most: the version (name-1024px-sha8) must fit the database's 64-character model_version
+NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
 def sha256_of(path: Path) -> str:
@@ -30,7 +31,7 @@ def import_weights(source: Path, name: str, licence: str, out_dir: Path, force: 
     """Write out_dir/generator.safetensors and MODEL_CARD.md; return the weights path. SnapshotError
     (one-line message) for anything the importer refuses; nothing is written then."""
     if not NAME_RE.fullmatch(name):
-        raise SnapshotError("--name must be 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise SnapshotError("--name must be 1-40 letters, digits, '.', '_' or '-', starting with a letter or digit")
     if not licence.strip():
         raise SnapshotError("--licence must say under which licence the weights are used")
     if not source.is_file():

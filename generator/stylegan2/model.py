@@ -22,6 +22,22 @@ def official_latents(seeds: Sequence[int], z_dim: int) -> torch.Tensor:
     return torch.from_numpy(np.concatenate(rows)) if rows else torch.empty(0, z_dim, dtype=torch.float64)
 
 
+# Measured seconds per face, fp32 on 2 threads of a shared Intel Xeon (AMX) VM, random weights of
+# the official config (python -m generator.stylegan2.bench; README "Serving official StyleGAN2 weights").
+CPU_SECONDS_PER_FACE = {256: 1.9, 512: 6.8, 1024: 14.4}
+
+
+def service_hints(resolution: int, device_type: str) -> dict[str, int]:
+    """Generator service sizes that keep a CPU responsive for a large model: a /face request waits
+    at most about one refill call (~2 s of CPU) and a batch of about 8 s; the ready pool holds a
+    few minutes of CPU work at most. GPUs and small models keep the service's own defaults."""
+    seconds = CPU_SECONDS_PER_FACE.get(resolution, 0.0) if resolution >= 256 else 0.0
+    if device_type == "cuda" or not seconds:
+        return {}
+    return {"refill_batch": max(1, round(2 / seconds)), "max_batch": max(1, round(8 / seconds)),
+            "pool_size": max(4, min(32, round(120 / seconds)))}
+
+
 class ImportedFaceModel:
     def __init__(self, G: StyleGAN2, model_version: str, device: torch.device, info: dict) -> None:
         self.device = torch.device(device)
@@ -29,7 +45,8 @@ class ImportedFaceModel:
         self.model_version = model_version
         self.resolution = G.cfg.resolution
         self.info = info
-        self.chunk = 16 if self.device.type == "cuda" else 4
+        self.chunk = 16 if self.device.type == "cuda" else (4 if self.resolution <= 256 else 1)
+        self.service_hints = service_hints(self.resolution, self.device.type)
 
     def generate(self, seeds: Sequence[int], psi: float | Sequence[float]) -> list[Image.Image]:
         seeds = [check_seed(seed) for seed in seeds]
