@@ -246,16 +246,16 @@ class QuizService:
             last = await last_round(session, game_id)
             unrevealed = [r.id for r in await unrevealed_rounds(session, platform) if r.game_id == game_id]
         chat = running.chat
+        if game.ended_at is not None:  # its owner died between the end and the summary
+            log.info("posting the summary of game %s in %s chat %s", game_id, platform, chat.chat_id)
+            await self._reveals.post_summary(game_id, chat)
+            return
         expected_players = self._platforms.get(platform)
         if expected_players is not None:
             try:
                 chat = running.chat = replace(chat, expected_players=await expected_players(chat))
             except Exception:  # a count is a nicety: the game resumes without it
                 log.exception("could not count the players of chat %s", chat.chat_id)
-        if game.ended_at is not None:  # its owner died between the end and the summary
-            log.info("posting the summary of game %s in %s chat %s", game_id, platform, chat.chat_id)
-            await self._reveals.post_summary(game_id, chat)
-            return
         for round_id in unrevealed:
             await self._reveals.close_and_reveal(round_id, chat)
         running.caught_up.set()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, cast, func, select, update
+from sqlalchemy import Integer, cast, func, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,7 +46,8 @@ async def end_game(session: AsyncSession, game_id: int, now: datetime | None = N
 
 
 async def summary_posted(session: AsyncSession, game_id: int) -> None:
-    await session.execute(update(Game).where(Game.id == game_id).values(summary_due=None))
+    # SQL NULL, not JSON null (what None in a JSON column becomes): the game is done for every process.
+    await session.execute(update(Game).where(Game.id == game_id).values(summary_due=null()))
 
 
 async def add_generated_face(session: AsyncSession, seed: int, psi: float, model_version: str) -> GeneratedFace:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import String, and_, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -21,7 +21,9 @@ from db.models import Answer, Chat, Game
 
 def _unfinished() -> ColumnElement[bool]:
     """A game with work left: still running, or ended with its summary not yet posted."""
-    return or_(Game.ended_at.is_(None), Game.summary_due.is_not(None))
+    # A posted summary was once stored as JSON null rather than SQL NULL: such a game is done too.
+    due = and_(Game.summary_due.is_not(None), cast(Game.summary_due, String) != "null")
+    return or_(Game.ended_at.is_(None), due)
 
 
 def _claimable(owner: str, now: datetime, *, own: bool) -> ColumnElement[bool]:

@@ -251,3 +251,23 @@ async def test_answers_in_the_last_seconds_count_by_the_databases_clock(
             assert round_ is not None and round_.closed_at is not None and round_.closed_at >= round_.closes_at
     finally:
         await close_all(owner, worker)
+
+
+async def test_a_game_whose_summary_went_out_is_never_claimed_again(db_url: str, tmp_path: Path) -> None:
+    """Once a game's summary is posted nothing is left to do in it: when its lease has run out,
+    no sweep claims it again (each claim would cost every process a resume, sweep after sweep)."""
+    from db import leases
+
+    core = await open_core(core_settings(tmp_path, db_url, round_seconds=1))
+    try:
+        await add_real_photos(core.app)
+        game_id = await core.app.quiz.start(ChatRef("test", "done"), ANN, rounds=1)
+        await asyncio.wait_for(core.app.quiz.wait_idle(), 20)
+        assert len(core.presenter.summaries) == 1
+        await core.app.quiz.shutdown()  # its sweeps stop too
+        await asyncio.sleep(LEASE + 0.5)  # the last lease on the game has run out
+        async with core.app.db.transaction() as session:
+            assert await leases.claimable_games(session, "test", "another:1:x") == []
+            assert not await leases.claim_game(session, game_id, "another:1:x", LEASE)
+    finally:
+        await close_all(core)
