@@ -11,9 +11,9 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import select, tuple_
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError
 
-from bot.database import Database
+from bot.database import Database, met_another_writer
 from bot.metrics import BotMetrics
 from bot.refs import ChatRef, PlayerRef
 from db.answers import AnswerOutcome, AnswerRequest, record_answers
@@ -58,8 +58,10 @@ class AnswerRecorder:
             try:
                 try:
                     outcomes = await self._write(batch)
-                except IntegrityError:
-                    # Another process wrote one of these rows first: retry one by one.
+                except DBAPIError as error:
+                    if not met_another_writer(error):
+                        raise
+                    # Another process wrote one of these rows first (or deadlocked with this batch): retry one by one.
                     outcomes = [await self._write_one(item) for item in batch]
             except Exception as error:  # the store failed (the retry too): tell every waiting caller
                 log.exception("could not record %d answers", len(batch))

@@ -6,7 +6,7 @@ import logging
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import backups, migrate
@@ -15,6 +15,22 @@ from db.engine import is_sqlite, make_engine, make_sessionmaker
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RACE_RETRIES = 5
+# PostgreSQL's "try again" states: deadlock_detected and serialization_failure.
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def met_another_writer(error: BaseException) -> bool:
+    """Did a transaction fail only because another one wrote the same rows at the same time, so
+    that running it again succeeds? A constraint another writer met first, a deadlock or a
+    serialization failure (PostgreSQL), or a lock SQLite's busy timeout gave up on."""
+    if isinstance(error, IntegrityError):
+        return True
+    if isinstance(error, DBAPIError):
+        code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+        if code in RETRY_SQLSTATES:
+            return True
+        return isinstance(error, OperationalError) and "database is locked" in str(error.orig)
+    return False
 
 
 class Database:
@@ -39,12 +55,15 @@ class Database:
 
     @staticmethod
     async def retrying(work: Callable[[], Awaitable[T]], what: str, attempts: int = RACE_RETRIES) -> T:
-        """Await work() (one transaction); if a constraint fails because another process wrote the
-        same row first (a new player's score row, ...), run it again: it then reads that row."""
+        """Await work() (one transaction); if it met another process's writes (see
+        met_another_writer: a new player's score row written first, a deadlock), run it again: it
+        then reads what the other wrote."""
         for attempt in range(1, attempts):
             try:
                 return await work()
-            except IntegrityError as error:
+            except DBAPIError as error:
+                if not met_another_writer(error):
+                    raise
                 log.info("%s met a concurrent write (%s); retry %d", what, error.orig, attempt)
                 await asyncio.sleep(0.01 * attempt)
         return await work()

@@ -25,10 +25,10 @@ from bot.reveals import Reveals
 from bot.round_images import RoundImage, RoundImages
 from bot.settings import Settings
 from db import leases
+from db.clock import db_now
 from db.games import add_generated_face, add_round, close_round, round_tally, start_clock
 from db.hall import HallRow
-from db.models import Game, Round, utcnow
-from db.models import as_utc
+from db.models import Game, Round, as_utc
 from db.modes import PAIRS
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError
 
@@ -44,6 +44,8 @@ class RunningGame:
     stop_requested: bool = False
     waiting_round: int | None = None  # the round whose answers may close it early, while it is open
     wake: asyncio.Event = field(default_factory=asyncio.Event)  # a stop, or every expected answer
+    # Set once a taken-over game's overdue rounds are revealed (or its work ended): a start may wait for it.
+    caught_up: asyncio.Event = field(default_factory=asyncio.Event)
 
     def close_early_at(self, round_id: int, answers: int) -> None:
         expected = self.chat.expected_players
@@ -153,12 +155,14 @@ class GameLoop:
     async def _wait_and_reveal(self, running: RunningGame, round_id: int, closes_at: datetime,
                                message_ref: str | None) -> None:
         running.wake = asyncio.Event()
-        # A round never posted (a crash between its row and its post) has no clock: close it now.
-        remaining = (as_utc(closes_at) - utcnow()).total_seconds() if message_ref else 0.0
-        if remaining > 0 and running.chat.expected_players:
-            # A resumed round may have had all its answers already (clicks while the bot was down).
+        remaining = 0.0  # a round never posted (a crash between its row and its post) has no clock: close it now
+        if message_ref:
             async with self.db.transaction() as session:
-                if (await round_tally(session, round_id)).answers >= running.chat.expected_players:
+                # The database's clock set the close time and judges answers: this process's may be off.
+                remaining = (as_utc(closes_at) - await db_now(session)).total_seconds()
+                # A resumed round may have had all its answers already (clicks while the bot was down).
+                if remaining > 0 and running.chat.expected_players and \
+                        (await round_tally(session, round_id)).answers >= running.chat.expected_players:
                     remaining = 0
         if remaining > 0 and not running.stop_requested:
             running.waiting_round = round_id
@@ -177,7 +181,7 @@ class GameLoop:
             return None
         face = prepared.face
         async with self.db.transaction() as session:
-            opened = utcnow()
+            opened = await db_now(session)
             # Fencing: the round is added only while the lease holds, in the same transaction.
             if not await leases.holds(session, running.game_id, self.leases.owner, opened):
                 raise LostGame()

@@ -1,15 +1,21 @@
 """This process's leases on games (db.leases): its name, how long a lease lasts, and the calls
-the quiz service makes to claim, keep, check and give up games."""
+the quiz service makes to claim, keep, check and give up games. Every lease time is the
+database's (db.clock): the process's own clock decides nothing here."""
 from __future__ import annotations
 
 import os
 import secrets
 import socket
-from datetime import datetime, timedelta
+from typing import Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.database import Database
 from db import leases
-from db.models import utcnow
+from db.models import Game
+
+# Told of each game the moment its claim commits: (game id, platform chat id, chat title).
+Adopt = Callable[[int, str, str], None]
 
 
 def process_name() -> str:
@@ -23,27 +29,34 @@ class Leases:
         self.seconds = seconds  # a dead owner's games are free this long after its last renewal
         self.owner = owner or process_name()
 
-    def until(self, now: datetime | None = None) -> datetime:
-        return (now or utcnow()) + timedelta(seconds=self.seconds)
+    async def take_new(self, session: AsyncSession, game: Game) -> None:
+        """Own a game this process is creating, in the transaction that creates it."""
+        game.owner, game.lease_until = self.owner, await leases.lease_end(session, self.seconds)
 
     async def claim(self, game_id: int, *, own: bool = False) -> bool:
         """Take a free game (with own: or keep one this process holds already)."""
-        now = utcnow()
         async with self.db.transaction() as session:
-            return await leases.claim_game(session, game_id, self.owner, self.until(now), now, own=own)
+            return await leases.claim_game(session, game_id, self.owner, self.seconds, own=own)
 
-    async def claim_free(self, platform: str, skip: set[int]) -> list[int]:
+    async def claim_free(self, platform: str, skip: set[int], adopt: Adopt | None = None) -> list[int]:
         """Claim every game of the platform no live process owns (but those in skip): each
-        claim is its own conditional update, so a game another process claims first is left."""
+        claim is its own conditional update, so a game another process claims first is left.
+        adopt hears of each claim as soon as it commits, before the next is tried, so the
+        caller renews the game from then on."""
         async with self.db.transaction() as session:
-            candidates = [g for g in await leases.claimable_games(session, platform, self.owner, utcnow())
-                          if g not in skip]
-        return [game_id for game_id in candidates if await self.claim(game_id)]
+            candidates = [c for c in await leases.claimable_games(session, platform, self.owner) if c[0] not in skip]
+        claimed = []
+        for game_id, chat_id, title in candidates:
+            if await self.claim(game_id):
+                claimed.append(game_id)
+                if adopt is not None:
+                    adopt(game_id, chat_id, title)
+        return claimed
 
     async def renew(self, game_ids: list[int]) -> set[int]:
         """Keep these games' leases; returns the ids another process took over."""
         async with self.db.transaction() as session:
-            return await leases.renew(session, self.owner, game_ids, self.until())
+            return await leases.renew(session, self.owner, game_ids, self.seconds)
 
     async def release(self, game_ids: list[int]) -> None:
         async with self.db.transaction() as session:

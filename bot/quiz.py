@@ -14,7 +14,7 @@ import asyncio
 import logging
 import secrets
 from dataclasses import replace
-from typing import Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 from bot import texts
 from bot.answers import AnswerRecorder
@@ -34,7 +34,7 @@ from bot.settings import Settings
 from db import leases
 from db.games import GameAlreadyRunning, active_game, last_round, start_game, unrevealed_rounds
 from db.hall import HallRow
-from db.models import Chat, Game, Round
+from db.models import Chat, Game
 from db.modes import PAIRS, SINGLE
 from db.people import find_chat, get_or_create_chat, get_or_create_player
 from db.quiz_photos import count_quiz_photos
@@ -84,10 +84,12 @@ class QuizService:
 
     # -- starting and stopping --
     async def start(self, chat: ChatRef, by: PlayerRef, rounds: str | int | None = None, mode: str = SINGLE, *,
-                    hard: bool = False) -> int:
+                    hard: bool = False, options: dict[str, Any] | None = None) -> int:
         """Start a game (of a mode in db.modes) in chat; returns its id. Raises UserError for bad
         input or a running game. A hard game's fake rounds show faces from the hall of fakes while
-        it has some."""
+        it has some. options: the front-end's own values for the chat (such as where the game
+        posts), stored in the transaction that starts the game, so whichever process runs it, now
+        or after a takeover, reads this game's values (None removes a key)."""
         mode = check_mode(mode)
         if hard and mode == PAIRS:  # the hall holds single-image faces
             raise UserError(texts.QUIZ_USAGE)
@@ -107,8 +109,11 @@ class QuizService:
                                         mode=mode, hard=hard)
             except GameAlreadyRunning:
                 raise UserError(texts.GAME_RUNNING) from None
-            game.owner, game.lease_until = self.leases.owner, self.leases.until()
-        self._launch(game.id, chat, first_number=1)
+            await self.leases.take_new(session, game)
+            if options:
+                merged = {**(chat_row.settings or {}), **options}
+                chat_row.settings = {key: value for key, value in merged.items() if value is not None}
+        self._track(game.id, chat, lambda running: self._loop.run(running, 1, None))
         return game.id
 
     async def stop(self, chat: ChatRef) -> None:
@@ -124,7 +129,8 @@ class QuizService:
             running.request_stop()
             await asyncio.shield(running.task)
         elif await self.leases.claim(game.id, own=True):  # no live owner (a crash): finish it here
-            await self._reveals.finish(game.id, chat, stopped=True)
+            finishing = self._track(game.id, chat, lambda _: self._reveals.finish(game.id, chat, stopped=True))
+            await asyncio.shield(finishing.task)  # type: ignore[arg-type]
         else:  # another process runs it: ask, and wait (a while) for it to end the game
             async with self.db.transaction() as session:
                 await leases.request_stop(session, game.id)
@@ -140,20 +146,22 @@ class QuizService:
             await asyncio.sleep(STOP_POLL_SECONDS)
         log.warning("game %s did not end within %.0f s of its /stop; its owner will end it", game_id, timeout)
 
-    def _launch(self, game_id: int, chat: ChatRef, first_number: int, resume: Round | None = None) -> None:
-        self._track(game_id, chat, lambda running: self._loop.run(running, first_number, resume))
-
-    def _track(self, game_id: int, chat: ChatRef, work: Callable[[RunningGame], Awaitable[None]]) -> None:
-        """Run work on a game here, its lease renewed until the work is done."""
+    def _track(self, game_id: int, chat: ChatRef, work: Callable[[RunningGame], Awaitable[None]]) -> RunningGame:
+        """Run work on a game here, its lease renewed until the work is done. Call it right after
+        the claim (no await between): the watch renews every game in self._games."""
         running = RunningGame(game_id, chat)
         self._games[game_id] = running
         running.task = asyncio.create_task(self._run(running, work), name=f"quiz-game-{game_id}")
         self._ensure_watch()
+        return running
 
     async def _run(self, running: RunningGame, work: Callable[[RunningGame], Awaitable[None]]) -> None:
         try:
             await work(running)
+        except Exception:
+            log.exception("work on game %s failed", running.game_id)
         finally:
+            running.caught_up.set()
             if self._games.get(running.game_id) is running:
                 del self._games[running.game_id]
 
@@ -200,8 +208,9 @@ class QuizService:
     async def recover(self, platform: str, expected_players: ExpectedPlayers | None = None) -> int:
         """At a front-end's start: reveal what a previous run left unrevealed, resume the games no
         live process runs, and from now on take over the platform's games of any process that
-        dies. Returns games resumed. expected_players, if given, tells how many players each chat
-        has (see ChatRef), so small chats keep closing rounds early after a takeover."""
+        dies. Returns games resumed (once their overdue rounds are revealed; their loops go on).
+        expected_players, if given, tells how many players each chat has (see ChatRef), so small
+        chats keep closing rounds early after a takeover."""
         self._platforms[platform] = expected_players
         resumed = await self._take_over(platform)
         async with self.db.transaction() as session:  # reveals of ended games an outage left unshown
@@ -210,45 +219,53 @@ class QuizService:
         for round_id, chat_row in unrevealed:
             await self._reveals.close_and_reveal(round_id, ChatRef(platform, chat_row.platform_chat_id, chat_row.title))
         self._ensure_watch()
-        return resumed
+        # Not the watch: a start may wait for the resumed games' overdue reveals.
+        await asyncio.gather(*(running.caught_up.wait() for running in resumed))
+        return len(resumed)
 
-    async def _take_over(self, platform: str) -> int:
-        claimed = await self.leases.claim_free(platform, skip=set(self._games))
-        for game_id in claimed:
-            try:
-                await self._resume(game_id, platform)
-            except Exception:
-                log.exception("could not resume game %s", game_id)
-        return len(claimed)
+    async def _take_over(self, platform: str) -> list[RunningGame]:
+        """Claim the platform's free games. Only database work is awaited here (the watch calls
+        it): each claimed game is tracked, so renewed, the moment its claim commits, and what
+        may wait on the network (overdue reveals, a player count, the loop) runs in its task."""
+        adopted: list[RunningGame] = []
 
-    async def _resume(self, game_id: int, platform: str) -> None:
+        def adopt(game_id: int, chat_id: str, title: str) -> None:
+            adopted.append(self._track(game_id, ChatRef(platform, chat_id, title),
+                                       lambda running: self._resume(running, platform)))
+
+        await self.leases.claim_free(platform, skip=set(self._games), adopt=adopt)
+        return adopted
+
+    async def _resume(self, running: RunningGame, platform: str) -> None:
+        """A claimed game's task: reveal its overdue rounds, then run its loop from where it stood."""
+        game_id = running.game_id
         async with self.db.transaction() as session:
             game = await session.get(Game, game_id)
-            chat_row = await session.get(Chat, game.chat_id) if game else None
-            if game is None or chat_row is None:
+            if game is None:
                 return
             last = await last_round(session, game_id)
             unrevealed = [r.id for r in await unrevealed_rounds(session, platform) if r.game_id == game_id]
-        chat = ChatRef(platform, chat_row.platform_chat_id, chat_row.title)
+        chat = running.chat
+        if game.ended_at is not None:  # its owner died between the end and the summary
+            log.info("posting the summary of game %s in %s chat %s", game_id, platform, chat.chat_id)
+            await self._reveals.post_summary(game_id, chat)
+            return
         expected_players = self._platforms.get(platform)
         if expected_players is not None:
             try:
-                chat = replace(chat, expected_players=await expected_players(chat))
+                chat = running.chat = replace(chat, expected_players=await expected_players(chat))
             except Exception:  # a count is a nicety: the game resumes without it
                 log.exception("could not count the players of chat %s", chat.chat_id)
-        if game.ended_at is not None:  # its owner died between the end and the summary
-            log.info("posting the summary of game %s in %s chat %s", game_id, platform, chat.chat_id)
-            self._track(game_id, chat, lambda _: self._reveals.post_summary(game_id, chat))
-            return
         for round_id in unrevealed:
             await self._reveals.close_and_reveal(round_id, chat)
+        running.caught_up.set()
         log.info("resuming game %s in %s chat %s", game_id, platform, chat.chat_id)
         if last is None:
-            self._launch(game_id, chat, first_number=1)
+            await self._loop.run(running, 1, None)
         elif last.closed_at is None:
-            self._launch(game_id, chat, first_number=last.number + 1, resume=last)
+            await self._loop.run(running, last.number + 1, last)
         else:
-            self._launch(game_id, chat, first_number=last.number + 1)
+            await self._loop.run(running, last.number + 1, None)
 
     def _ensure_watch(self) -> None:
         if self._watch is None or self._watch.done():
@@ -271,7 +288,7 @@ class QuizService:
                 if now - last_takeover >= self.leases.seconds / 2:
                     last_takeover = now
                     for platform in list(self._platforms):
-                        await self._take_over(platform)
+                        await self._take_over(platform)  # claims only: the games' work runs in their tasks
             except asyncio.CancelledError:
                 raise
             except Exception:  # the database away for a moment: the next tick tries again

@@ -9,7 +9,8 @@ from datetime import datetime
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Answer, Round, as_utc, utcnow
+from db.clock import db_now
+from db.models import Answer, Round, as_utc
 
 
 class AnswerStatus(enum.Enum):
@@ -60,11 +61,14 @@ async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
                 select(Round.id, Round.is_real, Round.pair, Round.closed_at, Round.closes_at, Round.opened_at,
                        Round.chat_id)
                 .where(Round.id.in_(round_ids))
+                .order_by(Round.id)  # locked in one order by every writer: no deadlock between batches
                 .with_for_update()
             )
         ).all()
     }
-    now = now or utcnow()  # read after the lock: ordered with any close of these rounds
+    # The database's clock, read after the lock (so ordered with any close of these rounds): a
+    # worker whose own clock runs ahead or behind still takes exactly the answers in time.
+    now = now or await db_now(session)
     taken = set(
         (
             await session.execute(
@@ -94,7 +98,9 @@ async def record_answers(session: AsyncSession, requests: list[AnswerRequest],
                              correct=correct, answered_at=now, reaction_ms=reaction_ms))
             outcomes.append(None)  # filled in below, once the round's count is known
     if rows:
-        await session.execute(insert(Answer), rows)
+        # In key order: two processes inserting the same (round, player) pairs then wait on each
+        # other in one order, never in a cycle (a deadlock).
+        await session.execute(insert(Answer), sorted(rows, key=lambda row: (row["round_id"], row["player_id"])))
         count_query = (select(Answer.round_id, func.count()).where(Answer.round_id.in_(round_ids))
                        .group_by(Answer.round_id))
         counts = {round_id: count for round_id, count in (await session.execute(count_query)).all()}

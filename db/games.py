@@ -1,15 +1,17 @@
 """Games and their rounds: one game per chat at a time, a round's clock, close and tallies, and
-what a restart or another process must pick up. Scoring at the reveal lives in db.scoring."""
+what a restart or another process must pick up. Scoring at the reveal lives in db.scoring.
+A round's times come from the database's clock (db.clock), shared by every process."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, cast, func, select, update
+from sqlalchemy import Integer, cast, func, null, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Answer, Chat, Game, GeneratedFace, Player, Round, utcnow
+from db.clock import db_now
+from db.models import Answer, Chat, Game, GeneratedFace, Player, Round
 
 
 class GameAlreadyRunning(Exception):
@@ -38,13 +40,14 @@ async def end_game(session: AsyncSession, game_id: int, now: datetime | None = N
     """End a game once, its summary now due. True if this call ended it (False: it had ended already)."""
     result = await session.execute(
         update(Game).where(Game.id == game_id, Game.ended_at.is_(None))
-        .values(ended_at=now or utcnow(), active_chat_id=None, summary_due={"stopped": stopped, "reason": reason})
+        .values(ended_at=now or await db_now(session), active_chat_id=None, summary_due={"stopped": stopped, "reason": reason})
     )
     return result.rowcount == 1
 
 
 async def summary_posted(session: AsyncSession, game_id: int) -> None:
-    await session.execute(update(Game).where(Game.id == game_id).values(summary_due=None))
+    # SQL NULL, not JSON null (what None in a JSON column becomes): the game is done for every process.
+    await session.execute(update(Game).where(Game.id == game_id).values(summary_due=null()))
 
 
 async def add_generated_face(session: AsyncSession, seed: int, psi: float, model_version: str) -> GeneratedFace:
@@ -59,7 +62,7 @@ async def add_round(session: AsyncSession, game: Game, number: int, *, is_real: 
                     opened_at: datetime | None = None, pair: bool = False) -> Round:
     round_ = Round(game_id=game.id, chat_id=game.chat_id, number=number, is_real=is_real, pair=pair,
                    generated_face_id=generated_face_id, real_photo_id=real_photo_id,
-                   opened_at=opened_at or utcnow(), closes_at=closes_at)
+                   opened_at=opened_at or await db_now(session), closes_at=closes_at)
     session.add(round_)
     await session.flush()
     return round_
@@ -68,7 +71,7 @@ async def add_round(session: AsyncSession, game: Game, number: int, *, is_real: 
 async def start_clock(session: AsyncSession, round_id: int, message_ref: str, seconds: int,
                       now: datetime | None = None) -> datetime:
     """The round's post is confirmed: store its message and start its clock. Returns the close time."""
-    closes_at = (now or utcnow()) + timedelta(seconds=seconds)
+    closes_at = (now or await db_now(session)) + timedelta(seconds=seconds)
     await session.execute(update(Round).where(Round.id == round_id).values(message_ref=message_ref,
                                                                            closes_at=closes_at))
     return closes_at
@@ -79,7 +82,8 @@ async def close_round(session: AsyncSession, round_id: int, now: datetime | None
     # Lock the round first so the close time is read after any answer that got in before it.
     await session.execute(select(Round.id).where(Round.id == round_id).with_for_update())
     result = await session.execute(
-        update(Round).where(Round.id == round_id, Round.closed_at.is_(None)).values(closed_at=now or utcnow())
+        update(Round).where(Round.id == round_id, Round.closed_at.is_(None))
+        .values(closed_at=now or await db_now(session))
     )
     return result.rowcount == 1
 

@@ -3,22 +3,27 @@
 
 A lease is (owner, lease_until) on the game's row. An owner renews its leases well before they
 run out; a game whose lease ran out (its process died or hung) may be claimed by any process.
-Every claim is one conditional UPDATE, so two processes never both win the same game.
+Every claim is one conditional UPDATE, so two processes never both win the same game. Lease
+times are read from the database's clock (db.clock), so a process with a skewed clock neither
+takes a live game nor lets its own run out early.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import String, and_, cast, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from db.clock import db_now
 from db.models import Answer, Chat, Game
 
 
 def _unfinished() -> ColumnElement[bool]:
     """A game with work left: still running, or ended with its summary not yet posted."""
-    return or_(Game.ended_at.is_(None), Game.summary_due.is_not(None))
+    # A posted summary was once stored as JSON null rather than SQL NULL: such a game is done too.
+    due = and_(Game.summary_due.is_not(None), cast(Game.summary_due, String) != "null")
+    return or_(Game.ended_at.is_(None), due)
 
 
 def _claimable(owner: str, now: datetime, *, own: bool) -> ColumnElement[bool]:
@@ -29,37 +34,47 @@ def _claimable(owner: str, now: datetime, *, own: bool) -> ColumnElement[bool]:
     return and_(_unfinished(), free)
 
 
-async def claim_game(session: AsyncSession, game_id: int, owner: str, until: datetime, now: datetime, *,
+async def lease_end(session: AsyncSession, seconds: float) -> datetime:
+    """When a lease taken or renewed now runs out, by the database's clock."""
+    return await db_now(session) + timedelta(seconds=seconds)
+
+
+async def claim_game(session: AsyncSession, game_id: int, owner: str, seconds: float, *,
                      own: bool = False) -> bool:
-    """Take one game's lease (with own: or keep this owner's). False if another live owner has
-    it, or nothing is left to do in it."""
+    """Take one game's lease for `seconds` (with own: or keep this owner's). False if another
+    live owner has it, or nothing is left to do in it."""
+    now = await db_now(session)
     result = await session.execute(update(Game).where(Game.id == game_id, _claimable(owner, now, own=own))
-                                   .values(owner=owner, lease_until=until))
+                                   .values(owner=owner, lease_until=now + timedelta(seconds=seconds)))
     return result.rowcount == 1
 
 
-async def claimable_games(session: AsyncSession, platform: str, owner: str, now: datetime) -> list[int]:
-    """Ids of the platform's games this owner could claim now (oldest first)."""
-    query = (select(Game.id).join(Chat, Chat.id == Game.chat_id)
-             .where(Chat.platform == platform, _claimable(owner, now, own=False)).order_by(Game.id))
-    return list((await session.execute(query)).scalars())
+async def claimable_games(session: AsyncSession, platform: str, owner: str) -> list[tuple[int, str, str]]:
+    """(game id, platform chat id, chat title) of the platform's games this owner could claim
+    now (oldest first)."""
+    query = (select(Game.id, Chat.platform_chat_id, Chat.title).join(Chat, Chat.id == Game.chat_id)
+             .where(Chat.platform == platform, _claimable(owner, await db_now(session), own=False))
+             .order_by(Game.id))
+    return [(int(game_id), str(chat_id), str(title or "")) for game_id, chat_id, title in
+            (await session.execute(query)).all()]
 
 
-async def renew(session: AsyncSession, owner: str, game_ids: list[int], until: datetime) -> set[int]:
-    """Extend the owner's leases on these games; returns the ids it lost: unfinished games
-    another process took over (a game finished meanwhile is not lost)."""
+async def renew(session: AsyncSession, owner: str, game_ids: list[int], seconds: float) -> set[int]:
+    """Extend the owner's leases on these games by `seconds` from now; returns the ids it lost:
+    unfinished games another process took over (a game finished meanwhile is not lost)."""
     if not game_ids:
         return set()
     await session.execute(update(Game).where(Game.id.in_(game_ids), Game.owner == owner, _unfinished())
-                          .values(lease_until=until))
+                          .values(lease_until=await lease_end(session, seconds)))
     lost = select(Game.id).where(Game.id.in_(game_ids), _unfinished(),
                                  or_(Game.owner.is_(None), Game.owner != owner))
     return set((await session.execute(lost)).scalars())
 
 
 async def holds(session: AsyncSession, game_id: int, owner: str, now: datetime) -> bool:
-    """Does `owner` hold a live lease on the game (checked before each post: an owner that lost
-    its game, e.g. after a long pause, must not post another round)."""
+    """Does `owner` hold a live lease on the game at `now` (the database's time, db.clock)?
+    Checked before each post: an owner that lost its game, e.g. after a long pause, must not post
+    another round."""
     query = select(Game.id).where(Game.id == game_id, Game.owner == owner, Game.lease_until > now,
                                   Game.ended_at.is_(None))
     return (await session.execute(query)).first() is not None

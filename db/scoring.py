@@ -2,6 +2,11 @@
 the fool rate) in the same transaction that marks the round revealed, and only when that mark
 is new. A reveal shown twice (a crash right after it, a restart) therefore counts once, and no
 read before the reveal can tell whether an answer was right.
+
+Reveals in several processes share rows (a player's global totals, a model's fool count). Every
+reveal locks and inserts score rows in one order, their sorted keys, so two reveals wait on each
+other in line instead of in a cycle; what still races (a row both insert first, a deadlock
+PostgreSQL detects anyway) is retried by the caller (bot.database.Database.retrying).
 """
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from datetime import datetime
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Answer, FaceFools, FoolCount, GeneratedFace, Round, Score, utcnow
+from db.clock import db_now
+from db.models import Answer, FaceFools, FoolCount, GeneratedFace, Round, Score
 from db.modes import PAIRS, SINGLE, scoped
 from db.scopes import ALL_TIME, GLOBAL_SCOPE, chat_scope, week_period
 from db.stats import wilson_lower
@@ -18,8 +24,9 @@ from db.stats import wilson_lower
 
 async def reveal_and_score(session: AsyncSession, round_id: int, now: datetime | None = None) -> bool:
     """Mark the round revealed and score its answers. False (nothing scored) if it was revealed
-    already. Callers retry the transaction on IntegrityError (another process created a row first)."""
-    now = now or utcnow()
+    already. Callers retry the transaction when it meets another process's writes (a row that
+    process created first, a deadlock): bot.database.Database.retrying."""
+    now = now or await db_now(session)
     marked = await session.execute(
         update(Round).where(Round.id == round_id, Round.revealed_at.is_(None)).values(revealed_at=now)
     )
@@ -91,7 +98,7 @@ async def _add_to_scores(session: AsyncSession, scored: list[tuple[int, int, boo
                     Score.player_id.in_({p for p, _, _ in scored}),
                     Score.scope.in_(scopes),
                     Score.period.in_([ALL_TIME, week]),
-                ).with_for_update()
+                ).order_by(Score.player_id, Score.scope, Score.period).with_for_update()  # locked in key order
             )
         ).all()
     }
@@ -107,7 +114,7 @@ async def _add_to_scores(session: AsyncSession, scored: list[tuple[int, int, boo
             total[2] += int(correct)
             total[3] = total[3] + 1 if correct else 0
             total[4] = max(total[4], total[3])
-    touched = {(p, s, per) for p, c, _ in scored for s, per in keys_of[(p, c)]}
+    touched = sorted({(p, s, per) for p, c, _ in scored for s, per in keys_of[(p, c)]})  # key order: see above
     updates, inserts = [], []
     for key in touched:
         score_id, answers, right, streak, best = found[key]

@@ -68,3 +68,31 @@ async def slow_statement(db: Database, table: str, seconds: float, on: str = "IN
     await install(db, name, slow, f"""
         CREATE TRIGGER {name} BEFORE {on} ON {table} WHEN {name}()
         BEGIN SELECT 1; END""")
+
+
+async def pg_fail_statements(db: Database, table: str, sqlstate: str, times: int, on: str = "INSERT") -> str:
+    """PostgreSQL: the next `times` INSERTs (or UPDATEs, DELETEs) on `table` fail in the server
+    with `sqlstate` (40P01 a deadlock, 40001 a serialization failure), so asyncpg raises its real
+    exception for that state. A sequence counts the statements: unlike a table, it is not rolled
+    back with them. Returns the sequence's name (see pg_statements_seen)."""
+    name = f"fault_{on.lower()}_{table}"
+    async with db.transaction() as session:
+        await session.execute(text(f"CREATE SEQUENCE {name}_seen"))
+        await session.execute(text(f"""
+            CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF nextval('{name}_seen') <= {times} THEN
+                    RAISE EXCEPTION 'injected: state {sqlstate} on {table}' USING ERRCODE = '{sqlstate}';
+                END IF;
+                RETURN NULL;
+            END $$"""))
+        await session.execute(text(f"CREATE TRIGGER {name} BEFORE {on} ON {table} "
+                                   f"FOR EACH STATEMENT EXECUTE FUNCTION {name}()"))
+    return f"{name}_seen"
+
+
+async def pg_statements_seen(db: Database, sequence: str) -> int:
+    """How many statements reached a pg_fail_statements trigger (failed or not)."""
+    async with db.transaction() as session:
+        value, called = (await session.execute(text(f"SELECT last_value, is_called FROM {sequence}"))).one()
+    return int(value) if called else 0

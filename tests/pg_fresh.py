@@ -48,9 +48,26 @@ async def fresh_database(what: str, base_url: str = BASE_URL) -> AsyncIterator[s
         try:
             yield base.set(database=name).render_as_string(hide_password=False)
         finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await _drop(admin, name)
     finally:
         await admin.close()
+
+
+async def _drop(admin, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Drop a test database. FORCE ends our connections, but not an autovacuum worker that just
+    started on it (a superuser's): that one is gone within moments, so try again."""
+    import asyncio
+
+    import asyncpg
+
+    for attempt in range(20):
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except (asyncpg.exceptions.InsufficientPrivilegeError, asyncpg.exceptions.ObjectInUseError):
+            if attempt == 19:
+                raise
+            await asyncio.sleep(0.25)
 
 
 async def fresh_schema(url: str = BASE_URL) -> str:

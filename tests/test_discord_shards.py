@@ -10,7 +10,7 @@ import asyncio
 import subprocess
 import sys
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import pytest
 
@@ -23,7 +23,9 @@ from generator.direct import DirectSource
 from tests.conftest import REPO, add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import running_bot
+from tests.discord_fake.payloads import FakeMember
 from tests.fakes import DrawnFaceModel
+from tests.pg_fresh import fresh_database, reachable
 
 
 @pytest.fixture
@@ -145,3 +147,53 @@ def test_a_bad_shard_setting_is_one_clear_line(tmp_path: Path, count: str, ids: 
     assert result.stderr.strip() == f"error: bad configuration: {said}" or \
         result.stderr.strip().startswith(f"error: bad configuration: {said}"), result.stderr
     assert "Traceback" not in result.stderr and "\n" not in result.stderr.strip()
+
+
+def round_posts(fake: FakeDiscord, room: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in fake.channel_messages(room) if m.get("components")]
+
+
+def summaries(fake: FakeDiscord, room: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in fake.channel_messages(room) if m["content"].startswith(("Game over!", "Game stopped."))]
+
+
+async def test_after_a_takeover_the_next_game_posts_in_its_own_channel(fake: FakeDiscord, tmp_path: Path) -> None:
+    """The process of the guild's shard stops twice mid-game (a deploy); the other process takes
+    each game over. The first game ran in #first, the second was asked for in #second: the
+    process taking over posts each game's rounds and summary in that game's channel, not in
+    the one it posted in before."""
+    if not await reachable():
+        pytest.skip("no PostgreSQL server")
+    guild = fake.add_guild("Odd", shard=(1, 2))
+    member = fake.add_member(guild, "Otto")
+    first_room, second_room = guild.add_text_channel("first"), guild.add_text_channel("second")
+    async with fresh_database("discord_takeover") as url:
+        options = dict(posted_size=128, round_seconds=3, game_lease_seconds=2.0, coordination_poll_seconds=0.2,
+                       database_url=url)
+        taker = await Figment.open(make_settings(tmp_path / "a", **options), DirectSource(DrawnFaceModel()))
+        await add_real_photos(taker)
+        shard_one = await Figment.open(make_settings(tmp_path / "b", **options), DirectSource(DrawnFaceModel()))
+        try:
+            await _two_games_taken_over(fake, taker, shard_one, member, [first_room, second_room])
+        finally:
+            await shard_one.close()
+            await taker.close()
+
+
+async def _two_games_taken_over(fake: FakeDiscord, taker: Figment, shard_one: Figment, member: FakeMember,
+                                rooms: list[dict[str, Any]]) -> None:
+    async with running_bot(fake, taker, shard_count=2, shard_ids=(0,)):
+        await fake.wait_for(lambda: fake.gateway.connected_shards() == {0}, 15, "shard 0")
+        for number, room in enumerate(rooms, start=1):
+            async with running_bot(fake, shard_one, shard_count=2, shard_ids=(1,)):
+                await fake.wait_for(lambda: 1 in fake.gateway.connected_shards(), 15, "shard 1")
+                started = await fake.slash("quiz", member, room, rounds=3)
+                assert (await fake.reply(started))["content"] == texts.DISCORD_QUIZ_STARTED
+                await fake.wait_for(lambda room=room: round_posts(fake, room), 15, "the first round")
+            # shard 1's process stopped mid-game: the taker finishes the game where it runs
+            await fake.wait_for(lambda number=number: sum(len(summaries(fake, r)) for r in rooms) >= number, 40,
+                                "the game's summary")
+            await taker.quiz.wait_idle()
+    for room in rooms:
+        assert len(round_posts(fake, room)) == 3 and len(summaries(fake, room)) == 1
+    assert len(fake.channel_messages(rooms[0])) == 4, "the second game posted in the first game's channel"

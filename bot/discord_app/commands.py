@@ -87,8 +87,9 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         assert target is not None
         if interaction.guild_id is not None:
             target = await bot.presenter.quiz_channel(chat) or target
-        await bot.figment.quiz.start(chat, player_of(interaction.user), rounds, mode or SINGLE, hard=hard)
-        await bot.presenter.game_started(chat, target)  # no await in between: see game_started
+        # The game's channel is stored with its start: every process posts it there.
+        await bot.figment.quiz.start(chat, player_of(interaction.user), rounds, mode or SINGLE, hard=hard,
+                                     options=bot.presenter.start_options(chat, target))
         if target == interaction.channel_id:
             await reply(interaction, texts.DISCORD_QUIZ_STARTED)
         else:

@@ -1,14 +1,16 @@
 """The quiz on Discord: rounds are channel messages with persistent Real / Fake buttons.
 
 A server's game runs in one channel (the configured quiz channel, else where /quiz was used).
-That channel is kept with the chat's options so a restarted bot posts the next rounds there;
-a round's message reference is "<channel id>:<message id>", enough to edit it after a restart.
+That channel is stored with the chat in the transaction that starts the game, and read from the
+database at every post: whichever process runs the game (after a restart or a takeover) posts in
+the channel of this game, never one it remembers from an earlier game. A round's message
+reference is "<channel id>:<message id>", enough to edit it after a restart.
 """
 from __future__ import annotations
 
 import io
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -29,19 +31,16 @@ class DiscordPresenter:
     def __init__(self, client: discord.Client, figment: "Figment") -> None:
         self.client = client
         self.figment = figment
-        self._channels: dict[str, int] = {}  # chat id -> game channel, ahead of the stored option
 
     async def quiz_channel(self, chat: ChatRef) -> int | None:
         value = await self.figment.chats.option(chat, QUIZ_CHANNEL)
         return int(value) if value else None
 
-    async def game_started(self, chat: ChatRef, channel_id: int) -> None:
-        """Call right after quiz.start() returns, before anything else awaits: the new game's
-        task has not run yet, so its first round already finds its channel here."""
-        self._channels[chat.chat_id] = channel_id
-        await self.figment.chats.set_option(chat, GAME_CHANNEL, str(channel_id))
-        if chat.expected_players is not None:
-            await self.figment.chats.set_option(chat, PLAYERS, chat.expected_players)
+    @staticmethod
+    def start_options(chat: ChatRef, channel_id: int) -> dict[str, Any]:
+        """The chat options a new game stores as it starts (quiz.start(options=...)): its channel,
+        and the player count a restart needs (1 in direct messages)."""
+        return {GAME_CHANNEL: str(channel_id), PLAYERS: chat.expected_players}
 
     async def expected_players(self, chat: ChatRef) -> int | None:
         """For quiz.recover(): a direct message's one player still closes rounds early."""
@@ -49,13 +48,10 @@ class DiscordPresenter:
         return int(value) if value else None
 
     async def _channel(self, chat: ChatRef) -> discord.PartialMessageable:
-        channel_id = self._channels.get(chat.chat_id)
-        if channel_id is None:
-            stored = await self.figment.chats.option(chat, GAME_CHANNEL)
-            # a direct message chat is its own channel
-            channel_id = int(stored) if stored else int(chat.chat_id)
-            self._channels[chat.chat_id] = channel_id
-        return self.client.get_partial_messageable(channel_id)
+        # Read each time, never cached: another process may have started the chat's next game elsewhere.
+        stored = await self.figment.chats.option(chat, GAME_CHANNEL)
+        # a direct message chat is its own channel
+        return self.client.get_partial_messageable(int(stored) if stored else int(chat.chat_id))
 
     # -- QuizPresenter --
     async def post_round(self, chat: ChatRef, post: RoundPost) -> str:
