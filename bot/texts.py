@@ -304,6 +304,8 @@ CREDENTIALS_REAL_PHOTO = "That round showed a real photo: it has no Figment cred
 CREDENTIALS_OLD_MODEL = "That face was made by an earlier model, so it cannot be made again with credentials."
 CREDENTIALS_LINK = "Download with credentials"
 CHECK_BOMB = "That image is far too large to check (it would unpack to too many pixels)."
+CHECK_BUSY = "I am busy checking other images. Please try again in a few seconds."
+CHECK_TIMEOUT = "I couldn't check this image: reading it took too long. Please try again later."
 
 
 def check_too_big(limit: int) -> str:
