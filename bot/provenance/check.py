@@ -3,8 +3,8 @@
 Any bytes may come in: they are sized and probed before decoding, so a non-image, a huge image,
 a decompression bomb or a truncated file gets a clear answer (CheckRefused), never a traceback.
 The work is bounded whatever is sent (bot.provenance.decoding shrinks first, the watermark reader
-searches a bounded window); CheckService adds the per-user rate limit and the process's one
-check slot with its time limit (bot.provenance.gate).
+searches a bounded window); CheckService adds the per-user rate limit, the process's one check
+slot (bot.provenance.gate) and a worker process killed at the time limit (bot.provenance.worker).
 """
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ from bot.errors import UserError
 from bot.provenance import watermark
 from bot.provenance.credentials import ManifestReading, read_manifest
 from bot.provenance.decoding import MAX_BYTES, MAX_PIXELS, CheckRefused, decode
-from bot.provenance.gate import GATE, CheckGate, GateBusy, GateTimeout
+from bot.provenance.gate import GATE, CheckGate, GateBusy
+from bot.provenance.worker import WORKER, CheckTimedOut, CheckWorker
 from bot.ratelimit import SharedRateLimiter
 
 if TYPE_CHECKING:
@@ -56,18 +57,17 @@ def check_image(data: bytes, *, posted_size: int = 512, known_versions: Iterable
 
 
 async def reply_for(data: bytes, *, posted_size: int, known_versions: Iterable[str] = (),
-                    gate: CheckGate = GATE) -> str:
+                    gate: CheckGate = GATE, worker: CheckWorker = WORKER) -> str:
     """The chat reply for an uploaded image: the finding, or why it cannot be checked (not an
-    image, too big, busy, out of time). Runs in the process's one check slot, off the event loop."""
+    image, too big, busy, out of time). One check at a time in this process, in the worker process."""
     versions = tuple(known_versions)
     try:
-        result = await gate.run(lambda deadline: check_image(data, posted_size=posted_size,
-                                                             known_versions=versions, deadline=deadline))
+        result = await gate.run(lambda: worker.check(data, posted_size, versions))
     except CheckRefused as refused:
         return str(refused)
     except GateBusy:
         return texts.CHECK_BUSY
-    except GateTimeout:
+    except CheckTimedOut:
         return texts.CHECK_TIMEOUT
     return result.reply()
 
@@ -82,9 +82,10 @@ class CheckService:
     """/check for every front-end: admit() counts the request against the user's limit (kept in
     the database, so it holds across every bot process), reply() checks the downloaded image."""
 
-    def __init__(self, figment: "Figment", gate: CheckGate = GATE) -> None:
+    def __init__(self, figment: "Figment", gate: CheckGate = GATE, worker: CheckWorker = WORKER) -> None:
         self.figment = figment
         self.gate = gate
+        self.worker = worker
         self.limiter = SharedRateLimiter(figment.db, "check", figment.settings.check_per_minute)
 
     async def admit(self, platform: str, user_id: str | int) -> None:
@@ -93,12 +94,5 @@ class CheckService:
 
     async def reply(self, data: bytes) -> str:
         return await reply_for(data, posted_size=self.figment.settings.posted_size,
-                               known_versions=known_versions(self.figment.source), gate=self.gate)
-
-    async def admitted_reply(self, platform: str, user_id: str | int, data: bytes) -> str:
-        """admit() then reply(), for a door that has the bytes already: the refusal as the reply."""
-        try:
-            await self.admit(platform, user_id)
-        except UserError as error:
-            return error.message
-        return await self.reply(data)
+                               known_versions=known_versions(self.figment.source), gate=self.gate,
+                               worker=self.worker)

@@ -12,14 +12,20 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
+from PIL.JpegImagePlugin import JpegImageFile
 
 from bot import texts
 from bot.provenance import watermark
 
 MAX_BYTES = 20 * 1024 * 1024   # Telegram bots can fetch at most 20 MB; the same for every door
 MAX_PIXELS = 40_000_000        # bigger is no face we made, and decoding it would cost memory
-MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif",
-         "TIFF": "image/tiff", "BMP": "image/bmp"}
+MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "MPO": "image/jpeg", "WEBP": "image/webp",
+         "GIF": "image/gif", "TIFF": "image/tiff", "BMP": "image/bmp"}
+FORMATS = ["PNG", "JPEG", "WEBP", "GIF", "TIFF", "BMP"]  # PIL's other decoders are never tried (JPEG covers MPO)
+# Pillow's WebP decoder holds about 15 bytes a pixel (libwebp's canvas, a copy, the image) and
+# decodes noise at about 60 ns a pixel, so WebP gets its own, lower limit (4K screenshots and
+# phone photos fit).
+MAX_PIXELS_BY_FORMAT = {"WEBP": 12_000_000}
 REDUCING_GAP = 3               # box-reduce only to 3x the target size: the resize after keeps its quality
 STRIP_ROWS = 256               # output rows per strip of a strip-wise reduction
 
@@ -44,12 +50,13 @@ def decode(data: bytes, posted_size: int) -> Decoded:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = Image.open(io.BytesIO(data), formats=FORMATS)
             size = image.size
-            if size[0] * size[1] > MAX_PIXELS:  # before decoding: a bomb is small on disk
+            # before decoding: a bomb is small on disk
+            if size[0] * size[1] > MAX_PIXELS_BY_FORMAT.get(image.format or "", MAX_PIXELS):
                 raise CheckRefused(texts.check_too_many_pixels(*size))
             mime = MIMES.get(image.format or "", "application/octet-stream")
-            if image.format == "JPEG":  # decoded at 1/2, 1/4 or 1/8 when still at least the posted scale
+            if isinstance(image, JpegImageFile):  # decoded at 1/2, 1/4 or 1/8 when still at least the posted scale
                 image.draft("RGB", watermark.posted_scale(size, posted_size))
             image.load()
             small = _shrunk(image, size, posted_size)

@@ -1,12 +1,11 @@
-"""At most one image check at a time in a process, on a worker thread, within a time limit.
+"""At most one image check at a time in a process, run on a worker thread off the event loop.
 
-Why wait rather than refuse at once: a check takes well under a second, so a user whose check
-arrives while another runs expects an answer a moment later, not "busy"; waiting up to one time
-limit covers even a slow check ahead. Only a queue that long (MAX_WAITING checks already waiting,
-each holding its downloaded image in memory) or a slot still taken after that wait gets "busy,
-try again". A check is stopped at its time limit by the work itself (the watermark search looks
-at the deadline between grid offsets), so the slot is freed when the user is told, and the CPU
-is free too: a thread that was merely abandoned would go on computing.
+Why wait rather than refuse at once: a check takes about a second at most, so a user whose check
+arrives while another runs expects an answer a moment later, not "busy"; waiting up to WAIT_SECONDS
+covers a slow check ahead. Only a longer queue (MAX_WAITING checks already waiting, each holding
+its downloaded image in memory) or a slot still taken after that wait gets "busy, try again".
+The time limit is the worker process's (bot.provenance.worker): the work ends by it, and so
+frees the slot.
 """
 from __future__ import annotations
 
@@ -17,25 +16,17 @@ from typing import Callable, TypeVar
 
 T = TypeVar("T")
 
-LIMIT_SECONDS = 6.0      # a worst-case check takes about a second of CPU; a busy machine gets slack
-WAIT_SECONDS = 6.0       # how long a check waits for the slot (one time limit)
+WAIT_SECONDS = 6.0       # how long a check waits for the slot (about one time limit)
 MAX_WAITING = 4          # checks waiting at once; beyond this, "busy" at once
 POLL_SECONDS = 0.05      # how often a waiting check looks at the slot
-GRACE_SECONDS = 2.0      # after the limit, how long to wait for the work to stop itself
 
 
 class GateBusy(Exception):
     """The slot stayed taken (or too many checks wait for it)."""
 
 
-class GateTimeout(Exception):
-    """The work ran past the time limit."""
-
-
 class CheckGate:
-    def __init__(self, limit_s: float = LIMIT_SECONDS, wait_s: float = WAIT_SECONDS,
-                 max_waiting: int = MAX_WAITING) -> None:
-        self.limit_s = limit_s
+    def __init__(self, wait_s: float = WAIT_SECONDS, max_waiting: int = MAX_WAITING) -> None:
         self.wait_s = wait_s
         self.max_waiting = max_waiting
         # A thread lock, not an asyncio one: it holds for the whole process whatever event loop
@@ -47,18 +38,12 @@ class CheckGate:
     def busy(self) -> bool:
         return self._slot.locked()
 
-    async def run(self, work: Callable[[float], T]) -> T:
-        """work(deadline) on a worker thread, alone in this process; deadline is a time.monotonic()
-        value the work must stop at (raising TimeoutError). Raises GateBusy or GateTimeout."""
+    async def run(self, work: Callable[[], T]) -> T:
+        """work() on a worker thread, alone in this process. Raises GateBusy."""
         await self._acquire()
-        deadline = time.monotonic() + self.limit_s
-        future = asyncio.get_running_loop().run_in_executor(None, self._then_release, work, deadline)
-        try:
-            # shield: a cancelled or timed-out wait leaves the thread to finish and free the slot;
-            # the work's own TimeoutError (its deadline passed) lands here too
-            return await asyncio.wait_for(asyncio.shield(future), self.limit_s + GRACE_SECONDS)
-        except (TimeoutError, asyncio.TimeoutError):
-            raise GateTimeout() from None
+        future = asyncio.get_running_loop().run_in_executor(None, self._then_release, work)
+        # shield: a cancelled caller leaves the thread to finish its (time-limited) work and free the slot
+        return await asyncio.shield(future)
 
     async def _acquire(self) -> None:
         if self._slot.acquire(blocking=False):
@@ -75,9 +60,9 @@ class CheckGate:
         finally:
             self._waiting -= 1
 
-    def _then_release(self, work: Callable[[float], T], deadline: float) -> T:
+    def _then_release(self, work: Callable[[], T]) -> T:
         try:
-            return work(deadline)
+            return work()
         finally:
             self._slot.release()
 
