@@ -110,6 +110,12 @@ def _bomb_png() -> bytes:
     return _save(Image.new("1", (9000, 9000)), "PNG")  # 81 Mpx in about 10 kB
 
 
+def _big_progressive_jpeg() -> bytes:
+    data = _save(_noise(3600), "JPEG", quality=95, progressive=True)
+    assert 10 * 1024 * 1024 < len(data) <= MAX_BYTES
+    return data
+
+
 def _giant_bomb_png() -> bytes:
     return _save(Image.new("1", (20000, 10000)), "PNG")  # 200 Mpx: PIL's own bomb guard too
 
@@ -124,6 +130,8 @@ def _giant_bomb_png() -> bytes:
     (_bomb_png, texts.check_too_many_pixels(9000, 9000)),
     (_giant_bomb_png, texts.CHECK_BOMB),
     (lambda: _save(Image.new("RGB", (300, 300)), "PPM"), texts.CHECK_NOT_IMAGE),  # not one of our six formats
+    (lambda: _save(Image.new("RGB", (4000, 3100)), "WEBP", lossless=True), texts.check_too_many_pixels(4000, 3100)),
+    (_big_progressive_jpeg, texts.check_too_big(10 * 1024 * 1024, "a progressive JPEG")),
 ])
 async def test_bad_input_gets_a_friendly_reply(make: Callable[[], bytes], reply: str) -> None:
     assert await reply_for(make(), posted_size=512) == reply

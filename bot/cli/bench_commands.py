@@ -91,7 +91,9 @@ def bench_check() -> None:
     from bot.cli.common import console, settings
     from bot.provenance import bench_check as bench
 
-    rows = bench.run(settings().posted_size, say=lambda line: console.print(f"[dim]{line}[/]", highlight=False))
+    say = lambda line: console.print(f"[dim]{line}[/]", highlight=False)  # noqa: E731
+    rows = bench.run(settings().posted_size, say=say)
+    slow = bench.run_slow(settings().posted_size, say=say)
     typer.echo(f"CPU: {bench.cpu_name() or platform.processor()}")
-    for line in bench.table(rows):
-        typer.echo(line)  # plain: the table is pasted into the README as is
+    for line in [*bench.table(rows), "", *bench.slow_table(slow)]:
+        typer.echo(line)  # plain: the tables are pasted into the README as is

@@ -21,10 +21,10 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image
 
-from bot.provenance.decoding import MAX_BYTES, MAX_PIXELS
+from bot.provenance.decoding import MAX_BYTES, MAX_PIXELS, MAX_PIXELS_BY_FORMAT, MAX_PROGRESSIVE_JPEG_BYTES
 
-SIDE = math.isqrt(MAX_PIXELS)        # the largest square the pixel limit lets in
-WEBP_SIDE = 16383                    # WebP's largest side: a long strip of the same pixel count
+SIDE = math.isqrt(MAX_PIXELS)                            # the largest square the pixel limit lets in
+WEBP_SIDE = math.isqrt(MAX_PIXELS_BY_FORMAT["WEBP"])     # the same under WebP's own limit
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,16 @@ def _save(image: Image.Image, fmt: str, **options: object) -> bytes:
     return buffer.getvalue()
 
 
-def _largest_fitting(make: Callable[[int], bytes], high: int, low: int = 256) -> bytes:
-    """make(k) for the largest k in [low, high] whose file fits in MAX_BYTES (bisection)."""
+def _largest_fitting(make: Callable[[int], bytes], high: int, low: int = 256, limit: int = MAX_BYTES) -> bytes:
+    """make(k) for the largest k in [low, high] whose file fits in limit bytes (bisection)."""
     best = make(low)
     while low < high:
         middle = (low + high + 1) // 2
-        data = make(middle)
-        if len(data) <= MAX_BYTES:
+        try:
+            data = make(middle)
+        except ValueError:  # libwebp cannot encode that much noise at that quality
+            data = b""
+        if data and len(data) <= limit:
             low, best = middle, data
         else:
             high = middle - 1
@@ -62,9 +65,11 @@ def _largest_fitting(make: Callable[[int], bytes], high: int, low: int = 256) ->
 
 
 def _noisy_jpeg(progressive: bool) -> bytes:
-    """Noise at the pixel limit, at the best JPEG quality that fits the byte limit."""
+    """Noise at the pixel limit, at the best JPEG quality that fits the byte limit (a progressive
+    JPEG's own)."""
     image = Image.fromarray(_noise(SIDE, SIDE))
-    return _largest_fitting(lambda q: _save(image, "JPEG", quality=q, progressive=progressive), 95, 1)
+    limit = MAX_PROGRESSIVE_JPEG_BYTES if progressive else MAX_BYTES
+    return _largest_fitting(lambda q: _save(image, "JPEG", quality=q, progressive=progressive), 95, 1, limit)
 
 
 def _noisy_png() -> bytes:
@@ -74,7 +79,7 @@ def _noisy_png() -> bytes:
 
 
 def _noisy_webp() -> bytes:
-    image = Image.fromarray(_noise(WEBP_SIDE, MAX_PIXELS // WEBP_SIDE))
+    image = Image.fromarray(_noise(WEBP_SIDE, WEBP_SIDE))
     return _largest_fitting(lambda q: _save(image, "WEBP", quality=q, method=0), 95, 1)
 
 
@@ -83,16 +88,18 @@ CASES = [
     Case("JPEG progressive flat, 40 Mpx", lambda: _save(_flat("RGB", (SIDE, SIDE)), "JPEG", quality=90,
                                                         progressive=True)),
     Case("JPEG noise, 40 Mpx (best quality under 20 MB)", lambda: _noisy_jpeg(False)),
-    Case("JPEG progressive noise, 40 Mpx (under 20 MB)", lambda: _noisy_jpeg(True)),
+    Case("JPEG progressive noise, 40 Mpx (under its 10 MB)", lambda: _noisy_jpeg(True)),
     Case("PNG flat RGB, 40 Mpx", lambda: _save(_flat("RGB", (SIDE, SIDE)), "PNG")),
     Case("PNG flat RGBA, 40 Mpx", lambda: _save(_flat("RGBA", (SIDE, SIDE)), "PNG")),
     Case("PNG flat 16-bit grey, 40 Mpx", lambda: _save(_flat("I;16", (SIDE, SIDE)), "PNG")),
     Case("PNG noise, largest under 20 MB", _noisy_png),
     Case("PNG noise 1023 px (both scales searched)", lambda: _save(Image.fromarray(_noise(1023, 1023)), "PNG")),
-    Case("WebP lossless flat, 16383 px x 2441", lambda: _save(_flat("RGB", (WEBP_SIDE, MAX_PIXELS // WEBP_SIDE)),
-                                                               "WEBP", lossless=True)),
-    Case("WebP noise, 40 Mpx (under 20 MB)", _noisy_webp),
+    Case("WebP lossless flat, 12 Mpx (WebP's limit)", lambda: _save(_flat("RGB", (WEBP_SIDE, WEBP_SIDE)), "WEBP",
+                                                                     lossless=True)),
+    Case("WebP noise, 12 Mpx (best quality under 20 MB)", _noisy_webp),
     Case("GIF flat, 40 Mpx", lambda: _save(_flat("P", (SIDE, SIDE)), "GIF")),
+    Case("GIF noise, largest under 20 MB", lambda: _largest_fitting(
+        lambda side: _save(Image.fromarray(_noise(side, side, 1)[:, :, 0], "L").convert("P"), "GIF"), SIDE, 1024)),
     Case("TIFF CMYK deflate flat, 40 Mpx", lambda: _save(_flat("CMYK", (SIDE, SIDE)), "TIFF",
                                                          compression="tiff_adobe_deflate")),
 ]
@@ -142,6 +149,54 @@ def run(posted_size: int = 512, say: Callable[[str], None] = print) -> list[dict
     return rows
 
 
+def _marker_flood() -> bytes:
+    """A small JPEG behind empty comment segments up to the byte limit: PIL walks them in Python."""
+    jpeg = _save(Image.new("RGB", (512, 512), "tan"), "JPEG")
+    return jpeg[:2] + b"\xff\xfe\x00\x02" * ((MAX_BYTES - len(jpeg)) // 4) + jpeg[2:]
+
+
+def _run_length_bmp() -> bytes:
+    """An 8-bit run-length BMP of one-pixel runs up to the byte limit: PIL decodes it in Python."""
+    import struct
+
+    width = 3000
+    height = (MAX_BYTES - 2000) // (2 * width + 2)
+    row = b"".join(bytes([1, i % 256]) for i in range(width)) + b"\x00\x00"
+    body = row * height + b"\x00\x01"
+    palette = b"".join(bytes([i, i, i, 0]) for i in range(256))
+    offset = 14 + 40 + len(palette)
+    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(body), 2835, 2835, 256, 0)
+    return b"BM" + struct.pack("<IHHI", offset + len(body), 0, 0, offset) + info + palette + body
+
+
+SLOW_CASES = [Case("JPEG of 5 million empty markers (20 MB)", _marker_flood),
+              Case("run-length BMP of one-pixel runs (20 MB)", _run_length_bmp)]
+
+
+def run_slow(posted_size: int = 512, say: Callable[[str], None] = print) -> list[dict]:
+    """Files slow to parse, through the bot's own path (worker process, time limit): wall time to the answer."""
+    import asyncio
+
+    from bot.provenance.check import reply_for
+    from bot.provenance.worker import WORKER
+
+    async def answer(data: bytes) -> tuple[float, str]:
+        await reply_for(_save(_flat("RGB", (256, 256)), "PNG"), posted_size=posted_size)  # the worker is up
+        began = time.perf_counter()
+        reply = await reply_for(data, posted_size=posted_size)
+        return time.perf_counter() - began, reply
+
+    rows = []
+    try:
+        for case in SLOW_CASES:
+            seconds, reply = asyncio.run(answer(case.make()))
+            rows.append({"name": case.name, "wall_s": seconds, "reply": reply})
+            say(f"{case.name}: answered in {seconds:.1f} s: {reply}")
+    finally:
+        WORKER.stop()
+    return rows
+
+
 def cpu_name() -> str:
     """The CPU's model name (as lscpu shows it)."""
     for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -157,3 +212,10 @@ def table(rows: list[dict]) -> Iterator[str]:
         width, height = row["size"]
         yield (f"| {row['name']} | {width}x{height} {row['mode']} | {row['bytes'] / 1e6:.1f} MB | "
                f"{row['cpu_s']:.2f} | {row['peak_mb']:.0f} | {row['outcome']} |")
+
+
+def slow_table(rows: list[dict]) -> Iterator[str]:
+    yield "| file slow to parse | answered after (wall) | reply |"
+    yield "| --- | --- | --- |"
+    for row in rows:
+        yield f"| {row['name']} | {row['wall_s']:.1f} s | {row['reply']} |"

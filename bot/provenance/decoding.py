@@ -26,6 +26,9 @@ FORMATS = ["PNG", "JPEG", "WEBP", "GIF", "TIFF", "BMP"]  # PIL's other decoders 
 # decodes noise at about 60 ns a pixel, so WebP gets its own, lower limit (4K screenshots and
 # phone photos fit).
 MAX_PIXELS_BY_FORMAT = {"WEBP": 12_000_000}
+# A progressive JPEG's every scan is entropy-decoded whatever the draft scale, at about 70 ms a
+# megabyte here: so it gets a lower byte limit (a 24 Mpx progressive photo is about 8 MB).
+MAX_PROGRESSIVE_JPEG_BYTES = 10 * 1024 * 1024
 REDUCING_GAP = 3               # box-reduce only to 3x the target size: the resize after keeps its quality
 STRIP_ROWS = 256               # output rows per strip of a strip-wise reduction
 
@@ -56,6 +59,9 @@ def decode(data: bytes, posted_size: int) -> Decoded:
             if size[0] * size[1] > MAX_PIXELS_BY_FORMAT.get(image.format or "", MAX_PIXELS):
                 raise CheckRefused(texts.check_too_many_pixels(*size))
             mime = MIMES.get(image.format or "", "application/octet-stream")
+            if isinstance(image, JpegImageFile) and image.info.get("progressive") \
+                    and len(data) > MAX_PROGRESSIVE_JPEG_BYTES:
+                raise CheckRefused(texts.check_too_big(MAX_PROGRESSIVE_JPEG_BYTES, "a progressive JPEG"))
             if isinstance(image, JpegImageFile):  # decoded at 1/2, 1/4 or 1/8 when still at least the posted scale
                 image.draft("RGB", watermark.posted_scale(size, posted_size))
             image.load()
