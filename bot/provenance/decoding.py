@@ -30,7 +30,7 @@ MAX_PIXELS_BY_FORMAT = {"WEBP": 12_000_000}
 # megabyte here: so it gets a lower byte limit (a 24 Mpx progressive photo is about 8 MB).
 MAX_PROGRESSIVE_JPEG_BYTES = 10 * 1024 * 1024
 REDUCING_GAP = 3               # box-reduce only to 3x the target size: the resize after keeps its quality
-STRIP_ROWS = 256               # output rows per strip of a strip-wise reduction
+STRIP_ROWS = 64                # output rows per strip of a strip-wise reduction (a few MB a strip)
 
 
 class CheckRefused(ValueError):
