@@ -18,6 +18,7 @@ keeps false alarms on unmarked images rare even over all the searched positions 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import time
@@ -26,7 +27,6 @@ from typing import Iterator
 
 import cv2
 import numpy as np
-from imwatermark.dwtDctSvd import EmbedDwtDctSvd
 from PIL import Image
 
 BLOCK = 4                # LL-band block side (the library's default): 8 image pixels
@@ -75,28 +75,35 @@ def _tile_of(bits: np.ndarray) -> np.ndarray:
     return tile.reshape(TILE, TILE)
 
 
-class _TiledEmbed(EmbedDwtDctSvd):
-    """The library's embedder with a tiled layout: block (i, j) carries tile[i % 8, j % 8]."""
+@functools.cache
+def _tiled_embed_class() -> type:
+    """The library's embedder with a tiled layout: block (i, j) carries tile[i % 8, j % 8].
+    Imported on first use: the library's package imports torch (about 250 MB), which a process
+    that only reads marks (the /check worker) does without."""
+    from imwatermark.dwtDctSvd import EmbedDwtDctSvd
 
-    def __init__(self, tile: np.ndarray, scale: float) -> None:
-        super().__init__(watermarks=[], wmLen=TILE * TILE, scales=[scale, 0, 0], block=BLOCK)
-        self._tile = tile
+    class TiledEmbed(EmbedDwtDctSvd):  # type: ignore[misc]
+        def __init__(self, tile: np.ndarray, scale: float) -> None:
+            super().__init__(watermarks=[], wmLen=TILE * TILE, scales=[scale, 0, 0], block=BLOCK)
+            self._tile = tile
 
-    def encode_frame(self, frame: np.ndarray, scale: float) -> None:
-        rows, cols = frame.shape
-        for i in range(rows // BLOCK):
-            for j in range(cols // BLOCK):
-                cell = frame[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK]
-                bit = int(self._tile[i % TILE, j % TILE])
-                frame[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK] = \
-                    self.diffuse_dct_svd(cell, bit, scale)
+        def encode_frame(self, frame: np.ndarray, scale: float) -> None:
+            rows, cols = frame.shape
+            for i in range(rows // BLOCK):
+                for j in range(cols // BLOCK):
+                    cell = frame[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK]
+                    bit = int(self._tile[i % TILE, j % TILE])
+                    frame[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK] = \
+                        self.diffuse_dct_svd(cell, bit, scale)
+
+    return TiledEmbed
 
 
 def embed(image: Image.Image, model_version: str, scale: float = SCALE) -> Image.Image:
     """A copy of image (RGB) carrying the mark for model_version."""
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    marked = _TiledEmbed(_tile_of(payload_bits(model_version)), scale).encode(bgr)
+    marked = _tiled_embed_class()(_tile_of(payload_bits(model_version)), scale).encode(bgr)
     out = np.clip(np.rint(marked[:, :, ::-1]), 0, 255).astype(np.uint8)
     return Image.fromarray(out, "RGB")
 
