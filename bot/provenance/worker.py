@@ -9,6 +9,7 @@ the next checks.
 """
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
@@ -135,6 +136,7 @@ class CheckWorker:
 
 
 WORKER = CheckWorker()  # the process's one worker, used under bot.provenance.gate.GATE
+atexit.register(WORKER.stop)  # (it would also leave by itself: its socket closes when the bot ends)
 
 
 if __name__ == "__main__":
