@@ -11,7 +11,7 @@ import struct
 import threading
 import time
 from pathlib import Path
-from typing import AsyncIterator, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pytest
