@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     face_per_minute: int = Field(6, ge=1, description="/face requests per user per minute.")
     quiz_per_minute: int = Field(2, ge=1, description="/quiz starts per user per minute.")
     reads_per_minute: int = Field(6, ge=1, description="/stats and /leaderboard requests per user per minute.")
+    check_per_minute: int = Field(4, ge=1, description="/check requests per user per minute (each reads an "
+                                  "uploaded image: up to about a second of CPU).")
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weights: Path | None = Field(None, description="Generator weights; default the shipped ones.")

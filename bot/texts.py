@@ -309,10 +309,12 @@ CREDENTIALS_REAL_PHOTO = "That round showed a real photo: it has no Figment cred
 CREDENTIALS_OLD_MODEL = "That face was made by an earlier model, so it cannot be made again with credentials."
 CREDENTIALS_LINK = "Download with credentials"
 CHECK_BOMB = "That image is far too large to check (it would unpack to too many pixels)."
+CHECK_BUSY = "I am busy checking other images. Please try again in a few seconds."
+CHECK_TIMEOUT = "I couldn't check this image: reading it took too long. Please try again later."
 
 
-def check_too_big(limit: int) -> str:
-    return f"That file is too big to check (the limit is {limit // (1024 * 1024)} MB)."
+def check_too_big(limit: int, kind: str = "") -> str:
+    return f"That file is too big to check (the limit is {limit // (1024 * 1024)} MB{' for ' + kind if kind else ''})."
 
 
 def check_too_many_pixels(width: int, height: int) -> str:

@@ -25,6 +25,7 @@ def make_settings(tmp_path: Path, **overrides: object) -> Settings:
     values: dict[str, object] = dict(data_dir=tmp_path / "data", round_seconds=2, round_gap_seconds=0.0,
                                      board_min_answers=1, face_per_minute=1000, quiz_per_minute=1000,
                                      reads_per_minute=1000)
+    values["check_per_minute"] = 1000
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -65,4 +66,35 @@ async def test_check_marked_face_real_photo_and_bad_files(fake: FakeDiscord, fig
         huge = fake.add_attachment(b"", "huge.png", size=25 * 1024 * 1024)  # announced size only
         interaction = await fake.slash("check", carol, world.general, image=huge)
         assert "too big" in await ephemeral_text(fake, interaction)
+    assert not fake.breaches
+
+
+async def test_check_is_rate_limited_per_user(fake: FakeDiscord, tmp_path: Path) -> None:
+    """FIGMENT_CHECK_PER_MINUTE: past it the public "thinking" goes and the asker alone hears when
+    to come back."""
+    app = await Figment.open(make_settings(tmp_path / "limited", posted_size=512, check_per_minute=2),
+                             DirectSource(DrawnFaceModel(resolution=256)))
+    world: World = make_world(fake, ["Carol", "Dave"])
+    carol, dave = world.members
+    photo = real_photos(1)[0].read_bytes()
+    try:
+        async with running_bot(fake, app):
+            for _ in range(2):
+                checked = await fake.slash("check", carol, world.general,
+                                           image=fake.add_attachment(photo, "photo.jpg", "image/jpeg"))
+                assert "No Figment mark found" in (await fake.reply(checked))["content"]
+            refused = await fake.slash("check", carol, world.general,
+                                       image=fake.add_attachment(photo, "photo.jpg", "image/jpeg"))
+            await fake.wait_for(lambda: refused.original_id is not None
+                                and fake.messages[refused.original_id].get("deleted"),
+                                what="the public 'thinking' message deleted")
+            [followup_id] = await fake.wait_for(lambda: refused.followup_ids or None, what="a private follow-up")
+            followup = fake.messages[followup_id]
+            assert int(followup["flags"]) & 64
+            assert re.fullmatch(r"Easy there! You can ask again in \d+ s\.", followup["content"])
+            checked = await fake.slash("check", dave, world.general,  # someone else still may
+                                       image=fake.add_attachment(photo, "photo.jpg", "image/jpeg"))
+            assert "No Figment mark found" in (await fake.reply(checked))["content"]
+    finally:
+        await app.close()
     assert not fake.breaches

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 from typing import Any, AsyncIterator
 
@@ -97,3 +98,26 @@ async def test_check_bad_input_gets_clear_replies(api: FakeBotApi, bot: RunningB
     assert "too big" in (await replies(api, chat["id"], 5))[-1]
     assert "big" not in [call.params["file_id"] for call in api.calls_to("getFile", succeeded=False)]
     assert not api.breaches
+
+
+async def test_check_is_rate_limited_per_user(api: FakeBotApi, tmp_path: Path) -> None:
+    """FIGMENT_CHECK_PER_MINUTE: past it the user is told when to come back, and nothing is downloaded."""
+    settings = make_settings(tmp_path / "limited", posted_size=512, check_per_minute=2)
+    figment = await Figment.open(settings, DirectSource(DrawnFaceModel(resolution=256)))
+    running = await start_bot(api, settings, figment)
+    try:
+        user, other = api.user(8, "Cleo"), api.user(9, "Dan")
+        chat = api.group(GROUP, "Checkers", members=3)
+        photo = real_photos(1)[0].read_bytes()
+        for n in range(1, 3):
+            _with_caption(api, chat, user, photo, as_photo=True)
+            assert "No Figment mark found" in (await replies(api, chat["id"], n))[-1]
+        downloads = len(api.calls_to("getFile", succeeded=False))
+        _with_caption(api, chat, user, photo, as_photo=True)
+        assert re.fullmatch(r"Easy there! You can ask again in \d+ s\.", (await replies(api, chat["id"], 3))[-1])
+        assert len(api.calls_to("getFile", succeeded=False)) == downloads
+        _with_caption(api, chat, other, photo, as_photo=True)  # someone else still may
+        assert "No Figment mark found" in (await replies(api, chat["id"], 4))[-1]
+        assert not api.breaches
+    finally:
+        await running.close()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
+from pathlib import Path
 from typing import AsyncIterator
 
 import pytest
@@ -13,7 +15,9 @@ from bot import texts
 from bot.app import Figment
 from bot.provenance import watermark
 from bot.web_app import build_app
-from tests.conftest import add_real_photos
+from generator.direct import DirectSource
+from tests.conftest import add_real_photos, make_settings
+from tests.fakes import DrawnFaceModel
 from tests.test_web import ADA, answer, events, message, say
 
 
@@ -84,3 +88,29 @@ async def test_an_image_that_arrives_in_pieces_is_read_whole(client: TestClient)
             yield b"\0" * (1024 * 1024)
     huge = await client.post("/api/check", data=too_much(), headers={"Content-Type": "image/png"})
     assert huge.status == 413 and "too big" in (await huge.json())["error"]
+
+
+async def test_check_in_the_playground_is_rate_limited_per_tab(tmp_path: Path) -> None:
+    """FIGMENT_CHECK_PER_MINUTE per player id (?client=, as the page sends it); 429 with a friendly
+    "try again in N s" past it, counted before the upload is read."""
+    app = await Figment.open(make_settings(tmp_path, check_per_minute=2), DirectSource(DrawnFaceModel()))
+    photo = Image.new("RGB", (300, 300), "tan")
+    buffer = io.BytesIO()
+    photo.save(buffer, "PNG")
+    try:
+        async with TestClient(TestServer(build_app(app))) as client:
+            async def check(who: str) -> tuple[int, dict]:
+                reply = await client.post(f"/api/check?client={who}", data=buffer.getvalue(),
+                                          headers={"Content-Type": "image/png"})
+                return reply.status, await reply.json()
+            for _ in range(2):
+                status, body = await check(ADA)
+                assert status == 200 and "No Figment mark found" in body["reply"]
+            status, body = await check(ADA)
+            assert status == 429 and re.fullmatch(r"Easy there! You can ask again in \d+ s\.", body["error"])
+            status, body = await check("another-tab-0001")
+            assert status == 200 and "No Figment mark found" in body["reply"]
+            status, body = await check("bad id!")
+            assert status == 400 and body["error"] == texts.WEB_BAD_CLIENT
+    finally:
+        await app.close()

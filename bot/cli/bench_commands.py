@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Benchmarks: db, generator, model.", no_args_is_help=True)
+app = typer.Typer(help="Benchmarks: db, generator, model, provenance, check.", no_args_is_help=True)
 
 
 @app.command("db")
@@ -81,3 +81,19 @@ def bench_provenance(
         bench.save(Path(out), {"faces": face_result, "photos": photo_result})
     for line in bench.table(face_result, photo_result):
         typer.echo(line)  # plain: the table is pasted into the README as is
+
+
+@app.command("check")
+def bench_check() -> None:
+    """CPU time and peak memory of one /check on the worst images the size and pixel limits let in."""
+    import platform
+
+    from bot.cli.common import console, settings
+    from bot.provenance import bench_check as bench
+
+    say = lambda line: console.print(f"[dim]{line}[/]", highlight=False)  # noqa: E731
+    rows = bench.run(settings().posted_size, say=say)
+    slow = bench.run_slow(settings().posted_size, say=say)
+    typer.echo(f"CPU: {bench.cpu_name() or platform.processor()}")
+    for line in [*bench.table(rows), "", *bench.slow_table(slow)]:
+        typer.echo(line)  # plain: the tables are pasted into the README as is

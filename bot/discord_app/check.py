@@ -2,7 +2,8 @@
 in a message's Apps menu (Discord's way to act on a message someone else posted).
 
 Discord tells the attachment's size before any download, so a file over the check limit is
-answered without fetching it.
+answered without fetching it. The per-user limit is counted before any download; its refusal is
+said to the asker alone.
 """
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import discord
 from discord import app_commands
 
 from bot import texts
-from bot.discord_app.replies import acknowledge, reply
-from bot.provenance.check import MAX_BYTES, known_versions, reply_for
+from bot.discord_app.people import PLATFORM
+from bot.discord_app.replies import acknowledge, reply, reply_privately
+from bot.errors import UserError
+from bot.provenance.check import MAX_BYTES, CheckService
 
 if TYPE_CHECKING:
     from bot.discord_app.client import FigmentBot
@@ -26,11 +29,16 @@ async def _check(interaction: discord.Interaction, image: discord.Attachment) ->
     if image.size > MAX_BYTES:
         await reply(interaction, texts.check_too_big(MAX_BYTES), ephemeral=True)
         return
-    await acknowledge(interaction, private=False)  # downloading and reading take a moment
+    await acknowledge(interaction, private=False)  # counting, downloading and reading take a moment
     bot: "FigmentBot" = interaction.client  # type: ignore[assignment]
+    checks = CheckService(bot.figment)
+    try:
+        await checks.admit(PLATFORM, str(interaction.user.id))  # the key /face uses
+    except UserError as error:  # over the limit: said to the asker alone, the public "thinking" goes
+        await reply_privately(interaction, error.message)
+        return
     data = await image.read()
-    await reply(interaction, await reply_for(data, posted_size=bot.figment.settings.posted_size,
-                                             known_versions=known_versions(bot.figment.source)))
+    await reply(interaction, await checks.reply(data))
 
 
 def add_check_command(tree: app_commands.CommandTree) -> None:

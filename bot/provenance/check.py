@@ -2,29 +2,29 @@
 
 Any bytes may come in: they are sized and probed before decoding, so a non-image, a huge image,
 a decompression bomb or a truncated file gets a clear answer (CheckRefused), never a traceback.
+The work is bounded whatever is sent (bot.provenance.decoding shrinks first, the watermark reader
+searches a bounded window); CheckService adds the per-user rate limit, the process's one check
+slot (bot.provenance.gate) and a worker process killed at the time limit (bot.provenance.worker).
 """
 from __future__ import annotations
 
-import asyncio
-import io
-import warnings
+import time
 from dataclasses import dataclass
-from typing import Iterable
-
-from PIL import Image, UnidentifiedImageError
+from typing import TYPE_CHECKING, Iterable
 
 from bot import texts
+from bot.errors import UserError
 from bot.provenance import watermark
 from bot.provenance.credentials import ManifestReading, read_manifest
+from bot.provenance.decoding import MAX_BYTES, MAX_PIXELS, CheckRefused, decode
+from bot.provenance.gate import GATE, CheckGate, GateBusy
+from bot.provenance.worker import WORKER, CheckTimedOut, CheckWorker
+from bot.ratelimit import SharedRateLimiter
 
-MAX_BYTES = 20 * 1024 * 1024   # Telegram bots can fetch at most 20 MB; the same for every door
-MAX_PIXELS = 40_000_000        # bigger is no face we made, and decoding it would cost memory
-MIMES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif",
-         "TIFF": "image/tiff", "BMP": "image/bmp"}
+if TYPE_CHECKING:
+    from bot.app import Figment
 
-
-class CheckRefused(ValueError):
-    """The input cannot be checked; str() is the reply for the user."""
+__all__ = ["MAX_BYTES", "MAX_PIXELS", "CheckRefused", "CheckResult", "CheckService", "check_image"]
 
 
 @dataclass(frozen=True)
@@ -41,49 +41,34 @@ class CheckResult:
         return texts.check_reply(self)
 
 
-def _open(data: bytes) -> tuple[Image.Image, str]:
-    if not data:
-        raise CheckRefused(texts.CHECK_EMPTY)
-    if len(data) > MAX_BYTES:
-        raise CheckRefused(texts.check_too_big(MAX_BYTES))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            if image.width * image.height > MAX_PIXELS:  # before decoding: a bomb is small on disk
-                raise CheckRefused(texts.check_too_many_pixels(image.width, image.height))
-            image.load()
-            rgb = image.convert("RGB")  # odd modes (16-bit, CMYK, palette) fail here, not later
-    except CheckRefused:
-        raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise CheckRefused(texts.CHECK_BOMB) from None
-    except UnidentifiedImageError:
-        raise CheckRefused(texts.CHECK_NOT_IMAGE) from None
-    except (OSError, ValueError, SyntaxError, EOFError):  # truncated or corrupt image data
-        raise CheckRefused(texts.CHECK_BROKEN) from None
-    return rgb, MIMES.get(image.format or "", "application/octet-stream")
-
-
-def check_image(data: bytes, *, posted_size: int = 512, known_versions: Iterable[str] = ()) -> CheckResult:
-    """Read the Content Credentials and the watermark of an image file. Raises CheckRefused."""
-    image, mime = _open(data)
-    manifest = read_manifest(data, mime)
-    mark = watermark.read(image, posted_size)
+def check_image(data: bytes, *, posted_size: int = 512, known_versions: Iterable[str] = (),
+                deadline: float | None = None) -> CheckResult:
+    """Read the Content Credentials and the watermark of an image file. Raises CheckRefused, and
+    TimeoutError once time.monotonic() passes deadline."""
+    decoded = decode(data, posted_size)
+    if deadline is not None and time.monotonic() > deadline:
+        raise watermark.ReadTimeout("decoding used up the time")
+    manifest = read_manifest(data, decoded.mime)
+    mark = watermark.read_views(decoded.views, deadline=deadline)
     names = {watermark.model_id(v): v for v in known_versions}
     if manifest and manifest.facts:
         names.setdefault(watermark.model_id(manifest.facts.model_version), manifest.facts.model_version)
     return CheckResult(manifest, mark, names.get(mark.model_id) if mark.found else None)
 
 
-async def reply_for(data: bytes, *, posted_size: int, known_versions: Iterable[str] = ()) -> str:
-    """The chat reply for an uploaded image: the finding, or why it cannot be checked.
-    Decoding and reading run on a worker thread (about a second of CPU for an unmarked image)."""
+async def reply_for(data: bytes, *, posted_size: int, known_versions: Iterable[str] = (),
+                    gate: CheckGate = GATE, worker: CheckWorker = WORKER) -> str:
+    """The chat reply for an uploaded image: the finding, or why it cannot be checked (not an
+    image, too big, busy, out of time). One check at a time in this process, in the worker process."""
+    versions = tuple(known_versions)
     try:
-        result = await asyncio.to_thread(check_image, data, posted_size=posted_size,
-                                         known_versions=tuple(known_versions))
+        result = await gate.run(lambda: worker.check(data, posted_size, versions))
     except CheckRefused as refused:
         return str(refused)
+    except GateBusy:
+        return texts.CHECK_BUSY
+    except CheckTimedOut:
+        return texts.CHECK_TIMEOUT
     return result.reply()
 
 
@@ -91,3 +76,23 @@ def known_versions(source: object) -> list[str]:
     """The model version of the face source (to name a watermark's model id), when it tells."""
     version = getattr(source, "model_version", None)
     return [version] if isinstance(version, str) and version else []
+
+
+class CheckService:
+    """/check for every front-end: admit() counts the request against the user's limit (kept in
+    the database, so it holds across every bot process), reply() checks the downloaded image."""
+
+    def __init__(self, figment: "Figment", gate: CheckGate = GATE, worker: CheckWorker = WORKER) -> None:
+        self.figment = figment
+        self.gate = gate
+        self.worker = worker
+        self.limiter = SharedRateLimiter(figment.db, "check", figment.settings.check_per_minute)
+
+    async def admit(self, platform: str, user_id: str | int) -> None:
+        """Before downloading anything: UserError ("try again in N s") when over the limit."""
+        await self.limiter.check((platform, user_id))
+
+    async def reply(self, data: bytes) -> str:
+        return await reply_for(data, posted_size=self.figment.settings.posted_size,
+                               known_versions=known_versions(self.figment.source), gate=self.gate,
+                               worker=self.worker)

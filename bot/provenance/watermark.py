@@ -7,6 +7,10 @@ we lay them out as a 2D tile of 8x8 blocks (64 px square) repeated over the imag
 crop only shifts the tile. Reading searches the 64 pixel offsets of the block grid and the 64
 shifts of the tile, at the native scale and at the posted size (after a downscale).
 
+Reading costs work in proportion to the pixels searched, so it never searches more than a WINDOW
+square at each scale: a 512 px window holds 64 whole tiles, as many as a posted face, so a bigger
+image (a huge upload, or a face posted larger) gains nothing from being searched whole.
+
 Payload: 40 fixed sync bits (the "Figment" part), a 16-bit model id, an 8-bit CRC of the id.
 A mark counts only when at most MAX_SYNC_ERRORS sync bits are wrong and the CRC holds, which
 keeps false alarms on unmarked images rare even over all the searched positions (see
@@ -14,14 +18,15 @@ keeps false alarms on unmarked images rare even over all the searched positions 
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
+import time
 from dataclasses import dataclass
 from typing import Iterator
 
 import cv2
 import numpy as np
-from imwatermark.dwtDctSvd import EmbedDwtDctSvd
 from PIL import Image
 
 BLOCK = 4                # LL-band block side (the library's default): 8 image pixels
@@ -33,6 +38,7 @@ ID_BITS = 16
 CRC_BITS = 8
 MAX_SYNC_ERRORS = 3
 MIN_SIDE = 128           # smaller images hold too few tiles to read
+WINDOW = 512             # the largest square searched at one scale (64 tiles)
 # 40 sync bits, fixed forever (changing them orphans every posted face): a byte string's bits.
 _SYNC = np.unpackbits(np.frombuffer(hashlib.sha256(b"Figment watermark v1").digest()[:5], np.uint8))
 # A fixed scramble of the 64 tile cells, so neighbouring cells carry unrelated bits.
@@ -69,30 +75,41 @@ def _tile_of(bits: np.ndarray) -> np.ndarray:
     return tile.reshape(TILE, TILE)
 
 
-class _TiledEmbed(EmbedDwtDctSvd):
-    """The library's embedder with a tiled layout: block (i, j) carries tile[i % 8, j % 8]."""
+@functools.cache
+def _tiled_embed_class() -> type:
+    """The library's embedder with a tiled layout: block (i, j) carries tile[i % 8, j % 8].
+    Imported on first use: the library's package imports torch (about 250 MB), which a process
+    that only reads marks (the /check worker) does without."""
+    from imwatermark.dwtDctSvd import EmbedDwtDctSvd
 
-    def __init__(self, tile: np.ndarray, scale: float) -> None:
-        super().__init__(watermarks=[], wmLen=TILE * TILE, scales=[scale, 0, 0], block=BLOCK)
-        self._tile = tile
+    class TiledEmbed(EmbedDwtDctSvd):  # type: ignore[misc]
+        def __init__(self, tile: np.ndarray, scale: float) -> None:
+            super().__init__(watermarks=[], wmLen=TILE * TILE, scales=[scale, 0, 0], block=BLOCK)
+            self._tile = tile
 
-    def encode_frame(self, frame: np.ndarray, scale: float) -> None:
-        rows, cols = frame.shape
-        for i in range(rows // BLOCK):
-            for j in range(cols // BLOCK):
-                cell = frame[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK]
-                bit = int(self._tile[i % TILE, j % TILE])
-                frame[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK] = \
-                    self.diffuse_dct_svd(cell, bit, scale)
+        def encode_frame(self, frame: np.ndarray, scale: float) -> None:
+            rows, cols = frame.shape
+            for i in range(rows // BLOCK):
+                for j in range(cols // BLOCK):
+                    cell = frame[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK]
+                    bit = int(self._tile[i % TILE, j % TILE])
+                    frame[i * BLOCK:(i + 1) * BLOCK, j * BLOCK:(j + 1) * BLOCK] = \
+                        self.diffuse_dct_svd(cell, bit, scale)
+
+    return TiledEmbed
 
 
 def embed(image: Image.Image, model_version: str, scale: float = SCALE) -> Image.Image:
     """A copy of image (RGB) carrying the mark for model_version."""
     rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    marked = _TiledEmbed(_tile_of(payload_bits(model_version)), scale).encode(bgr)
+    marked = _tiled_embed_class()(_tile_of(payload_bits(model_version)), scale).encode(bgr)
     out = np.clip(np.rint(marked[:, :, ::-1]), 0, 255).astype(np.uint8)
     return Image.fromarray(out, "RGB")
+
+
+class ReadTimeout(TimeoutError):
+    """The search passed its deadline (the caller's time limit)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +129,14 @@ def _luma(image: Image.Image) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(rgb[:, :, ::-1]), cv2.COLOR_BGR2YUV)[:, :, 0]
 
 
+def _largest_singular(blocks: np.ndarray) -> np.ndarray:
+    """The largest singular value of each 4x4 block: the square root of the largest eigenvalue of
+    its Gram matrix, in float64 (a third cheaper than a batched SVD, and as exact)."""
+    b = blocks.astype(np.float64)
+    gram = np.einsum("...ji,...jk->...ik", b, b)
+    return np.sqrt(np.maximum(np.linalg.eigvalsh(gram)[..., -1], 0.0))
+
+
 def _soft_tiles(y: np.ndarray, scale: float) -> Iterator[np.ndarray]:
     """For each of the 64 pixel offsets of the block grid: the tile of summed soft bits
     (positive: 1), read with the library's rule (largest singular value modulo the step)."""
@@ -122,7 +147,7 @@ def _soft_tiles(y: np.ndarray, scale: float) -> Iterator[np.ndarray]:
             ll = box[dy::2, dx::2]
             rows, cols = ll.shape[0] // BLOCK, ll.shape[1] // BLOCK
             blocks = ll[:rows * BLOCK, :cols * BLOCK].reshape(rows, BLOCK, cols, BLOCK).swapaxes(1, 2)
-            s0 = np.linalg.svd(blocks, compute_uv=False)[..., 0]
+            s0 = _largest_singular(blocks)
             soft = -np.sin(2 * np.pi * (s0 % scale) / scale)  # +1 at 3/4 step (bit 1), -1 at 1/4
             tile = np.zeros((TILE, TILE))
             np.add.at(tile, (np.arange(rows)[:, None] % TILE, np.arange(cols)[None, :] % TILE), soft)
@@ -141,11 +166,13 @@ def false_alarm_chance(positions: int, max_errors: int = MAX_SYNC_ERRORS) -> flo
     return min(1.0, positions * per)
 
 
-def _read_at(y: np.ndarray, scale: float) -> tuple[int, np.ndarray]:
+def _read_at(y: np.ndarray, scale: float, deadline: float | None = None) -> tuple[int, np.ndarray]:
     """(sync errors, bits) at the best grid offset and tile shift; stops early at a position
-    that passes the test."""
+    that passes the test. Raises ReadTimeout once time.monotonic() passes deadline."""
     best: tuple[int, np.ndarray] | None = None
     for tile in _soft_tiles(y, scale):
+        if deadline is not None and time.monotonic() > deadline:
+            raise ReadTimeout("the watermark search ran out of time")
         soft = tile.reshape(-1)[_SHIFTS]          # (64 shifts, 64 payload bits)
         bits = (soft > 0).astype(np.uint8)
         errors = np.sum(bits[:, :SYNC_BITS] != _SYNC, axis=1)
@@ -166,21 +193,56 @@ def _valid(bits: np.ndarray) -> bool:
     return _crc8(ident) == crc
 
 
+def _window(image: Image.Image) -> Image.Image:
+    """The central WINDOW x WINDOW part of image (all of it when smaller)."""
+    width, height = image.size
+    if width <= WINDOW and height <= WINDOW:
+        return image
+    left, top = (width - min(width, WINDOW)) // 2, (height - min(height, WINDOW)) // 2
+    return image.crop((left, top, left + min(width, WINDOW), top + min(height, WINDOW)))
+
+
+def posted_scale(size: tuple[int, int], posted_size: int) -> tuple[int, int]:
+    """size rescaled so its longest side is posted_size (where a resized face's mark is read)."""
+    factor = posted_size / max(size)
+    return max(1, round(size[0] * factor)), max(1, round(size[1] * factor))
+
+
+def views(image: Image.Image, posted_size: int = 512, native_size: tuple[int, int] | None = None) -> list[Image.Image]:
+    """What the reader searches, each at most WINDOW square: the image at its own scale (a face
+    re-encoded or cropped), and rescaled to the posted size (a face resized or screen-scaled).
+    native_size: the file's own size when image was decoded smaller (JPEG draft); the own-scale
+    view is then left out, which only happens at twice the posted size or more, where a face
+    at its posted scale could fill at most a quarter of the picture."""
+    width, height = native_size or image.size
+    if min(width, height) < MIN_SIDE:
+        return []
+    out = []
+    if native_size is None or native_size == image.size:
+        if max(width, height) < 2 * posted_size:
+            out.append(_window(image))
+    if max(width, height) != posted_size:  # maybe resized (half size, 0.9x, 2x): also read it at the posted scale
+        target = posted_scale((width, height), posted_size)
+        if min(target) >= MIN_SIDE:
+            rescaled = image.convert("RGB").resize(target, Image.Resampling.BICUBIC, reducing_gap=3.0)
+            out.append(_window(rescaled))
+    return out
+
+
 def read(image: Image.Image, posted_size: int = 512, scale: float = SCALE) -> MarkReading:
     """Look for the mark at the image's own scale, then rescaled to the posted size."""
-    if min(image.size) < MIN_SIDE:
+    return read_views(views(image, posted_size), scale)
+
+
+def read_views(candidates: list[Image.Image], scale: float = SCALE, deadline: float | None = None) -> MarkReading:
+    """Search views (from `views`) for the mark; ReadTimeout once time.monotonic() passes deadline."""
+    if not candidates:
         return MarkReading(False, None, SYNC_BITS, np.zeros(64, np.uint8), 0.0)
-    candidates = [image]
-    side = max(image.size)
-    if side != posted_size:  # maybe a resized copy (half size, 0.9x): also try it at the posted scale
-        factor = posted_size / side
-        candidates.append(image.convert("RGB").resize(
-            (round(image.width * factor), round(image.height * factor)), Image.Resampling.BICUBIC))
     # The bound counts every position the whole search could try, though it stops at a hit.
     chance = false_alarm_chance(len(candidates) * CELL * CELL * TILE * TILE)
     best: tuple[int, np.ndarray] | None = None
     for candidate in candidates:
-        errors, bits = _read_at(_luma(candidate), scale)
+        errors, bits = _read_at(_luma(candidate), scale, deadline)
         if errors <= MAX_SYNC_ERRORS and _valid(bits):
             ident = int("".join(map(str, bits[SYNC_BITS:SYNC_BITS + ID_BITS])), 2)
             return MarkReading(True, ident, errors, bits, chance)

@@ -1,7 +1,8 @@
 """/check on Telegram: an image sent with the caption /check, or /check in reply to an image.
 
 Photos and image files both work. Bots may download at most 20 MB (getFile refuses more), so a
-bigger file is answered from its announced size without downloading it.
+bigger file is answered from its announced size without downloading it. The per-user limit is
+counted before any download (bot.provenance.check.CheckService).
 """
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandl
 
 from bot import texts
 from bot.app import Figment
-from bot.provenance.check import MAX_BYTES, known_versions, reply_for
+from bot.errors import UserError
+from bot.provenance.check import MAX_BYTES, CheckService
 from bot.telegram_app.people import PLATFORM
 
 Context = ContextTypes.DEFAULT_TYPE
@@ -48,8 +50,8 @@ class CheckHandlers:
             await self._check(update, context)
 
     async def _check(self, update: Update, context: Context) -> None:
-        message = update.effective_message
-        if message is None or update.effective_chat is None:
+        message, user = update.effective_message, update.effective_user
+        if message is None or update.effective_chat is None or user is None:
             return
         found = _attached(message) or _attached(message.reply_to_message)
         if found is None:
@@ -59,8 +61,12 @@ class CheckHandlers:
         if size is not None and size > MAX_BYTES:
             await self.say(update, context, texts.check_too_big(MAX_BYTES))
             return
+        checks = CheckService(self.figment)
+        try:
+            await checks.admit(PLATFORM, str(user.id))  # the key /face uses: (platform, user id)
+        except UserError as error:
+            await self.say(update, context, error.message)
+            return
         file = await context.bot.get_file(file_id)
         data = bytes(await file.download_as_bytearray())
-        reply = await reply_for(data, posted_size=self.figment.settings.posted_size,
-                                known_versions=known_versions(self.figment.source))
-        await self.say(update, context, reply)
+        await self.say(update, context, await checks.reply(data))

@@ -133,8 +133,11 @@ async def credentials(request: web.Request) -> web.Response:
 
 
 async def check(request: web.Request) -> web.Response:
-    """/check in the playground: the image file is the request body (the page sends it as is)."""
-    from bot.provenance.check import MAX_BYTES, known_versions, reply_for
+    """/check in the playground: the image file is the request body (the page sends it as is), the
+    tab's player id in ?client= (the per-user limit's key; without one, the caller's address)."""
+    from bot.errors import UserError
+    from bot.provenance.check import MAX_BYTES, CheckService
+    from bot.web_app.inputs import check_client
 
     # An image type only: a foreign page's plain form cannot send one without the browser asking first.
     if not (request.content_type.startswith("image/") or request.content_type == "application/octet-stream"):
@@ -142,6 +145,16 @@ async def check(request: web.Request) -> web.Response:
     # Read the stream ourselves: the app's body limit is for chat messages, images are larger.
     if (request.content_length or 0) > MAX_BYTES:
         return _error(413, texts.check_too_big(MAX_BYTES))
+    client = request.query.get("client")
+    try:
+        who = check_client(client) if client is not None else f"address:{request.remote}"
+    except UserError as error:
+        return _error(400, error.message)
+    checks = CheckService(request.app[PLAYGROUND].figment)
+    try:
+        await checks.admit("web", who)  # counted before the upload is read
+    except UserError as error:
+        return _error(429, error.message)
     # read(n) returns what has arrived so far, not the whole body: gather the chunks to the end.
     chunks, size = [], 0
     async for chunk in request.content.iter_chunked(256 * 1024):
@@ -149,10 +162,7 @@ async def check(request: web.Request) -> web.Response:
         if size > MAX_BYTES:
             return _error(413, texts.check_too_big(MAX_BYTES))
         chunks.append(chunk)
-    data = b"".join(chunks)
-    figment = request.app[PLAYGROUND].figment
-    reply = await reply_for(data, posted_size=figment.settings.posted_size, known_versions=known_versions(figment.source))
-    return web.json_response({"ok": True, "reply": reply})
+    return web.json_response({"ok": True, "reply": await checks.reply(b"".join(chunks))})
 
 
 async def events(request: web.Request) -> web.StreamResponse:

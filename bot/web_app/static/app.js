@@ -191,7 +191,7 @@ $("check").addEventListener("change", async (e) => {
   e.target.value = "";
   if (!file) return;
   try {
-    const response = await fetch("/api/check", { method: "POST", body: file });
+    const response = await fetch(`/api/check?${new URLSearchParams({ client: clientId })}`, { method: "POST", body: file });
     const reply = await response.json();
     note(reply.reply || reply.error);
   } catch (error) {
