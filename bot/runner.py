@@ -13,7 +13,7 @@ from bot.metrics_server import serve_metrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
 from bot.settings import Settings
-from bot.wiring import load_curator, open_face_source
+from bot.wiring import curate_k, load_curator, open_face_source
 from generator.service import GeneratorService
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,8 @@ async def run_bots(settings: Settings, stop: asyncio.Event | None = None) -> Non
             open_face_source(settings) as source:
         if exporter is not None and isinstance(source, GeneratorService):
             exporter.include(source.metrics.registry)  # the in-process generator's queue, pool and batches
-        figment = await Figment.open(settings, source, curator=load_curator(settings, source.model_version),
+        curator = load_curator(settings, source.model_version, curate_k(settings, source))
+        figment = await Figment.open(settings, source, curator=curator,
                                      marks=marks, metrics=metrics)
         readiness.figment = figment
         try:

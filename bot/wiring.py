@@ -58,10 +58,22 @@ async def open_face_source(settings: Settings) -> AsyncIterator[HttpFaceSource |
         await source.aclose()
 
 
-def load_curator(settings: Settings, model_version: str | None = None) -> Curator:
-    """Best-of-K by the realness critic. A missing or corrupt critic file does not stop the bot: it
-    serves uncurated faces (K=1) and says so in the log, once, at start."""
-    if settings.curate_k == 1:
+def curate_k(settings: Settings, source: object = None) -> int:
+    """FIGMENT_CURATE_K, or less for a model too slow for it on this machine (a large imported
+    StyleGAN2 on a CPU: generator.stylegan2.model.curate_k_cap) unless the operator set K."""
+    cap = getattr(getattr(source, "model", None), "curate_k_cap", None)
+    if cap is None or cap >= settings.curate_k or "curate_k" in settings.model_fields_set:
+        return settings.curate_k
+    log.warning("curating the best 1 of %d faces, not %d: each face of this model costs seconds of CPU "
+                "(set FIGMENT_CURATE_K to choose)", cap, settings.curate_k)
+    return cap
+
+
+def load_curator(settings: Settings, model_version: str | None = None, k: int | None = None) -> Curator:
+    """Best-of-K by the realness critic (K: `k`, else FIGMENT_CURATE_K). A missing or corrupt critic
+    file does not stop the bot: it serves uncurated faces (K=1) and says so in the log, once, at start."""
+    k = settings.curate_k if k is None else k
+    if k == 1:
         return Curator(None, 1)
     from generator.critic import CriticError, load_critic  # imports torch: only when curating
 
@@ -73,4 +85,4 @@ def load_curator(settings: Settings, model_version: str | None = None) -> Curato
     if model_version not in (None, "unknown", critic.model_version):
         log.warning("the realness critic was trained for model %s, not %s: make a new one with "
                     "`figment critic train`", critic.model_version, model_version)
-    return Curator(critic, settings.curate_k)
+    return Curator(critic, k)

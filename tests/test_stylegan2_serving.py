@@ -122,3 +122,20 @@ def test_a_large_imported_model_sizes_the_cpu_service_by_its_cost(imported, tmp_
     assert (small.refill_batch, small.max_batch, small.pool_size) == \
         (defaults.refill_batch, defaults.max_batch, defaults.pool_size)
     assert service_config(settings, big, max_batch=2).max_batch == 2  # the caller's word wins
+
+
+def test_a_large_imported_model_curates_what_the_cpu_affords(imported, tmp_path):
+    """A curated face costs K faces: K=8 at ~2 s a face (256 px) would be 16 s of CPU each, so the
+    quiz curates the best of 2 there unless the operator set FIGMENT_CURATE_K; small models keep 8."""
+    from bot.wiring import build_face_source, curate_k
+    from generator.stylegan2.model import curate_k_cap
+    from tests.conftest import make_settings
+
+    assert (curate_k_cap(256, "cpu"), curate_k_cap(512, "cpu"), curate_k_cap(1024, "cpu")) == (2, 1, 1)
+    assert curate_k_cap(256, "cuda") is None and curate_k_cap(64, "cpu") is None
+    big_weights = import_weights(DATA / "paper256-snapshot.pkl", "p", "test", tmp_path / "p")
+    big = build_face_source(make_settings(tmp_path, weights=big_weights, device="cpu"))
+    small = build_face_source(make_settings(tmp_path, weights=imported, device="cpu"))
+    assert curate_k(make_settings(tmp_path), big) == 2
+    assert curate_k(make_settings(tmp_path, curate_k=8), big) == 8  # the operator's word wins
+    assert curate_k(make_settings(tmp_path), small) == 8

@@ -12,7 +12,7 @@ from bot.app import Figment
 from bot.settings import Settings
 from bot.starter_photos import StarterPhotos
 from bot.web_app import serve
-from bot.wiring import load_curator
+from bot.wiring import curate_k, load_curator
 from generator.interface import FaceSource
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ async def run_demo(settings: Settings, *, host: str, port: int, stop: asyncio.Ev
             raise DemoError(f"could not start the face generator: {error}. Set FIGMENT_WEIGHTS to a weights "
                             "file, or FIGMENT_GENERATOR_URL to a running `figment generator serve`.") from error
         try:
-            curator = load_curator(settings, source.model_version)
+            curator = load_curator(settings, source.model_version, curate_k(settings, source))
             figment = await Figment.open(settings, source, curator=curator)  # brings the database to the newest schema
         except Exception as error:
             url = settings.db_url

@@ -38,6 +38,19 @@ def service_hints(resolution: int, device_type: str) -> dict[str, int]:
             "pool_size": max(4, min(32, round(120 / seconds)))}
 
 
+# A curated face costs K faces: on a CPU, K is kept so that one costs about this much at most.
+CURATED_FACE_CPU_SECONDS = 4.0
+
+
+def curate_k_cap(resolution: int, device_type: str) -> int | None:
+    """The largest best-of-K a CPU affords for a large model (2 at 256 px, 1 from 512 px), or None
+    where the quiz's default K costs little (GPUs, small models)."""
+    seconds = CPU_SECONDS_PER_FACE.get(resolution, 0.0) if resolution >= 256 else 0.0
+    if device_type == "cuda" or not seconds:
+        return None
+    return max(1, int(CURATED_FACE_CPU_SECONDS // seconds))
+
+
 class ImportedFaceModel:
     def __init__(self, G: StyleGAN2, model_version: str, device: torch.device, info: dict) -> None:
         self.device = torch.device(device)
@@ -47,6 +60,7 @@ class ImportedFaceModel:
         self.info = info
         self.chunk = 16 if self.device.type == "cuda" else (4 if self.resolution <= 256 else 1)
         self.service_hints = service_hints(self.resolution, self.device.type)
+        self.curate_k_cap = curate_k_cap(self.resolution, self.device.type)
 
     def generate(self, seeds: Sequence[int], psi: float | Sequence[float]) -> list[Image.Image]:
         seeds = [check_seed(seed) for seed in seeds]
