@@ -12,8 +12,8 @@ from bot.hall import HallService
 from bot.metrics import BotMetrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
-from bot.quiz import QuizService
-from bot.quiz_detail import settle_quiz_detail
+from bot.quiz.service import QuizService
+from bot.quiz.detail import settle_quiz_detail
 from bot.settings import Settings
 from generator.curated_source import CuratedSource
 from generator.curation import Curator

@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bot.answers import AnswerRecorder
+from bot.quiz.recorder import AnswerRecorder
 from bot.database import Database
 from bot.refs import PlayerRef
 from db import migrate

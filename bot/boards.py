@@ -6,7 +6,7 @@ from datetime import datetime
 from bot import texts
 from bot.database import Database
 from bot.errors import UserError
-from bot.game_modes import MODE_WORDS
+from bot.quiz.modes import MODE_WORDS
 from bot.ratelimit import SharedRateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bot.app import Figment
-from bot.quiz_posts import GameSummary, Reveal, RoundPost
+from bot.quiz.posts import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.settings import Settings
 from db.models import RealPhoto

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 
 from bot.app import Figment
 from bot.database import Database
-from bot.quiz_posts import AnswerStatus
+from bot.quiz.posts import AnswerStatus
 from bot.refs import ChatRef, PlayerRef
 from db.models import Score
 from generator.direct import DirectSource

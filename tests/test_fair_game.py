@@ -14,7 +14,7 @@ from sqlalchemy import event, func, select
 from bot import texts
 from bot.app import Figment
 from bot.errors import UserError
-from bot.quiz_posts import Reveal, RoundPost
+from bot.quiz.posts import Reveal, RoundPost
 from bot.refs import ChatRef, PlayerRef
 from db.answers import AnswerStatus
 from db.models import Answer

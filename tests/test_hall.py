@@ -16,7 +16,7 @@ from sqlalchemy import select
 from bot.app import Figment
 from bot.errors import UserError
 from bot.hall import parse_hall_args
-from bot.game_modes import parse_quiz_args
+from bot.quiz.modes import parse_quiz_args
 from bot.refs import ChatRef, PlayerRef
 from bot.web_app import build_app
 from db.models import Game, Round

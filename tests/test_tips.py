@@ -6,7 +6,8 @@ from typing import AsyncIterator
 
 import pytest
 
-from bot import texts, tips
+from bot import texts
+from bot.quiz import tips
 from bot.app import Figment
 from bot.errors import UserError
 from bot.refs import ChatRef, PlayerRef

@@ -23,8 +23,8 @@ from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL
 from bot.discord_app.replies import acknowledge, reply, reply_privately
 from bot.errors import UserError
-from bot.game_modes import PAIRS, SINGLE
-from bot.tips import tips_text
+from bot.quiz.modes import PAIRS, SINGLE
+from bot.quiz.tips import tips_text
 from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
 
 if TYPE_CHECKING:

@@ -17,10 +17,10 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
                           ContextTypes, TypeHandler, filters)
 
 from bot import texts
-from bot.tips import tips_text
+from bot.quiz.tips import tips_text
 from bot.app import Figment
 from bot.boards import parse_board_query
-from bot.game_modes import parse_quiz_args
+from bot.quiz.modes import parse_quiz_args
 from bot.errors import UserError
 from bot.faces import FacePost
 from bot.refs import ChatRef

@@ -11,10 +11,10 @@ from typing import Any
 from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_query
-from bot.game_modes import parse_quiz_args
+from bot.quiz.modes import parse_quiz_args
 from bot.errors import UserError
-from bot.tips import tips_text
-from bot.quiz_posts import AnswerStatus
+from bot.quiz.tips import tips_text
+from bot.quiz.posts import AnswerStatus
 from bot.ratelimit import RateLimiter
 from bot.starter_photos import StarterPhotos
 from bot.refs import PlayerRef

@@ -37,7 +37,7 @@ class Reveal:
     answers: int
     correct: int
     attribution: str
-    tip: str = ""  # what gives a fake away (bot.tips), shown only now
+    tip: str = ""  # what gives a fake away (bot.quiz.tips), shown only now
     pair: bool = False  # a pair round: is_real says face A was the real one
 
     def text(self, limit: int | None = None) -> str:

@@ -1,11 +1,11 @@
 """The real-or-fake game, platform-neutral: starting, stopping, answers, and which process runs
 which game.
 
-A game is a run of rounds in one chat (bot.game_loop runs it; bot.reveals closes, reveals and
+A game is a run of rounds in one chat (bot.quiz.loop runs it; bot.quiz.reveals closes, reveals and
 ends). Answers arrive from front-ends through QuizService.answer at any time. All state that
 matters lives in the database, so another process, or this one after a restart, can reveal or
 resume any round. Several processes may share one database: each game has one owner at a time
-(a lease, bot.ownership), and a watch task here keeps this process's leases, takes over the
+(a lease, bot.quiz.leases), and a watch task here keeps this process's leases, takes over the
 games of a process that stopped renewing, and hears /stop and answers taken by other processes.
 """
 from __future__ import annotations
@@ -17,19 +17,19 @@ from dataclasses import replace
 from typing import Any, Awaitable, Callable
 
 from bot import texts
-from bot.answers import AnswerRecorder
+from bot.quiz.recorder import AnswerRecorder
 from bot.chat_settings import ChatSettings
 from bot.database import Database
 from bot.errors import UserError
-from bot.game_loop import GameLoop, RunningGame
-from bot.game_modes import check_mode
+from bot.quiz.loop import GameLoop, RunningGame
+from bot.quiz.modes import check_mode
 from bot.metrics import BotMetrics
-from bot.ownership import Leases
+from bot.quiz.leases import Leases
 from bot.parsing import parse_count
-from bot.quiz_posts import AnswerReply, AnswerStatus, BoardTexts, QuizPresenter
+from bot.quiz.posts import AnswerReply, AnswerStatus, BoardTexts, QuizPresenter
 from bot.ratelimit import SharedRateLimiter
 from bot.refs import ChatRef, PlayerRef
-from bot.reveals import Reveals, ScoreListener
+from bot.quiz.reveals import Reveals, ScoreListener
 from bot.settings import Settings
 from db import leases
 from db.games import GameAlreadyRunning, active_game, last_round, start_game, unrevealed_rounds

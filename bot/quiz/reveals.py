@@ -9,10 +9,10 @@ from __future__ import annotations
 import logging
 from typing import Awaitable, Callable
 
-from bot import tips
+from bot.quiz import tips
 from bot.database import Database
 from bot.metrics import BotMetrics
-from bot.quiz_posts import BoardTexts, GameSummary, PlayerResult, QuizPresenter, Reveal
+from bot.quiz.posts import BoardTexts, GameSummary, PlayerResult, QuizPresenter, Reveal
 from bot.refs import ChatRef
 from db.games import close_round, end_game, game_tallies, open_rounds, round_tally, rounds_played, summary_posted
 from db.models import Game, GeneratedFace, RealPhoto, Round

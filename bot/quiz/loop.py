@@ -2,7 +2,7 @@
 
 The next image is made while the current round runs, and the truth is drawn only once a real and
 a generated image are both ready, so the post's timing hints nothing. Rounds are posted only
-while this process holds the game's lease (bot.ownership): a process that lost its game (to a
+while this process holds the game's lease (bot.quiz.leases): a process that lost its game (to a
 takeover after a long pause) stops without posting or ending anything.
 """
 from __future__ import annotations
@@ -17,12 +17,12 @@ from bot import texts
 from bot.database import Database
 from bot.errors import UserError
 from bot.metrics import BotMetrics
-from bot.ownership import Leases
-from bot.pair_images import PairImages
-from bot.quiz_posts import RoundPost
+from bot.quiz.leases import Leases
+from bot.quiz.next_image import PairImages
+from bot.quiz.posts import RoundPost
 from bot.refs import ChatRef
-from bot.reveals import Reveals
-from bot.round_images import RoundImage, RoundImages
+from bot.quiz.reveals import Reveals
+from bot.quiz.next_image import RoundImage, RoundImages
 from bot.settings import Settings
 from db import leases
 from db.clock import db_now

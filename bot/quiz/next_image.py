@@ -1,9 +1,13 @@
 """The next round's image, made ahead and chosen late, so a post's timing says nothing.
 
-One real photo and one generated face are kept ready. A round's truth is drawn only once both
-are there, so how long a post waits (a slow generator, an empty pool) is the same whichever
+RoundImages prepares single rounds, PairImages (below) pair rounds. One real photo and one
+generated face are kept ready. A round's truth is drawn only once both are there, so how long a post waits (a slow generator, an empty pool) is the same whichever
 truth comes up; the image taken is refilled while its round runs. Real and generated images
 pass through the one quiz pipeline (bot.imaging).
+
+A pair needs one real photo and one generated face. Both arrangements (real on A, real on B)
+are composed while the round before runs, so taking either costs nothing and a post's timing
+says nothing about which side is real (bot.quiz.pair_image composes them).
 """
 from __future__ import annotations
 
@@ -16,8 +20,11 @@ from typing import Awaitable, Callable
 
 from PIL import Image
 
+from bot import texts
 from bot.database import Database
-from bot.imaging import PostedImage, quiz_image
+from bot.errors import UserError
+from bot.imaging import PostedImage, load_rgb, quiz_image
+from bot.quiz.pair_image import pair_image
 from bot.settings import Settings
 from db.hall import HallRow
 from db.models import RealPhoto
@@ -93,7 +100,7 @@ class RoundImages:
         if photo is None:
             log.warning("no real photo could be read; the next rounds may all be generated")
             return None
-        image = await asyncio.to_thread(_load_rgb, self._photo_path(photo))
+        image = await asyncio.to_thread(load_rgb, self._photo_path(photo))
         return RoundImage(await self._posted(image), True, None, photo.id)
 
     async def _posted(self, image: Image.Image) -> PostedImage:
@@ -117,6 +124,48 @@ class RoundImages:
         return self.settings.data_dir / photo.stored_path  # pathlib keeps an absolute right side
 
 
-def _load_rgb(path: Path) -> Image.Image:
-    with Image.open(path) as image:
-        return image.convert("RGB")
+@dataclass(frozen=True)
+class _ReadyPair:
+    real_on_a: PostedImage
+    real_on_b: PostedImage
+    face: MadeFace
+    photo_id: int
+
+
+class PairImages(RoundImages):
+    """Same calls as RoundImages: fill() ahead, then take(a_is_real) for the round."""
+
+    _pair: _ReadyPair | None = None
+
+    async def fill(self) -> None:
+        """Make the next pair. A game of pairs cannot go on without a readable real photo:
+        that stops it with a reason for the players (UserError)."""
+        if self._pair is not None:
+            return
+        real = asyncio.create_task(self._real_pixels())
+        try:
+            psis = self.settings.quiz_psis
+            face = await self.source.face(None, psis[secrets.randbelow(len(psis))])
+            photo = await real
+        finally:
+            real.cancel()
+        if photo is None:
+            raise UserError(texts.PAIRS_NO_PHOTO)
+        photo_id, pixels = photo
+        size, detail = self.settings.posted_size, self.settings.quiz_detail
+        a, b = await asyncio.to_thread(lambda: (pair_image(pixels, face.image, size, detail),
+                                                pair_image(face.image, pixels, size, detail)))
+        self._pair = _ReadyPair(a, b, face, photo_id)
+
+    def take(self, want_real: bool) -> RoundImage:
+        """The pair whose coin said the real face is on side A (want_real) or B."""
+        assert self._pair is not None, "fill() comes first"
+        pair, self._pair = self._pair, None
+        posted = pair.real_on_a if want_real else pair.real_on_b
+        return RoundImage(posted, want_real, pair.face, pair.photo_id)
+
+    async def _real_pixels(self) -> tuple[int, Image.Image] | None:
+        photo = await self._random_photo()
+        if photo is None:
+            return None
+        return photo.id, await asyncio.to_thread(load_rgb, self._photo_path(photo))
