@@ -7,7 +7,7 @@ from bot import texts
 from bot.database import Database
 from bot.errors import UserError
 from bot.quiz.modes import MODE_WORDS
-from bot.ratelimit import SharedRateLimiter
+from bot.ratelimits import SharedRateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db import standings

@@ -21,17 +21,15 @@ import secrets
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from sqlalchemy import select
 
 from bot import texts
 from bot.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, load_rgb, quiz_image
-from bot.ratelimit import SharedRateLimiter
+from bot.ratelimits import SharedRateLimiter
 from bot.refs import PlayerRef
 from bot.settings import Settings
 from db import daily as dq

@@ -171,7 +171,7 @@ WEB_PHOTOS_HINT = (
 )
 
 
-# --- first run: starter photos, imported in the background (bot.starter_photos) ---
+# --- first run: starter photos, imported in the background (bot.ops.starter_photos) ---
 STARTER_LICENCE = "as stated by the datasets the folder holds (see its README); research use"
 
 

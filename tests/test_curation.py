@@ -16,7 +16,7 @@ from bot.app import Figment
 from bot.cli import app as cli
 from bot.refs import PlayerRef
 from bot.settings import get_settings
-from bot.wiring import load_curator
+from bot.ops.wiring import load_curator
 from generator.checkpoint import EXPORT_NAME, export_generator
 from generator.critic import CriticError, CriticNet, load_critic, save_critic
 from generator.curated_source import CuratedSource
@@ -121,7 +121,7 @@ async def test_a_missing_or_corrupt_critic_falls_back_to_uncurated_faces(tmp_pat
     bad.write_bytes(b"garbage")
     for path in (tmp_path / "missing.safetensors", bad):
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="bot.wiring"):
+        with caplog.at_level(logging.WARNING, logger="bot.ops.wiring"):
             curator = load_curator(make_settings(tmp_path, critic=path, curate_k=8))
         assert curator.k == 1 and curator.critic is None
         assert "uncurated faces (K=1)" in caplog.text and path.name in caplog.text

@@ -10,7 +10,7 @@ from bot.app import Figment
 from bot.boards import parse_board_args
 from bot.errors import UserError
 from bot.faces import FaceService
-from bot.ratelimit import RateLimiter
+from bot.ratelimits import RateLimiter
 from bot.refs import ChatRef, PlayerRef
 from db.stats import wilson_interval, wilson_lower
 from generator.direct import DirectSource

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.app import Figment
-from bot.starter_photos import STARTER_PACK, StarterPhotos, State, sample_files
+from bot.ops.starter_photos import STARTER_PACK, StarterPhotos, State, sample_files
 from bot.web_app import serve
 from db.models import RealPhoto
 from generator.direct import DirectSource

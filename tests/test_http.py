@@ -371,7 +371,7 @@ async def test_a_bot_whose_generator_is_down_says_unavailable() -> None:
 BOT_PROCESS = """
 import asyncio, hashlib, json
 from bot.settings import Settings
-from bot.wiring import open_face_source
+from bot.ops.wiring import open_face_source
 
 async def main():
     async with open_face_source(Settings(_env_file=None)) as source:

@@ -18,8 +18,8 @@ from typer.testing import CliRunner
 from bot import texts
 from bot.app import Figment
 from bot.cli import app as cli
-from bot.metrics_server import MetricsPortError, MetricsServer, serve_metrics
-from bot.runner import run_bots
+from bot.ops.server import MetricsPortError, MetricsServer, serve_metrics
+from bot.ops.runner import run_bots
 from bot.settings import get_settings
 from generator.direct import DirectSource
 from generator.metrics import scraped

@@ -22,7 +22,7 @@ from bot.app import Figment
 from bot.errors import UserError
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
-from bot.update_log import DONE, HANDLE, NOT_NOW, UpdateLog
+from bot.ops.seen_updates import DONE, HANDLE, NOT_NOW, UpdateLog
 from db import migrate
 from db.models import Answer, Game, Round, utcnow
 from generator.direct import DirectSource

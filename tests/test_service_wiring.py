@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.settings import Settings, get_settings
-from bot.wiring import build_face_source, open_face_source, pool_psis
+from bot.ops.wiring import build_face_source, open_face_source, pool_psis
 from generator.checkpoint import export_generator
 from generator.client import HttpFaceSource
 from generator.interface import GeneratorUnavailable

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.settings import get_settings
-from bot.wiring import load_curator
+from bot.ops.wiring import load_curator
 from generator.critic import load_critic
 from generator.curated_source import CuratedSource
 from generator.direct import DirectSource

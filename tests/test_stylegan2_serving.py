@@ -109,7 +109,7 @@ def test_a_large_imported_model_sizes_the_cpu_service_by_its_cost(imported, tmp_
     """At about 2 s a face (256 px on the CPU), a refill call makes one face and a batch about 8 s of
     work, so a /face request never waits behind a minute of pool refills; small models keep the
     service's defaults."""
-    from bot.wiring import service_config
+    from bot.ops.wiring import service_config
     from generator.service import ServiceConfig
     from tests.conftest import make_settings
 

@@ -12,7 +12,7 @@ def bench_db(
     path: str = typer.Option("", help="SQLite file to use (default a temporary one)."),
 ) -> None:
     """Answers recorded per second, and leaderboard query p50/p99 at 100k and 1M answers."""
-    from bot.bench_db import run
+    from bot.ops.bench_db import run
 
     run(answers, path or None)
 

@@ -22,7 +22,7 @@ def serve(
     pool_size: int = typer.Option(-1, help="Ready faces kept per truncation (-1: the device's default)."),
 ) -> None:
     """Serve faces over HTTP: /generate, /health, /metrics. Bots use it via FIGMENT_GENERATOR_URL."""
-    from bot.wiring import load_model, service_config
+    from bot.ops.wiring import load_model, service_config
     from generator.http_server import serve_forever
     from generator.service import GeneratorService
 

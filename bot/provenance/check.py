@@ -19,7 +19,7 @@ from bot.provenance.credentials import ManifestReading, read_manifest
 from bot.provenance.decoding import MAX_BYTES, MAX_PIXELS, CheckRefused, decode
 from bot.provenance.gate import GATE, CheckGate, GateBusy
 from bot.provenance.worker import WORKER, CheckTimedOut, CheckWorker
-from bot.ratelimit import SharedRateLimiter
+from bot.ratelimits import SharedRateLimiter
 
 if TYPE_CHECKING:
     from bot.app import Figment

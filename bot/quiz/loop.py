@@ -16,7 +16,7 @@ from typing import Awaitable, Callable
 from bot import texts
 from bot.database import Database
 from bot.errors import UserError
-from bot.metrics import BotMetrics
+from bot.ops.metrics import BotMetrics
 from bot.quiz.leases import Leases
 from bot.quiz.next_image import PairImages
 from bot.quiz.posts import RoundPost

@@ -14,7 +14,7 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.exc import DBAPIError
 
 from bot.database import Database, met_another_writer
-from bot.metrics import BotMetrics
+from bot.ops.metrics import BotMetrics
 from bot.refs import ChatRef, PlayerRef
 from db.answers import AnswerOutcome, AnswerRequest, record_answers
 from db.models import Chat, Player

@@ -11,7 +11,7 @@ from typing import Awaitable, Callable
 
 from bot.quiz import tips
 from bot.database import Database
-from bot.metrics import BotMetrics
+from bot.ops.metrics import BotMetrics
 from bot.quiz.posts import BoardTexts, GameSummary, PlayerResult, QuizPresenter, Reveal
 from bot.refs import ChatRef
 from db.games import close_round, end_game, game_tallies, open_rounds, round_tally, rounds_played, summary_posted

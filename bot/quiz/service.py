@@ -23,11 +23,11 @@ from bot.database import Database
 from bot.errors import UserError
 from bot.quiz.loop import GameLoop, RunningGame
 from bot.quiz.modes import check_mode
-from bot.metrics import BotMetrics
+from bot.ops.metrics import BotMetrics
 from bot.quiz.leases import Leases
 from bot.parsing import parse_count
 from bot.quiz.posts import AnswerReply, AnswerStatus, BoardTexts, QuizPresenter
-from bot.ratelimit import SharedRateLimiter
+from bot.ratelimits import SharedRateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.quiz.reveals import Reveals, ScoreListener
 from bot.settings import Settings

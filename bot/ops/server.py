@@ -1,11 +1,11 @@
 """`figment run`'s operator pages, on their own small aiohttp server (off unless FIGMENT_METRICS_PORT
 is set):
 
-- GET /metrics: Prometheus text. The bot's registry (bot.metrics) and, when the process runs the
+- GET /metrics: Prometheus text. The bot's registry (bot.ops.metrics) and, when the process runs the
   generator itself, the generator's (generator.service), so one scrape sees both.
 - GET /livez: 200 while the process and its event loop answer. Served by the loop the bot runs on,
   so a loop blocked by some work times the probe out.
-- GET /readyz: 200 with {"ready": true, "checks": {...}} when bot.health's checks pass (database,
+- GET /readyz: 200 with {"ready": true, "checks": {...}} when bot.ops.health's checks pass (database,
   each platform connected, faces in the pool); 503 with the same JSON, naming what is not ready.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import AsyncIterator
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
 
-from bot.health import Readiness
+from bot.ops.health import Readiness
 from bot.settings import Settings
 from generator.metrics import CONTENT_TYPE, Merged
 

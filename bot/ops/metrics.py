@@ -1,5 +1,5 @@
 """What the bot tells operators: rounds, answers, reveal lag, handler latency, platform errors and
-the games this process runs, as Prometheus metrics (`figment run` serves them: bot.metrics_server).
+the games this process runs, as Prometheus metrics (`figment run` serves them: bot.ops.server).
 
 One BotMetrics per core (bot.app.Figment), each with its own registry, so tests and tools that
 open several cores in one process keep separate counts. The core and the front-ends update it

@@ -7,13 +7,13 @@ import signal
 from typing import Awaitable, Callable
 
 from bot.app import Figment
-from bot.health import Readiness
-from bot.metrics import BotMetrics
-from bot.metrics_server import serve_metrics
+from bot.ops.health import Readiness
+from bot.ops.metrics import BotMetrics
+from bot.ops.server import serve_metrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
 from bot.settings import Settings
-from bot.wiring import load_curator, open_face_source
+from bot.ops.wiring import load_curator, open_face_source
 from generator.service import GeneratorService
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""What `/readyz` checks (bot.metrics_server serves it, beside `/livez` and `/metrics`).
+"""What `/readyz` checks (bot.ops.server serves it, beside `/livez` and `/metrics`).
 
 Ready means this process can play: its database answers a short query in time, every chat
 platform it runs is connected (the front-ends report a probe once they receive updates), and the
