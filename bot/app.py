@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from bot.boards import BoardService
 from bot.chat_settings import ChatSettings
 from bot.daily import DailyService
-from bot.database import Database
+from db.database import Database
 from bot.faces import FaceService
 from bot.hall import HallService
 from bot.ops.metrics import BotMetrics

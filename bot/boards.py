@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
 from bot.quiz.modes import MODE_WORDS
 from bot.ratelimits import SharedRateLimiter

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, load_rgb, quiz_image
 from bot.ratelimits import SharedRateLimiter

@@ -14,7 +14,7 @@ import logging
 from dataclasses import dataclass
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, faces_sheet_png
 from bot.ratelimits import SharedRateLimiter

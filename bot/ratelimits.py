@@ -14,7 +14,7 @@ from db import ratelimits
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.database import Database
+    from db.database import Database
 
 
 class RateLimiter:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.database import Database
+from db.database import Database
 from db import migrate
 from db import standings
 from db.answers import AnswerStatus, record_answer

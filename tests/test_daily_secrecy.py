@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 import bot.daily as daily
 from bot.app import Figment
-from bot.database import Database
+from db.database import Database
 from bot.daily import DAILY_ROUNDS, utc_today
 from bot.refs import PlayerRef
 from db import daily as dq

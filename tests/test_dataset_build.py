@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from bot.database import Database
+from db.database import Database
 from bot.photos.dataset import DatasetOptions, build_dataset, encode_face
 from bot.photos.packs import photo_rows
 from bot.settings import Settings, get_settings

@@ -17,7 +17,7 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import Figment
-from bot.database import Database
+from db.database import Database
 from bot.quiz.posts import AnswerStatus
 from bot.refs import ChatRef, PlayerRef
 from db.models import Score

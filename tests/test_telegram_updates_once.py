@@ -19,7 +19,7 @@ import pytest
 from telegram import Update
 from telegram.ext import ApplicationBuilder, TypeHandler
 
-from bot.database import Database
+from db.database import Database
 from bot.telegram_app.webhook import SECRET_HEADER, WebhookReceiver
 from bot.ops.seen_updates import DONE, HANDLE, NOT_NOW, UpdateLog
 from tests import db_faults

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bot.quiz.recorder import AnswerRecorder
-from bot.database import Database
+from db.database import Database
 from bot.refs import PlayerRef
 from db import migrate
 from db import standings

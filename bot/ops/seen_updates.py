@@ -2,7 +2,7 @@
 lost confirmation, a webhook reply that came too late), and behind a load balancer the second
 delivery may reach another worker; it must change nothing, and it must not be lost either.
 
-The database decides (db.seen): an update is claimed before its handler runs, the claim is
+The database decides (db.seen_updates): an update is claimed before its handler runs, the claim is
 refreshed while it runs (a handler may wait a long time in a busy chat's send lane), and it is
 marked done at the end. A delivery that finds a live claim is refused *for now* (webhook: a
 non-200, so Telegram sends it again), never swallowed; one whose worker died is taken over once
@@ -18,9 +18,9 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import AsyncIterator, Awaitable, Callable
 
-from bot.database import Database
-from db import seen
-from db.seen import Claim
+from db.database import Database
+from db import seen_updates as seen
+from db.seen_updates import Claim
 
 log = logging.getLogger(__name__)
 

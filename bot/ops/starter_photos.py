@@ -21,7 +21,7 @@ from typing import Callable
 from sqlalchemy import func, select
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.settings import Settings
 from db.models import RealPhoto
 

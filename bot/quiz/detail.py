@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image
 from sqlalchemy import func, select
 
-from bot.database import Database
+from db.database import Database
 from bot.imaging import QUIZ_DETAIL
 from bot.settings import Settings
 from db.models import RealPhoto

@@ -10,7 +10,7 @@ from typing import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.database import Database
+from db.database import Database
 from db import leases
 from db.models import Game
 

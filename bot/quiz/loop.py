@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Awaitable, Callable
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
 from bot.ops.metrics import BotMetrics
 from bot.quiz.leases import Leases

@@ -21,7 +21,7 @@ from typing import Awaitable, Callable
 from PIL import Image
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, load_rgb, quiz_image
 from bot.quiz.pair_image import pair_image

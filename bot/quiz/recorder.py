@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, tuple_
 from sqlalchemy.exc import DBAPIError
 
-from bot.database import Database, met_another_writer
+from db.database import Database, met_another_writer
 from bot.ops.metrics import BotMetrics
 from bot.refs import ChatRef, PlayerRef
 from db.answers import AnswerOutcome, AnswerRequest, record_answers

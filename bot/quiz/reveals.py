@@ -10,7 +10,7 @@ import logging
 from typing import Awaitable, Callable
 
 from bot.quiz import tips
-from bot.database import Database
+from db.database import Database
 from bot.ops.metrics import BotMetrics
 from bot.quiz.posts import BoardTexts, GameSummary, PlayerResult, QuizPresenter, Reveal
 from bot.refs import ChatRef

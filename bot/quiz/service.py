@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable
 from bot import texts
 from bot.quiz.recorder import AnswerRecorder
 from bot.chat_settings import ChatSettings
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
 from bot.quiz.loop import GameLoop, RunningGame
 from bot.quiz.modes import check_mode

@@ -1,4 +1,4 @@
-"""The bot's handle on the store: engine, sessions, and the schema check at start."""
+"""The store's handle for the bot: engine, sessions, retries on a race, the schema check at start."""
 from __future__ import annotations
 
 import asyncio
