@@ -15,8 +15,8 @@ from bot.provenance.marking import FaceMarks
 from bot.quiz.service import QuizService
 from bot.quiz.detail import settle_quiz_detail
 from bot.settings import Settings
-from generator.curated_source import CuratedSource
-from generator.curation import Curator
+from generator.curation.source import CuratedSource
+from generator.curation.best_of_k import Curator
 from generator.interface import DEFAULT_PSI, FaceSource
 
 

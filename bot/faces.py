@@ -15,7 +15,7 @@ from bot.parsing import parse_psi, parse_seed
 from db.database import Database
 from bot.ratelimits import RateLimiter, SharedRateLimiter
 from bot.refs import PlayerRef
-from generator.curated_source import CuratedSource
+from generator.curation.source import CuratedSource
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError, GeneratorUnavailable, InvalidRequest
 
 

@@ -17,11 +17,11 @@ from bot.cli import app as cli
 from bot.refs import PlayerRef
 from bot.settings import get_settings
 from bot.ops.wiring import load_curator
-from generator.checkpoint import EXPORT_NAME, export_generator
-from generator.critic import CriticError, CriticNet, load_critic, save_critic
-from generator.curated_source import CuratedSource
-from generator.curation import Curator, candidate_seeds, curated_faces
-from generator.direct import DirectSource
+from generator.model.checkpoint import EXPORT_NAME, export_generator
+from generator.curation.critic import CriticError, CriticNet, load_critic, save_critic
+from generator.curation.source import CuratedSource
+from generator.curation.best_of_k import Curator, candidate_seeds, curated_faces
+from generator.serving.direct import DirectSource
 from generator.interface import InvalidRequest
 from generator.loading import DEFAULT_WEIGHTS
 from tests.conftest import make_settings

@@ -20,7 +20,7 @@ from bot.daily import DAILY_ROUNDS, utc_today
 from bot.refs import PlayerRef
 from db import daily as dq
 from db.models import DailyChallenge, RealPhoto
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from generator.interface import DEFAULT_PSI, MAX_SEED, GeneratedFace
 from tests.conftest import add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel

@@ -21,7 +21,7 @@ from db.database import Database
 from bot.quiz.posts import AnswerStatus
 from bot.refs import ChatRef, PlayerRef
 from db.models import Score
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.db_faults import pg_fail_statements, pg_statements_seen
 from tests.fakes import DrawnFaceModel

@@ -13,7 +13,7 @@ from bot.faces import FaceService
 from bot.ratelimits import RateLimiter
 from bot.refs import ChatRef, PlayerRef
 from db.stats import wilson_interval, wilson_lower
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from generator.interface import GeneratedFace, GeneratorBusy, GeneratorUnavailable
 from tests.fakes import DrawnFaceModel
 

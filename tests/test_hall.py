@@ -21,7 +21,7 @@ from bot.refs import ChatRef, PlayerRef
 from bot.web_app import build_app
 from db.models import Game, Round
 from db.stats import wilson_lower
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.hall_data import face_round, reveal

@@ -20,7 +20,7 @@ from bot.ops.health import Readiness
 from bot.ops.server import MetricsServer
 from bot.ops.runner import run_bots
 from tests.conftest import make_settings
-from generator.service import GeneratorService, ServiceConfig
+from generator.serving.service import GeneratorService, ServiceConfig
 from tests.discord_fake import FakeDiscord
 from tests.fakes import GatedModel
 from tests.telegram_fake import FakeBotApi

@@ -31,11 +31,11 @@ from bot.cli import app as cli
 from bot.errors import UserError
 from bot.faces import FaceService
 from bot.refs import PlayerRef
-from generator.client import HttpFaceSource
-from generator.http_server import encode, serve_forever, start_server
+from generator.serving.client import HttpFaceSource
+from generator.serving.server import encode, serve_forever, start_server
 from generator.interface import FaceSource, GeneratorBusy, GeneratorUnavailable, InvalidRequest
-from generator.metrics import scraped
-from generator.service import GeneratorService, ServiceConfig
+from generator.serving.prometheus import scraped
+from generator.serving.service import GeneratorService, ServiceConfig
 from tests.fakes import DrawnFaceModel, GatedModel
 
 REPO = Path(__file__).resolve().parent.parent

@@ -28,7 +28,7 @@ from bot.quiz.posts import AnswerStatus
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db.models import Game, Round, utcnow
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.pg_fresh import fresh_database, reachable

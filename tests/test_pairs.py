@@ -21,7 +21,7 @@ from bot.refs import ChatRef, PlayerRef
 from db.answers import AnswerStatus
 from db.models import Game, Round
 from db.modes import PAIRS, SINGLE
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.photo_samples import needs_faces

@@ -23,7 +23,7 @@ from bot.provenance.keys import make_test_pair
 from bot.provenance.marking import FaceMarks
 from bot.refs import PlayerRef
 from bot.quiz.next_image import RoundImages
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
 from tests.fakes import DrawnFaceModel
 

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from bot.ops.runner import NothingToRun, run_bots
-from generator.checkpoint import read_export
+from generator.model.checkpoint import read_export
 from generator.loading import DEFAULT_WEIGHTS
 from tests.conftest import make_settings
 from tests.telegram_fake import FakeBotApi

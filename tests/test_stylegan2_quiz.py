@@ -17,7 +17,7 @@ from bot.quiz.detail import settle
 from bot.refs import ChatRef, PlayerRef
 from bot.quiz.next_image import RoundImages
 from db.models import RealPhoto
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from generator.loading import load_face_model
 from generator.stylegan2.importer import import_weights
 from tests.conftest import make_settings

@@ -110,7 +110,7 @@ def test_a_large_imported_model_sizes_the_cpu_service_by_its_cost(imported, tmp_
     work, so a /face request never waits behind a minute of pool refills; small models keep the
     service's defaults."""
     from bot.ops.wiring import service_config
-    from generator.service import ServiceConfig
+    from generator.serving.service import ServiceConfig
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path)

@@ -17,7 +17,7 @@ from bot.app import Figment
 from bot.boards import BOARD_USAGE
 from bot.settings import Settings
 from bot.telegram_app import TelegramStartError, options_from_settings, serve
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.hall_data import face_round

@@ -32,7 +32,7 @@ def bench_generator(
 ) -> None:
     """Generator latency p50/p99 and throughput: pool hits and seeded, in-process and over HTTP, next to raw model speed."""
     from bot.cli.common import console, fail, settings
-    from generator import bench_serving
+    from generator.bench import serving as bench_serving
     from generator.interface import GeneratorError
 
     config = settings()

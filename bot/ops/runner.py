@@ -14,7 +14,7 @@ from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
 from bot.settings import Settings
 from bot.ops.wiring import load_curator, open_face_source
-from generator.service import GeneratorService
+from generator.serving.service import GeneratorService
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 is set):
 
 - GET /metrics: Prometheus text. The bot's registry (bot.ops.metrics) and, when the process runs the
-  generator itself, the generator's (generator.service), so one scrape sees both.
+  generator itself, the generator's (generator.serving.service), so one scrape sees both.
 - GET /livez: 200 while the process and its event loop answer. Served by the loop the bot runs on,
   so a loop blocked by some work times the probe out.
 - GET /readyz: 200 with {"ready": true, "checks": {...}} when bot.ops.health's checks pass (database,
@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 
 from bot.ops.health import Readiness
 from bot.settings import Settings
-from generator.metrics import CONTENT_TYPE, Merged
+from generator.serving.prometheus import CONTENT_TYPE, Merged
 
 log = logging.getLogger(__name__)
 

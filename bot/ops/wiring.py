@@ -13,10 +13,10 @@ from contextlib import asynccontextmanager
 from typing import AsyncIterator
 
 from bot.settings import Settings
-from generator.client import HttpFaceSource
-from generator.curation import Curator
+from generator.serving.client import HttpFaceSource
+from generator.curation.best_of_k import Curator
 from generator.interface import DEFAULT_PSI, FaceModel
-from generator.service import GeneratorService, ServiceConfig
+from generator.serving.service import GeneratorService, ServiceConfig
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def load_curator(settings: Settings, model_version: str | None = None) -> Curato
     serves uncurated faces (K=1) and says so in the log, once, at start."""
     if settings.curate_k == 1:
         return Curator(None, 1)
-    from generator.critic import CriticError, load_critic  # imports torch: only when curating
+    from generator.curation.critic import CriticError, load_critic  # imports torch: only when curating
 
     try:
         critic = load_critic(settings.critic)

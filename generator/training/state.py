@@ -23,10 +23,11 @@ from typing import Any
 
 from safetensors import safe_open
 
-from generator.checkpoint import (CHECKPOINT_FORMAT, EXPORT_NAME, WeightsFileError, checkpoint_files,
-                                  read_export)
+from generator.model.checkpoint import (
+    CHECKPOINT_FORMAT, EXPORT_NAME, WeightsFileError, checkpoint_files, read_export,
+)
 
-WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
 STATE_DIR = WEIGHTS_DIR / "training"
 SHARED_STATE = WEIGHTS_DIR.parent.parent.parent / "shared" / "training"  # ../shared/training from the repo
 MAX_STATE_FILE = 16 * 2**20

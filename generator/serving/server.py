@@ -34,8 +34,8 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from generator.interface import (
     DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, MAX_SEED,
 )
-from generator.metrics import CONTENT_TYPE, LATENCY_BUCKETS, exposition
-from generator.service import GeneratorService
+from generator.serving.prometheus import CONTENT_TYPE, LATENCY_BUCKETS, exposition
+from generator.serving.service import GeneratorService
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from generator.critic import Critic
+from generator.curation.critic import Critic
 from generator.interface import MAX_SEED, FaceModel, InvalidRequest
 
 MAX_SELECT = 64

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generator.layers import NOISE_MODES, EqualConv2d, EqualLinear, StyledConv, ToRGB, minibatch_std
+from generator.model.layers import NOISE_MODES, EqualConv2d, EqualLinear, StyledConv, ToRGB, minibatch_std
 
 RESOLUTIONS = (16, 32, 64, 128, 256)
 RESAMPLE = ("classic", "fast")

@@ -34,7 +34,7 @@ from generator.interface import (
 )
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from generator.metrics import BATCH_BUCKETS, LATENCY_BUCKETS, exposition, sample
+from generator.serving.prometheus import BATCH_BUCKETS, LATENCY_BUCKETS, exposition, sample
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""Honest evaluation of curated (best-of-K) sampling: `python -m generator.curation_eval`.
+"""Honest evaluation of curated (best-of-K) sampling: `python -m generator.curation.evaluate`.
 
 Per truncation psi: n shown faces, each picked from K candidates (face i's candidates are seeds
 seed + i*k_max + j, j < K, so every K uses a prefix of the same candidates and K=1 is plain,
@@ -25,8 +25,8 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from generator.archive import HELDOUT, TRAIN, load_archive
-from generator.critic import DEFAULT_CRITIC, load_critic
+from generator.training.archive import HELDOUT, TRAIN, load_archive
+from generator.curation.critic import DEFAULT_CRITIC, load_critic
 from generator.evaluation.c2st import c2st_features, c2st_pixels
 from generator.evaluation.copying import data_copying, near_copies, pixel_features
 from generator.evaluation.faces import FaceAnalyzer, FaceStats, default_box
@@ -179,7 +179,7 @@ def run(args: argparse.Namespace, echo: Callable[[str], None] = print) -> dict[s
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m generator.curation_eval", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m generator.curation.evaluate", description=__doc__.split("\n\n")[0])
     p.add_argument("--real", type=Path, required=True, help="the training archive (held-out and train splits)")
     p.add_argument("--weights", type=Path)
     p.add_argument("--critic", type=Path, help="default: the shipped critic")

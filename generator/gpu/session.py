@@ -1,4 +1,4 @@
-"""The prepared GPU session: `python -m generator.gpu_session stage|train|eval` on the device machine.
+"""The prepared GPU session: `python -m generator.gpu.session stage|train|eval` on the device machine.
 
 A call to a GPU machine carries the working tree and at most 64 MiB, less than the code, the
 training state and every training face together. So `figment gpu pack` (on the development
@@ -155,7 +155,7 @@ def pick_resample(opts: SessionOptions, data: Path, notes: dict[str, Any]) -> st
     The measured rates go into `notes` (and so into result.json)."""
     if opts.first_bench_seconds <= 0:
         return "classic"
-    from generator.bench_train import run as bench
+    from generator.bench.train import run as bench
 
     report = bench(data, opts.batch, ["optimized", "fast-resample"], opts.first_bench_seconds, warmup=3, min_steps=2,
                    device_arg=opts.device, model=opts.model, data_limit=4096, echo=echo)
@@ -169,8 +169,8 @@ def pick_resample(opts: SessionOptions, data: Path, notes: dict[str, Any]) -> st
 
 
 def train_call(opts: SessionOptions, started: float) -> dict[str, Any]:
-    from generator.archive import read_meta
-    from generator.state import state_meta
+    from generator.training.archive import read_meta
+    from generator.training.state import state_meta
     from generator.train import TrainOptions, build_parser, train, with_resumed_options
 
     deadline = started + opts.session_seconds
@@ -249,8 +249,8 @@ def achieved_flops(train_opts: Any, data: Path, img_s: float) -> dict[str, Any]:
     """FLOPs of one training image (torch's counter on a small batch) and what the run achieved."""
     import torch
 
-    from generator.archive import TRAIN, load_archive
-    from generator.bench_train import train_flops_per_image
+    from generator.training.archive import TRAIN, load_archive
+    from generator.bench.train import train_flops_per_image
     from generator.train import resolve_device
 
     try:
@@ -280,7 +280,7 @@ def evaluate_run(opts: SessionOptions, run: Path) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
-    p = argparse.ArgumentParser(prog="python -m generator.gpu_session", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m generator.gpu.session", description=__doc__.split("\n\n")[0])
     p.add_argument("mode", choices=["stage", "train", "eval"])
     p.add_argument("--out", type=Path, default=Path(os.environ.get("OUT", "out")))
     p.add_argument("--stage", type=Path, default=DEFAULT_STAGE)

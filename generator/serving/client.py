@@ -18,7 +18,7 @@ from PIL import Image
 from generator.interface import (
     DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, check_psi, check_seed,
 )
-from generator.netaddr import is_loopback_host
+from generator.serving.netaddr import is_loopback_host
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import torch
 
 from generator.loading import StyleGANFaceModel, WeightsError, load_face_model, pick_device
-from generator.networks import Generator, ModelConfig
+from generator.model.networks import Generator, ModelConfig
 
 
 def generator_flops(G: Generator) -> int:

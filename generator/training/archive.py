@@ -37,7 +37,7 @@ CODECS = ("webp", "jpeg", "avif")  # avif: measured for the choice only (slow, a
 
 
 def encode_image(image: Image.Image, codec: str, quality: int) -> bytes:
-    """The archive's encoding of one face (the codec choice is measured by generator/bench_codec.py)."""
+    """The archive's encoding of one face (the codec choice is measured by generator/bench/codec.py)."""
     buffer = io.BytesIO()
     if codec == "webp":
         image.save(buffer, format="WEBP", quality=quality, method=6)

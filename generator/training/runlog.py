@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from generator.state import WEIGHTS_DIR
+from generator.training.state import WEIGHTS_DIR
 
 RUNS_JSONL = WEIGHTS_DIR / "runs.jsonl"
 RUNS_MD = WEIGHTS_DIR / "RUNS.md"

@@ -4,7 +4,7 @@ A call carries the working tree (every tracked file and every untracked file git
 ignore) plus the carried folder, 64 MiB in all. The training data and the evaluation tools do
 not fit beside the tree and the training state in one call, so they go in parts,
 `.carry/gpu-1` ... `.carry/gpu-N`: the first N-1 calls stage theirs on the machine's disk, the
-last one stages its own and trains (generator/gpu_session.py). Every part holds the manifest,
+last one stages its own and trains (generator/gpu/session.py). Every part holds the manifest,
 so the last call knows what should have arrived.
 """
 from __future__ import annotations
@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from generator.archive import read_meta
-from generator.gpu_session import MANIFEST, sha256
+from generator.training.archive import read_meta
+from generator.gpu.session import MANIFEST, sha256
 
 CALL_LIMIT = 64 * 2**20  # what one call may carry, the working tree included
 MARGIN = 256 * 1024  # for the manifest and small edits between packing and the calls

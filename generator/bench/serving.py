@@ -11,7 +11,7 @@ randomly initialised real generator network (the `lean` preset at 128 px), which
 to run as a trained one. The output says which. Never a drawing test model.
 
 Also runs without the CLI (e.g. on a GPU machine without the bot's dependencies):
-    python -m generator.bench_serving --device cuda
+    python -m generator.bench.serving --device cuda
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Awaitable, Callable
 
 from generator.interface import FaceModel, GeneratorBusy
-from generator.metrics import scraped
+from generator.serving.prometheus import scraped
 
 BENCH_PSI = 0.7
 RANDOM_PRESET, RANDOM_RESOLUTION = "lean", 128
@@ -48,7 +48,7 @@ def bench_model(weights: Path | None, device: str, preset_name: str = RANDOM_PRE
         return model, f"trained weights {path} (version {model.model_version}, {model.resolution} px)"
     if weights is not None:
         raise FileNotFoundError(f"no weights file at {weights}")
-    from generator.networks import Generator, preset
+    from generator.model.networks import Generator, preset
 
     torch.manual_seed(0)  # the same random network in the server child as here
     G = Generator(preset(preset_name, RANDOM_RESOLUTION))
@@ -151,7 +151,7 @@ def requests_for(concurrency: int, requests: int) -> int:
 
 async def bench_in_process(model: FaceModel, config, concurrencies: list[int], requests: int,  # type: ignore[no-untyped-def]
                            pool_requests: int, say: Callable[[str], None]) -> list[Cell]:
-    from generator.service import GeneratorService
+    from generator.serving.service import GeneratorService
 
     cells: list[Cell] = []
     seed_base = 1_000_000
@@ -185,16 +185,16 @@ async def bench_http(args: argparse.Namespace, config, concurrencies: list[int],
                      say: Callable[[str], None]) -> list[Cell]:
     import aiohttp
 
-    from generator.client import HttpFaceSource
+    from generator.serving.client import HttpFaceSource
 
-    command = [sys.executable, "-m", "generator.bench_serving", "--serve-child", "--device", args.device,
+    command = [sys.executable, "-m", "generator.bench.serving", "--serve-child", "--device", args.device,
                "--preset", args.preset, "--threads", str(args.threads),
                "--switch-interval", str(args.switch_interval), "--config", json.dumps(dataclasses.asdict(config))]
     if args.weights:
         command += ["--weights", str(args.weights)]
     say("HTTP: starting the server in a child process")
     child = subprocess.Popen(command, stdout=subprocess.PIPE, text=True,
-                             cwd=Path(__file__).resolve().parent.parent)
+                             cwd=Path(__file__).resolve().parents[2])
     try:
         line = await asyncio.to_thread(child.stdout.readline)  # type: ignore[union-attr]
         if not line.startswith("port "):
@@ -244,8 +244,8 @@ async def bench_http(args: argparse.Namespace, config, concurrencies: list[int],
 
 def serve_child(args: argparse.Namespace) -> None:
     """The child process: the same model and config behind the HTTP server; prints its port."""
-    from generator.http_server import serve_forever
-    from generator.service import GeneratorService, ServiceConfig
+    from generator.serving.server import serve_forever
+    from generator.serving.service import GeneratorService, ServiceConfig
 
     model, _ = bench_model(args.weights, args.device, args.preset)
     values = json.loads(args.config)
@@ -317,7 +317,7 @@ def report(cells: list[Cell], raw: dict[int, float], config, model_line: str, de
 # ---- entry points ------------------------------------------------------------------------------
 
 async def run_async(args: argparse.Namespace, say: Callable[[str], None]) -> str:
-    from generator.service import ServiceConfig
+    from generator.serving.service import ServiceConfig
 
     model, model_line = bench_model(args.weights, args.device, args.preset)
     device = str(getattr(model, "device", args.device))
@@ -343,7 +343,7 @@ async def run_async(args: argparse.Namespace, say: Callable[[str], None]) -> str
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m generator.bench_serving", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m generator.bench.serving", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--weights", type=Path, default=None, help="generator weights (default: the shipped file)")
     p.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])

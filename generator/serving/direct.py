@@ -1,6 +1,6 @@
 """The simplest FaceSource: one model, called in a worker thread, one request at a time.
 
-The batching, pooled service (generator/service.py) is what the bot runs; this one serves tools
+The batching, pooled service (generator/serving/service.py) is what the bot runs; this one serves tools
 and tests that want no background machinery.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Training throughput, before and after: `python -m generator.bench_train --data FILE [--batch B]`.
+"""Training throughput, before and after: `python -m generator.bench.train --data FILE [--batch B]`.
 
 Measures images/second of the real training step (G step, D step, lazy R1, EMA) under a ladder of
 settings, one after the other in one process on the same machine:
@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from generator.archive import TRAIN, load_archive
+from generator.training.archive import TRAIN, load_archive
 from generator.train import (Trainer, TrainOptions, configure_backends, device_name, model_config, resolve_device,
                              run_command, synchronize)
 
@@ -164,7 +164,7 @@ def _write(out: Path | None, report: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m generator.bench_train", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m generator.bench.train", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--configs", default=",".join(DEFAULT_CONFIGS), help=f"from {', '.join(LADDER)}")

@@ -1,7 +1,7 @@
 """The realness critic: a small CNN that scores how real a 128 px face looks (a logit; higher: more real).
 
 The shipped generator's discriminator was not kept, so the critic is a classifier of its own,
-trained on the CPU (`figment critic train`, generator/critic_training.py) on real training faces
+trained on the CPU (`figment critic train`, generator/curation/critic_training.py) on real training faces
 against generated faces. It ships next to the weights as fp16 safetensors
 (`generator/weights/critic.safetensors`, about 1 MB) and is made again for new weights.
 
@@ -24,7 +24,7 @@ from torch import nn
 
 CRITIC_FORMAT = "figment-critic-v1"
 CRITIC_NAME = "critic.safetensors"
-DEFAULT_CRITIC = Path(__file__).resolve().parent / "weights" / CRITIC_NAME
+DEFAULT_CRITIC = Path(__file__).resolve().parents[1] / "weights" / CRITIC_NAME
 INPUT_SIDE = 64
 
 

@@ -24,7 +24,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save, save_file
 
-from generator.networks import Generator, ModelConfig
+from generator.model.networks import Generator, ModelConfig
 
 EXPORT_FORMAT = "figment-stylegan2-v1"
 CHECKPOINT_FORMAT = "figment-train-v1"

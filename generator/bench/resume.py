@@ -1,7 +1,7 @@
 """Does a resume through the small state train like an uninterrupted run?
-`python -m generator.bench_resume --data ARCHIVE [--steps N] [--seeds S]`
+`python -m generator.bench.resume --data ARCHIVE [--steps N] [--seeds S]`
 
-The state kept between sessions (generator/state.py) holds G and D in fp16 and no Adam moments.
+The state kept between sessions (generator/training/state.py) holds G and D in fp16 and no Adam moments.
 For each seed this trains N steps straight, and N/2 steps, a save and load through that state,
 then N/2 more; it compares the mean losses of the second half. The resume costs nothing
 measurable when the straight-vs-resumed gap is within the seed-to-seed spread of the same means.
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from generator.archive import TRAIN, load_archive
-from generator.checkpoint import EXPORT_NAME, export_generator, save_checkpoint
+from generator.training.archive import TRAIN, load_archive
+from generator.model.checkpoint import EXPORT_NAME, export_generator, save_checkpoint
 from generator.train import Trainer, TrainOptions, load_resume, model_config, run_command
 
 
@@ -74,7 +74,7 @@ def compare(data: Path, steps: int, seeds: list[int], batch: int = 8, model: str
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m generator.bench_resume", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m generator.bench.resume", description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--seeds", type=int, default=4)

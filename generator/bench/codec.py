@@ -1,4 +1,4 @@
-"""What the training archive's codec costs: `python -m generator.bench_codec --faces DIR... [--n N]`.
+"""What the training archive's codec costs: `python -m generator.bench.codec --faces DIR... [--n N]`.
 
 For each codec and quality, on n aligned faces brought to 128 px: the mean bytes a face, the PSNR
 against the lossless faces, and the FD_face (x100, dlib identity embeddings) between the decoded
@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, features
 
-from generator.archive import encode_image
+from generator.training.archive import encode_image
 from generator.train import run_command
 
 SETTINGS = (("jpeg", 85), ("jpeg", 75), ("webp", 90), ("webp", 80), ("webp", 70), ("avif", 60))
@@ -67,7 +67,7 @@ def measure(faces: np.ndarray, workers: int, echo=print) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m generator.bench_codec", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m generator.bench.codec", description=__doc__.split("\n\n")[0])
     p.add_argument("--faces", type=Path, nargs="+", required=True, help="folders of aligned faces (lossless)")
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--res", type=int, default=128)

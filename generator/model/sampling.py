@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from PIL import Image
 
-from generator.networks import Generator
+from generator.model.networks import Generator
 
 
 def seed_latents(seeds: Sequence[int], z_dim: int) -> torch.Tensor:

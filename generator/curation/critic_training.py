@@ -18,8 +18,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from generator.archive import TRAIN, load_archive
-from generator.critic import DEFAULT_CRITIC, CriticNet, save_critic, to_input
+from generator.training.archive import TRAIN, load_archive
+from generator.curation.critic import DEFAULT_CRITIC, CriticNet, save_critic, to_input
 from generator.loading import load_face_model
 
 CRITIC_SEED_BASE = 3_000_000_000  # candidate and evaluation seeds stay far below this

@@ -15,7 +15,7 @@ import secrets
 from collections import deque
 from typing import Callable, Iterable
 
-from generator.curation import Curator, candidate_seeds
+from generator.curation.best_of_k import Curator, candidate_seeds
 from generator.interface import (
     DEFAULT_PSI, MAX_SEED, FaceSource, GeneratedFace, GeneratorError, GeneratorUnavailable, check_psi,
 )
