@@ -14,7 +14,7 @@ from typing import Callable, Iterator
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
 
-from db.modes import PAIRS, SINGLE
+from bot.quiz.modes import PAIRS, SINGLE
 
 # Handlers answer in milliseconds to seconds (a /quiz start waits for the database, a /face for
 # the generator); Telegram's flood lanes may hold a reply for some seconds more.
