@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from db import seen_updates as seen_updates
+from db import seen_updates
 from tests.bot_process import BotProcess, bot_env, wait_until
 from tests.multiprocess_world import (Act, Stored, Verdict, add_photos, check_takeover, games_without_summary,
                                      read_stored)
