@@ -6,17 +6,17 @@ from dataclasses import dataclass
 from bot.boards import BoardService
 from bot.chat_settings import ChatSettings
 from bot.daily import DailyService
-from bot.database import Database
+from db.database import Database
 from bot.faces import FaceService
 from bot.hall import HallService
-from bot.metrics import BotMetrics
+from bot.ops.metrics import BotMetrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
-from bot.quiz import QuizService
-from bot.quiz_detail import settle_quiz_detail
+from bot.quiz.service import QuizService
+from bot.quiz.detail import settle_quiz_detail
 from bot.settings import Settings
-from generator.curated_source import CuratedSource
-from generator.curation import Curator
+from generator.curation.source import CuratedSource
+from generator.curation.best_of_k import Curator
 from generator.interface import DEFAULT_PSI, FaceSource
 
 
@@ -38,7 +38,7 @@ class Figment:
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
                    curator: Curator | None = None, marks: FaceMarks | None = None,
                    metrics: BotMetrics | None = None) -> "Figment":
-        """`curator` (bot.wiring.load_curator) picks the quiz's faces, and /face's unseeded ones when
+        """`curator` (bot.ops.wiring.load_curator) picks the quiz's faces, and /face's unseeded ones when
         settings.face_curated; None: no curation (every face is the generator's first try).
         `marks`: the provenance marks of /face images (default: from the settings' signing key).
         `metrics`: where the core and the front-ends count (default: a fresh set, served by nobody)."""

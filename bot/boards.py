@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
-from bot.game_modes import MODE_WORDS
-from bot.ratelimit import SharedRateLimiter
+from bot.quiz.modes import MODE_WORDS
+from bot.ratelimits import SharedRateLimiter
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db import standings

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
 from bot.parsing import parse_count
 from bot.refs import ChatRef

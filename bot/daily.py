@@ -21,17 +21,15 @@ import secrets
 import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from pathlib import Path
 from typing import Any
 
-from PIL import Image
 from sqlalchemy import select
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
-from bot.imaging import PostedImage, quiz_image
-from bot.ratelimit import SharedRateLimiter
+from bot.imaging import PostedImage, load_rgb, quiz_image
+from bot.ratelimits import SharedRateLimiter
 from bot.refs import PlayerRef
 from bot.settings import Settings
 from db import daily as dq
@@ -232,7 +230,7 @@ class DailyService:
         path = self.settings.data_dir / photo.stored_path if photo is not None else None
         if path is None or not path.exists():
             return None
-        pixels = await asyncio.to_thread(_load_rgb, path)
+        pixels = await asyncio.to_thread(load_rgb, path)
         return await asyncio.to_thread(quiz_image, pixels, self.settings.posted_size,
                                        self.settings.quiz_detail)
 
@@ -284,8 +282,3 @@ async def _photo_ids(session, packs: list[str]) -> list[int]:  # type: ignore[no
     if packs:
         query = query.where(RealPhoto.pack.in_(packs))
     return list((await session.execute(query)).scalars())
-
-
-def _load_rgb(path: Path) -> Image.Image:
-    with Image.open(path) as image:
-        return image.convert("RGB")

@@ -12,10 +12,10 @@ from bot.imaging import PostedImage
 from bot.provenance.credentials import FaceFacts
 from bot.provenance.marking import FaceMarks
 from bot.parsing import parse_psi, parse_seed
-from bot.database import Database
-from bot.ratelimit import RateLimiter, SharedRateLimiter
+from db.database import Database
+from bot.ratelimits import RateLimiter, SharedRateLimiter
 from bot.refs import PlayerRef
-from generator.curated_source import CuratedSource
+from generator.curation.source import CuratedSource
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError, GeneratorUnavailable, InvalidRequest
 
 

@@ -14,10 +14,10 @@ import logging
 from dataclasses import dataclass
 
 from bot import texts
-from bot.database import Database
+from db.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, faces_sheet_png
-from bot.ratelimit import SharedRateLimiter
+from bot.ratelimits import SharedRateLimiter
 from bot.refs import PlayerRef
 from bot.settings import Settings
 from db.hall import HallRow, hall_of_fakes

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from PIL import Image, PngImagePlugin
 
@@ -44,6 +45,12 @@ def quiz_length(size: int) -> int:
     in the header) are for pathological pictures (noise) only.
     """
     return int(size * size * 0.6)
+
+
+def load_rgb(path: Path) -> Image.Image:
+    """A stored photo's pixels as RGB (the file is closed before returning)."""
+    with Image.open(path) as image:
+        return image.convert("RGB")
 
 
 def _clean(image: Image.Image) -> Image.Image:

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.shards import parse_shard_ids
+from bot.ops.shards import parse_shard_ids
 
 
 class Settings(BaseSettings):

@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING, Callable
 
 from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
 
-if TYPE_CHECKING:
-    from bot.provenance.check import CheckResult
+if TYPE_CHECKING:  # plain readings (leaf modules), so texts imports nothing that imports texts
+    from bot.provenance.credentials import ManifestReading
+    from bot.provenance.watermark import MarkReading
 
 Escape = Callable[[str], str]
 
@@ -171,7 +172,7 @@ WEB_PHOTOS_HINT = (
 )
 
 
-# --- first run: starter photos, imported in the background (bot.starter_photos) ---
+# --- first run: starter photos, imported in the background (bot.ops.starter_photos) ---
 STARTER_LICENCE = "as stated by the datasets the folder holds (see its README); research use"
 
 
@@ -321,9 +322,10 @@ def check_too_many_pixels(width: int, height: int) -> str:
     return f"That image is too large to check ({width}x{height} pixels); no Figment face is that big."
 
 
-def check_reply(result: "CheckResult") -> str:
+def check_reply(manifest: "ManifestReading | None", mark: "MarkReading", model_version: str | None) -> str:
+    """/check's answer (bot.provenance.check.CheckResult.reply): the Content Credentials read,
+    the invisible watermark, and what they mean together."""
     lines = []
-    manifest, mark = result.manifest, result.mark
     if manifest and manifest.facts:
         facts = manifest.facts
         lines.append(f"Made by Figment: model {facts.model_version}, seed {facts.seed}, psi {facts.psi:g}.")
@@ -334,12 +336,12 @@ def check_reply(result: "CheckResult") -> str:
         kind = "AI-generated" if manifest.ai_generated else "not from Figment"
         lines.append(f"Content Credentials from {manifest.signer} ({kind}), no Figment mark in them.")
     if mark.found:
-        model = result.model_version or f"id {mark.model_id:04x}"
+        model = model_version or f"id {mark.model_id:04x}"
         if not (manifest and manifest.facts):
             lines.append(f"Made by Figment, model {model} (from the invisible watermark).")
         lines.append(f"Watermark: found, {mark.sync_errors} of 40 check bits off; "
                      f"chance of a false alarm below {max(mark.false_alarm, 1e-12):.0e}.")
-    if not result.figment:
+    if not (mark.found or (manifest and manifest.facts)):
         lines.append("No Figment mark found: no Figment Content Credentials and no watermark "
                      f"(best match {40 - mark.sync_errors} of 40 check bits; a mark needs 37).")
         lines.append("Heavy edits (strong compression, small sizes, big crops) can remove the watermark, "

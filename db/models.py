@@ -262,7 +262,7 @@ class DailyPlay(Base):
 
 
 class RateLimitHits(Base):
-    """One user's recent requests of one kind (bot.ratelimit.SharedRateLimiter): a row every
+    """One user's recent requests of one kind (bot.ratelimits.SharedRateLimiter): a row every
     process reads and writes under a row lock, so a limit holds across processes."""
 
     __tablename__ = "rate_limit_hits"

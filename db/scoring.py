@@ -6,7 +6,7 @@ read before the reveal can tell whether an answer was right.
 Reveals in several processes share rows (a player's global totals, a model's fool count). Every
 reveal locks and inserts score rows in one order, their sorted keys, so two reveals wait on each
 other in line instead of in a cycle; what still races (a row both insert first, a deadlock
-PostgreSQL detects anyway) is retried by the caller (bot.database.Database.retrying).
+PostgreSQL detects anyway) is retried by the caller (db.database.Database.retrying).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from db.stats import wilson_lower
 async def reveal_and_score(session: AsyncSession, round_id: int, now: datetime | None = None) -> bool:
     """Mark the round revealed and score its answers. False (nothing scored) if it was revealed
     already. Callers retry the transaction when it meets another process's writes (a row that
-    process created first, a deadlock): bot.database.Database.retrying."""
+    process created first, a deadlock): db.database.Database.retrying."""
     now = now or await db_now(session)
     marked = await session.execute(
         update(Round).where(Round.id == round_id, Round.revealed_at.is_(None)).values(revealed_at=now)

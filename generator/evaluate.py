@@ -18,15 +18,15 @@ from typing import Any, Callable
 import numpy as np
 from PIL import Image, ImageOps
 
-from generator.archive import HELDOUT, TRAIN, load_archive
-from generator.checkpoint import read_export, write_model_card
+from generator.training.archive import HELDOUT, TRAIN, load_archive
+from generator.model.checkpoint import read_export, write_model_card
 from generator.evaluation.c2st import c2st_features, c2st_pixels
 from generator.evaluation.copying import data_copying, near_copies, pixel_features
 from generator.evaluation.faces import FaceAnalyzer, FaceStats, default_box
 from generator.evaluation.frechet import frechet_distance
 from generator.evaluation.swd import swd
 from generator.loading import DEFAULT_WEIGHTS, load_face_model
-from generator.sampling import image_grid
+from generator.model.sampling import image_grid
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 

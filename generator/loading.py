@@ -11,10 +11,10 @@ from typing import Sequence
 import torch
 from PIL import Image
 
-from generator.checkpoint import WeightsFileError, load_generator
+from generator.model.checkpoint import WeightsFileError, load_generator
 from generator.interface import GeneratorUnavailable, InvalidRequest, check_psi, check_seed
-from generator.networks import Generator
-from generator.sampling import seed_latents, synthesize, to_pil
+from generator.model.networks import Generator
+from generator.model.sampling import seed_latents, synthesize, to_pil
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "generator.safetensors"

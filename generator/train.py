@@ -28,16 +28,18 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from generator.archive import TRAIN, load_archive, read_meta
-from generator.augment import augment, augment_loop, parse_policy
-from generator.checkpoint import (CARD_NAME, EXPORT_NAME, export_generator, load_checkpoint, read_export,
-                                  save_checkpoint, write_model_card)
-from generator.data import DeviceFaces, HostFaces
+from generator.training.archive import TRAIN, load_archive, read_meta
+from generator.training.augment import augment, augment_loop, parse_policy
+from generator.model.checkpoint import (
+    CARD_NAME, EXPORT_NAME, export_generator, load_checkpoint, read_export, save_checkpoint,
+    write_model_card,
+)
+from generator.training.data import DeviceFaces, HostFaces
 from generator.interface import GeneratorUnavailable
 from generator.loading import pick_device
-from generator.networks import Discriminator, Generator, ModelConfig, preset
-from generator.sampling import image_grid, seed_latents, synthesize, to_pil
-from generator.state import ema_file
+from generator.model.networks import Discriminator, Generator, ModelConfig, preset
+from generator.model.sampling import image_grid, seed_latents, synthesize, to_pil
+from generator.training.state import ema_file
 
 GRID_NAME = "samples.png"
 LOG_NAME = "train.log"
@@ -499,7 +501,7 @@ RESUMED_OPTIONS = ("batch", "lr", "gamma", "r1_every", "ema_kimg", "ema_rampup",
 
 def with_resumed_options(given: dict[str, Any]) -> dict[str, Any]:
     """The options given, plus the run's own hyperparameters from the state it resumes (if any)."""
-    from generator.state import state_meta
+    from generator.training.state import state_meta
 
     meta = state_meta(Path(given["resume"])) if given.get("resume") else None
     kept = (meta or {}).get("options", {})

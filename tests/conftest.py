@@ -10,11 +10,11 @@ import pytest
 from PIL import Image
 
 from bot.app import Figment
-from bot.quiz_posts import GameSummary, Reveal, RoundPost
+from bot.quiz.posts import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.settings import Settings
 from db.models import RealPhoto
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.fakes import DrawnFaceModel
 
 REPO = Path(__file__).resolve().parent.parent

@@ -11,7 +11,7 @@ from typing import Callable
 
 from sqlalchemy import event, text
 
-from bot.database import Database
+from db.database import Database
 
 
 async def install(db: Database, name: str, function: Callable[[], int], trigger_sql: str) -> None:

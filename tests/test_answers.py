@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.database import Database
+from db.database import Database
 from db import migrate
 from db import standings
 from db.answers import AnswerStatus, record_answer
@@ -99,7 +99,7 @@ async def test_answer_after_deadline_is_refused(tmp_path: Path) -> None:
 
 async def test_group_commit_records_each_answer_once(tmp_path: Path) -> None:
     """The bot's path: two recorders (two processes' worth) batching 200 players plus doubles."""
-    from bot.answers import AnswerRecorder
+    from bot.quiz.recorder import AnswerRecorder
     from bot.refs import PlayerRef
 
     db, round_id = await _setup(tmp_path)
@@ -122,7 +122,7 @@ async def test_group_commit_records_each_answer_once(tmp_path: Path) -> None:
 
 
 async def test_click_from_another_chat_is_refused(tmp_path: Path) -> None:
-    from bot.answers import AnswerRecorder
+    from bot.quiz.recorder import AnswerRecorder
     from bot.refs import ChatRef, PlayerRef
 
     db, round_id = await _setup(tmp_path)
@@ -142,7 +142,7 @@ async def test_a_store_failure_during_the_retry_reaches_every_caller(tmp_path: P
     caller must get the error, not wait forever on an answer that was never written."""
     from sqlalchemy.exc import IntegrityError, OperationalError
 
-    from bot.answers import AnswerRecorder
+    from bot.quiz.recorder import AnswerRecorder
     from bot.refs import PlayerRef
 
     class FailingStore(AnswerRecorder):

@@ -11,7 +11,7 @@ from PIL import Image
 
 from bot import texts
 from bot.app import Figment
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import World, ephemeral_text, make_world, running_bot

@@ -22,7 +22,7 @@ from bot.app import Figment
 from bot.errors import UserError
 from bot.provenance import watermark
 from bot.provenance.check import MAX_BYTES, MAX_PIXELS, CheckService, check_image, reply_for
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
 from tests.fakes import DrawnFaceModel
 

@@ -12,7 +12,7 @@ from PIL import Image
 from bot import texts
 from bot.app import Figment
 from bot.settings import Settings
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
 from tests.fakes import DrawnFaceModel
 from tests.telegram_fake import FakeBotApi

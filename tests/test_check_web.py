@@ -15,7 +15,7 @@ from bot import texts
 from bot.app import Figment
 from bot.provenance import watermark
 from bot.web_app import build_app
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.test_web import ADA, answer, events, message, say

@@ -16,12 +16,12 @@ from bot.app import Figment
 from bot.cli import app as cli
 from bot.refs import PlayerRef
 from bot.settings import get_settings
-from bot.wiring import load_curator
-from generator.checkpoint import EXPORT_NAME, export_generator
-from generator.critic import CriticError, CriticNet, load_critic, save_critic
-from generator.curated_source import CuratedSource
-from generator.curation import Curator, candidate_seeds, curated_faces
-from generator.direct import DirectSource
+from bot.ops.wiring import load_curator
+from generator.model.checkpoint import EXPORT_NAME, export_generator
+from generator.curation.critic import CriticError, CriticNet, load_critic, save_critic
+from generator.curation.source import CuratedSource
+from generator.curation.best_of_k import Curator, candidate_seeds, curated_faces
+from generator.serving.direct import DirectSource
 from generator.interface import InvalidRequest
 from generator.loading import DEFAULT_WEIGHTS
 from tests.conftest import make_settings
@@ -121,7 +121,7 @@ async def test_a_missing_or_corrupt_critic_falls_back_to_uncurated_faces(tmp_pat
     bad.write_bytes(b"garbage")
     for path in (tmp_path / "missing.safetensors", bad):
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="bot.wiring"):
+        with caplog.at_level(logging.WARNING, logger="bot.ops.wiring"):
             curator = load_curator(make_settings(tmp_path, critic=path, curate_k=8))
         assert curator.k == 1 and curator.critic is None
         assert "uncurated faces (K=1)" in caplog.text and path.name in caplog.text

@@ -18,7 +18,7 @@ from bot.daily import DAILY_ROUNDS
 from bot.daily_keys import round_key
 from bot.telegram_app.keyboards import daily_answer_data
 from bot.web_app import build_app
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import REPO, add_real_photos, make_settings
 from tests.daily_helpers import (DAILY_NUMBER, SHARE, TODAY, YESTERDAY, check_finish, expected_share, result,
                                  truths)

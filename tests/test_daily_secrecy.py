@@ -15,12 +15,12 @@ from sqlalchemy import func, select
 
 import bot.daily as daily
 from bot.app import Figment
-from bot.database import Database
+from db.database import Database
 from bot.daily import DAILY_ROUNDS, utc_today
 from bot.refs import PlayerRef
 from db import daily as dq
 from db.models import DailyChallenge, RealPhoto
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from generator.interface import DEFAULT_PSI, MAX_SEED, GeneratedFace
 from tests.conftest import add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
@@ -116,8 +116,8 @@ async def test_a_days_images_are_made_when_the_plan_is_drawn(small: Figment, tmp
     """The first /daily of the day makes a photo and a face for every round, whatever the truths;
     after that no round, real or fake, loads a photo or asks the generator: its image is stored."""
     loads = []
-    load = daily._load_rgb
-    monkeypatch.setattr(daily, "_load_rgb", lambda path: loads.append(path) or load(path))
+    load = daily.load_rgb
+    monkeypatch.setattr(daily, "load_rgb", lambda path: loads.append(path) or load(path))
     source = small.source
     assert isinstance(source, CountingSource)
     first = await small.daily.start(ANN)

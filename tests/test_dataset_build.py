@@ -11,12 +11,12 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from bot.database import Database
+from db.database import Database
 from bot.photos.dataset import DatasetOptions, build_dataset, encode_face
 from bot.photos.packs import photo_rows
 from bot.settings import Settings, get_settings
 from db.models import RealPhoto
-from generator.archive import HELDOUT, TRAIN, load_archive, read_meta
+from generator.training.archive import HELDOUT, TRAIN, load_archive, read_meta
 from tests.conftest import SHARED_FACES
 from tests.photo_samples import noise_image
 
@@ -175,7 +175,7 @@ def test_webp_80_keeps_real_faces_within_the_stated_tolerance() -> None:
 
 
 def test_codec_bench_reports_every_codec(tmp_path: Path) -> None:
-    from generator.bench_codec import main
+    from generator.bench.codec import main
     from tests.fakes import DrawnFaceModel
 
     for seed, image in enumerate(DrawnFaceModel(128).generate(list(range(20)), 1.0)):

@@ -96,13 +96,13 @@ def populate_more(path: Path) -> None:
 async def test_start_up_upgrade_backs_up_first_and_loses_nothing(tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     """`figment run` and `figment demo` upgrade through Database.ensure_schema at start."""
-    from bot.database import Database
+    from db.database import Database
 
     path = await asyncio.to_thread(first_release_database, tmp_path / "data")
     before = snapshot(path)
     db = Database(url_of(path))
     try:
-        with caplog.at_level(logging.INFO, logger="bot.database"):
+        with caplog.at_level(logging.INFO, logger="db.database"):
             await db.ensure_schema()
         await db.ensure_schema()  # at head now: nothing more to back up
     finally:
@@ -116,7 +116,7 @@ async def test_start_up_upgrade_backs_up_first_and_loses_nothing(tmp_path: Path,
 
 
 async def test_no_backup_of_a_new_database(tmp_path: Path) -> None:
-    from bot.database import Database
+    from db.database import Database
 
     path = tmp_path / "data" / "figment.db"
     db = Database(url_of(path))

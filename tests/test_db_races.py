@@ -17,11 +17,11 @@ from sqlalchemy import create_engine, event, func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from bot.app import Figment
-from bot.database import Database
-from bot.quiz_posts import AnswerStatus
+from db.database import Database
+from bot.quiz.posts import AnswerStatus
 from bot.refs import ChatRef, PlayerRef
 from db.models import Score
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.db_faults import pg_fail_statements, pg_statements_seen
 from tests.fakes import DrawnFaceModel

@@ -19,7 +19,7 @@ from bot import texts
 from bot.app import Figment
 from bot.boards import BOARD_USAGE
 from db.models import Answer
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import (World, answer_id, buttons, ephemeral_text, make_world, round_id_of,

@@ -14,7 +14,7 @@ from bot import texts
 from bot.app import Figment
 from bot.discord_app import DiscordStartError, serve, sync_now
 from db.models import Answer
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.db_faults import slow_inserts

@@ -17,9 +17,9 @@ import pytest
 from bot import texts
 from bot.app import Figment
 from bot.settings import Settings
-from bot.shards import parse_shard_ids, shard_of
-from bot.tips import tips_text
-from generator.direct import DirectSource
+from bot.ops.shards import parse_shard_ids, shard_of
+from bot.quiz.tips import tips_text
+from generator.serving.direct import DirectSource
 from tests.conftest import REPO, add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import running_bot

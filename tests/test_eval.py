@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from generator.checkpoint import CARD_NAME, EXPORT_NAME, export_generator
+from generator.model.checkpoint import CARD_NAME, EXPORT_NAME, export_generator
 from generator.evaluate import EvalOptions, evaluate
 from generator.evaluation.c2st import c2st_features, c2st_pixels
 from generator.evaluation.copying import data_copying, mann_whitney_z, near_copies, pixel_features

@@ -10,10 +10,10 @@ from bot.app import Figment
 from bot.boards import parse_board_args
 from bot.errors import UserError
 from bot.faces import FaceService
-from bot.ratelimit import RateLimiter
+from bot.ratelimits import RateLimiter
 from bot.refs import ChatRef, PlayerRef
 from db.stats import wilson_interval, wilson_lower
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from generator.interface import GeneratedFace, GeneratorBusy, GeneratorUnavailable
 from tests.fakes import DrawnFaceModel
 

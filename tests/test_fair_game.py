@@ -14,11 +14,11 @@ from sqlalchemy import event, func, select
 from bot import texts
 from bot.app import Figment
 from bot.errors import UserError
-from bot.quiz_posts import Reveal, RoundPost
+from bot.quiz.posts import Reveal, RoundPost
 from bot.refs import ChatRef, PlayerRef
 from db.answers import AnswerStatus
 from db.models import Answer
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import PlatformAway, RecordingPresenter, add_real_photos, make_settings
 from tests.db_faults import race_on_insert
 from tests.fakes import DrawnFaceModel

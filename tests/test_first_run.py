@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from bot import texts
 from bot.app import Figment
-from bot.starter_photos import STARTER_PACK, StarterPhotos, State, sample_files
+from bot.ops.starter_photos import STARTER_PACK, StarterPhotos, State, sample_files
 from bot.web_app import serve
 from db.models import RealPhoto
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import SHARED_FACES, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.photo_samples import needs_faces

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.settings import get_settings
-from generator.checkpoint import EXPORT_NAME, export_generator
+from generator.model.checkpoint import EXPORT_NAME, export_generator
 from tests.test_generator_model import same_face, tiny_generator
 from tests.test_train import write_drawn_archive
 
@@ -76,7 +76,7 @@ def test_small_png_shrinks_to_fit(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from generator.sampling import save_small_png
+    from generator.model.sampling import save_small_png
 
     noise = Image.fromarray(np.random.default_rng(0).integers(0, 256, (512, 512, 3), dtype=np.uint8))
     size = save_small_png(noise, tmp_path / "n.png", max_bytes=300_000)

@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 
-from generator.checkpoint import EXPORT_NAME, export_generator, load_generator
+from generator.model.checkpoint import EXPORT_NAME, export_generator, load_generator
 from generator.interface import FaceModel, InvalidRequest
 from generator.loading import DEFAULT_WEIGHTS, WeightsError, load_face_model
-from generator.networks import Discriminator, Generator, ModelConfig, preset
-from generator.sampling import seed_latents
+from generator.model.networks import Discriminator, Generator, ModelConfig, preset
+from generator.model.sampling import seed_latents
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")

@@ -17,12 +17,14 @@ import torch
 from typer.testing import CliRunner
 
 from bot.settings import get_settings
-from generator.archive import TRAIN, ArchiveEntry, archive_files, load_archive, read_meta, write_archive
-from generator.bench_resume import compare
-from generator.checkpoint import EXPORT_NAME, WeightsFileError, checkpoint_files, export_generator
-from generator.gpu_pack import MARGIN, Item, device_calls, pack, plan
-from generator.gpu_session import EVAL_FILES, OUT_FILES
-from generator.state import MAX_STATE_FILE, adopt, ema_file, images_seen, newest_state, state_meta
+from generator.training.archive import (
+    TRAIN, ArchiveEntry, archive_files, load_archive, read_meta, write_archive,
+)
+from generator.bench.resume import compare
+from generator.model.checkpoint import EXPORT_NAME, WeightsFileError, checkpoint_files, export_generator
+from generator.gpu.pack import MARGIN, Item, device_calls, pack, plan
+from generator.gpu.session import EVAL_FILES, OUT_FILES
+from generator.training.state import MAX_STATE_FILE, adopt, ema_file, images_seen, newest_state, state_meta
 from generator.train import Trainer, TrainOptions, load_resume, model_config, save_run
 from tests.conftest import REPO
 from tests.test_train import write_drawn_archive
@@ -228,18 +230,18 @@ def test_the_prepared_command_runs_end_to_end_on_the_cpu(drawn, tmp_path, monkey
     # land: the state goes into the repository's place, a run-log row, the weights when FD improved
     from bot.cli import app, gpu_commands
     import generator.loading
-    import generator.runlog
-    import generator.state
+    import generator.training.runlog
+    import generator.training.state
 
     weights = tmp_path / "weights"
     export_generator(weights / EXPORT_NAME, trainer_for(big, tmp_path / "x").G_ema, {"kimg": 0, "step": 0})
     (weights / "runs.jsonl").write_text(json.dumps({"run": 1, "model_version": "old", "shipped": True,
                                                     "fd_face": 99.0, "eval_n": 20, "eval_set": "another"}) + "\n")
     (tmp_path / "docs").mkdir()
-    monkeypatch.setattr(generator.state, "STATE_DIR", state)
+    monkeypatch.setattr(generator.training.state, "STATE_DIR", state)
     monkeypatch.setattr(generator.loading, "DEFAULT_WEIGHTS", weights / EXPORT_NAME)
-    monkeypatch.setattr(generator.runlog, "RUNS_JSONL", weights / "runs.jsonl")
-    monkeypatch.setattr(generator.runlog, "RUNS_MD", weights / "RUNS.md")
+    monkeypatch.setattr(generator.training.runlog, "RUNS_JSONL", weights / "runs.jsonl")
+    monkeypatch.setattr(generator.training.runlog, "RUNS_MD", weights / "RUNS.md")
     monkeypatch.setattr(gpu_commands, "REPO", tmp_path)
     monkeypatch.setenv("FIGMENT_DATA_DIR", str(tmp_path / "figment-data"))
     get_settings.cache_clear()
@@ -289,14 +291,14 @@ def test_a_train_call_without_data_says_what_is_missing(tmp_path):
 
 def test_pack_command_adopts_a_newer_shared_state_and_prints_the_calls(drawn, tmp_path, monkeypatch):
     from bot.cli import app, gpu_commands
-    import generator.state
+    import generator.training.state
 
     repo_state, shared = tmp_path / "weights" / "training", tmp_path / "shared" / "training"
     saved_state(drawn, repo_state, 2)
     saved_state(drawn, shared, 5)  # a later session left a newer state beside the repository
     data = shard_folder(drawn, tmp_path / "data", 3)
-    monkeypatch.setattr(generator.state, "STATE_DIR", repo_state)
-    monkeypatch.setattr(generator.state, "SHARED_STATE", shared)
+    monkeypatch.setattr(generator.training.state, "STATE_DIR", repo_state)
+    monkeypatch.setattr(generator.training.state, "SHARED_STATE", shared)
     monkeypatch.setattr(gpu_commands, "REPO", git_repo(tmp_path / "repo", 1000))
     monkeypatch.setenv("FIGMENT_DATA_DIR", str(tmp_path / "figment-data"))
     get_settings.cache_clear()

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from bot.app import Figment
 from bot.errors import UserError
 from bot.hall import parse_hall_args
-from bot.game_modes import parse_quiz_args
+from bot.quiz.modes import parse_quiz_args
 from bot.refs import ChatRef, PlayerRef
 from bot.web_app import build_app
 from db.models import Game, Round
 from db.stats import wilson_lower
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.hall_data import face_round, reveal

@@ -16,11 +16,11 @@ import pytest
 from aiohttp import web
 
 from bot.app import Figment
-from bot.health import Readiness
-from bot.metrics_server import MetricsServer
-from bot.runner import run_bots
+from bot.ops.health import Readiness
+from bot.ops.server import MetricsServer
+from bot.ops.runner import run_bots
 from tests.conftest import make_settings
-from generator.service import GeneratorService, ServiceConfig
+from generator.serving.service import GeneratorService, ServiceConfig
 from tests.discord_fake import FakeDiscord
 from tests.fakes import GatedModel
 from tests.telegram_fake import FakeBotApi

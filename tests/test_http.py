@@ -31,11 +31,11 @@ from bot.cli import app as cli
 from bot.errors import UserError
 from bot.faces import FaceService
 from bot.refs import PlayerRef
-from generator.client import HttpFaceSource
-from generator.http_server import encode, serve_forever, start_server
+from generator.serving.client import HttpFaceSource
+from generator.serving.server import encode, serve_forever, start_server
 from generator.interface import FaceSource, GeneratorBusy, GeneratorUnavailable, InvalidRequest
-from generator.metrics import scraped
-from generator.service import GeneratorService, ServiceConfig
+from generator.serving.prometheus import scraped
+from generator.serving.service import GeneratorService, ServiceConfig
 from tests.fakes import DrawnFaceModel, GatedModel
 
 REPO = Path(__file__).resolve().parent.parent
@@ -371,7 +371,7 @@ async def test_a_bot_whose_generator_is_down_says_unavailable() -> None:
 BOT_PROCESS = """
 import asyncio, hashlib, json
 from bot.settings import Settings
-from bot.wiring import open_face_source
+from bot.ops.wiring import open_face_source
 
 async def main():
     async with open_face_source(Settings(_env_file=None)) as source:

@@ -24,11 +24,11 @@ import pytest
 from sqlalchemy import select
 
 from bot.app import Figment
-from bot.quiz_posts import AnswerStatus
+from bot.quiz.posts import AnswerStatus
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db.models import Game, Round, utcnow
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.pg_fresh import fresh_database, reachable
@@ -37,7 +37,7 @@ T = TypeVar("T")
 LEASE = 2.0
 SKEW = contextvars.ContextVar("clock_skew_seconds", default=0.0)
 # The modules whose clock decided leases and closes; the fixed ones read the database's clock.
-CLOCK_MODULES = ("bot.ownership", "bot.game_loop", "db.leases", "db.games", "db.answers", "db.scoring")
+CLOCK_MODULES = ("bot.quiz.leases", "bot.quiz.loop", "db.leases", "db.games", "db.answers", "db.scoring")
 ANN = PlayerRef("test", "ann", "Ann")
 
 

@@ -18,7 +18,7 @@ from bot import texts
 from bot.app import Figment
 from db.models import Answer, Round
 from db.models import as_utc
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import answer_id, buttons, round_id_of, running_bot

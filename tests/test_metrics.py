@@ -1,7 +1,7 @@
 """Operators' metrics: `figment run` serves them over HTTP, and they follow a real game.
 
 The games are played on the real front-ends against the fake platforms; the pages are scraped over
-HTTP and read with prometheus_client's parser (generator.metrics.scraped).
+HTTP and read with prometheus_client's parser (generator.serving.prometheus.scraped).
 """
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from typer.testing import CliRunner
 from bot import texts
 from bot.app import Figment
 from bot.cli import app as cli
-from bot.metrics_server import MetricsPortError, MetricsServer, serve_metrics
-from bot.runner import run_bots
+from bot.ops.server import MetricsPortError, MetricsServer, serve_metrics
+from bot.ops.runner import run_bots
 from bot.settings import get_settings
-from generator.direct import DirectSource
-from generator.metrics import scraped
+from generator.serving.direct import DirectSource
+from generator.serving.prometheus import scraped
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import answer_id, ephemeral_text, make_world, round_id_of, running_bot

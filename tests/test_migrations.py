@@ -32,7 +32,7 @@ def test_models_match_migrations(tmp_path: Path) -> None:
 
 
 async def test_refuses_outdated_database(tmp_path: Path) -> None:
-    from bot.database import Database
+    from db.database import Database
 
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}")
     try:

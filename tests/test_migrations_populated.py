@@ -97,7 +97,7 @@ def test_first_release_database_keeps_its_game(tmp_path: Path) -> None:
 async def test_foreign_keys_are_on_for_the_bot_after_a_migration(tmp_path: Path) -> None:
     """Migrations run with foreign keys off; the bot's own connections must still cascade
     (/forgetme deletes a player's answers through them)."""
-    from bot.database import Database
+    from db.database import Database
 
     path = tmp_path / "figment.db"
     await asyncio.to_thread(played_database, path, "0002")

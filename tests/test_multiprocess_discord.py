@@ -30,7 +30,7 @@ from typing import Any
 import pytest
 
 from bot import texts
-from bot.shards import shard_of
+from bot.ops.shards import shard_of
 from tests.bot_process import BotProcess, bot_env, wait_until
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.payloads import FakeGuild, FakeMember

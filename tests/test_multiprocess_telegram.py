@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 
 from bot import texts
-from db import seen as seen_updates
+from db import seen_updates
 from tests.bot_process import BotProcess, bot_env, wait_until
 from tests.multiprocess_world import (Act, Stored, Verdict, add_photos, check_takeover, games_without_summary,
                                      read_stored)
@@ -281,7 +281,7 @@ async def test_two_webhook_workers_one_killed_mid_game(tmp_path: Path) -> None:
     check(twice, "the proxy never held an answer: nothing was delivered twice")
     double_toasts = {q: calls for q, calls in toasts.items() if len(calls) > 1}
     # A click the victim was handling when it was killed is not lost: once its claim went stale
-    # (db/seen.py: STALE, no heartbeat from a dead worker) the survivor handles it again.
+    # (db/seen_updates.py: STALE, no heartbeat from a dead worker) the survivor handles it again.
     stale = seen_updates.STALE.total_seconds()
     redone = {q for q, calls in double_toasts.items() if calls[0].via == VICTIM and calls[0].at <= killed_at
               and all(c.via == SURVIVOR and c.at >= killed_at + stale - 1 for c in calls[1:])}

@@ -14,14 +14,14 @@ from sqlalchemy import select
 from bot import texts
 from bot.app import Figment
 from bot.errors import UserError
-from bot.game_modes import parse_quiz_args
+from bot.quiz.modes import parse_quiz_args
 from bot.imaging import PostedImage
-from bot.pair_imaging import pair_image, pair_length, pair_pixels
+from bot.quiz.pair_image import pair_image, pair_length, pair_pixels
 from bot.refs import ChatRef, PlayerRef
 from db.answers import AnswerStatus
 from db.models import Game, Round
 from db.modes import PAIRS, SINGLE
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.photo_samples import needs_faces

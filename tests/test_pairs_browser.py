@@ -1,7 +1,8 @@
 """A pair game and the tips in the playground, in a real browser (Debian's chromium via Playwright)."""
 from __future__ import annotations
 
-from bot import texts, tips
+from bot import texts
+from bot.quiz import tips
 from tests.test_browser import Tab, browser, playwright_api, pytestmark, settings, url, wait_text  # noqa: F401
 
 

@@ -11,8 +11,8 @@ from PIL import Image
 from bot import texts
 from bot.app import Figment
 from bot.boards import BOARD_USAGE
-from bot.pair_imaging import pair_length
-from generator.direct import DirectSource
+from bot.quiz.pair_image import pair_length
+from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import buttons, ephemeral_text, make_world, running_bot

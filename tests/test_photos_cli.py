@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot.database import Database
+from db.database import Database
 from bot.settings import get_settings
 from db.models import RealPhoto
 from tests.photo_samples import REPO, copy_photo, needs_faces, shared_photos, write

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from bot.database import Database
+from db.database import Database
 from bot.photos import reasons
 from bot.photos.importer import ImportOptions, import_photos
 from bot.photos.packs import remove_pack

@@ -25,7 +25,7 @@ from bot.settings import get_settings
 from db.models import RealPhoto, Round
 from db.models import as_utc
 from db.people import get_or_create_player
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests import db_faults
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord

@@ -18,7 +18,7 @@ from db.games import add_generated_face, add_round, start_game
 from db.models import utcnow
 from db.people import get_or_create_chat
 from db.quiz_photos import count_quiz_photos
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.pg_fresh import BASE_URL, fresh_schema

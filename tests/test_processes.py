@@ -22,10 +22,10 @@ from bot.app import Figment
 from bot.errors import UserError
 from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
-from bot.update_log import DONE, HANDLE, NOT_NOW, UpdateLog
+from bot.ops.seen_updates import DONE, HANDLE, NOT_NOW, UpdateLog
 from db import migrate
 from db.models import Answer, Game, Round, utcnow
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import REPO, RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.pg_fresh import fresh_schema

@@ -22,8 +22,8 @@ from bot.provenance.credentials import TRAINED_ALGORITHMIC_MEDIA, CredentialsErr
 from bot.provenance.keys import make_test_pair
 from bot.provenance.marking import FaceMarks
 from bot.refs import PlayerRef
-from bot.round_images import RoundImages
-from generator.direct import DirectSource
+from bot.quiz.next_image import RoundImages
+from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
 from tests.fakes import DrawnFaceModel
 

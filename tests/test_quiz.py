@@ -11,7 +11,7 @@ from bot.app import Figment
 from bot.errors import UserError
 from bot.refs import ChatRef, PlayerRef
 from db.answers import AnswerStatus
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import PlatformAway, RecordingPresenter, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 

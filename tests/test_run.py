@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.runner import NothingToRun, run_bots
-from generator.checkpoint import read_export
+from bot.ops.runner import NothingToRun, run_bots
+from generator.model.checkpoint import read_export
 from generator.loading import DEFAULT_WEIGHTS
 from tests.conftest import make_settings
 from tests.telegram_fake import FakeBotApi

@@ -13,8 +13,8 @@ import pytest
 
 from generator.interface import (DEFAULT_PSI, FaceSource, GeneratedFace, GeneratorBusy, GeneratorUnavailable,
                                  InvalidRequest)
-from generator.metrics import sample, scraped
-from generator.service import CLOSED_MESSAGE, FAILED_MESSAGE, GeneratorService, ServiceConfig
+from generator.serving.prometheus import sample, scraped
+from generator.serving.service import CLOSED_MESSAGE, FAILED_MESSAGE, GeneratorService, ServiceConfig
 from tests.fakes import DrawnFaceModel, GatedModel
 
 HANG_GUARD = 20  # seconds; a test that needs this long has hung

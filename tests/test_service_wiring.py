@@ -17,12 +17,12 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.settings import Settings, get_settings
-from bot.wiring import build_face_source, open_face_source, pool_psis
-from generator.checkpoint import export_generator
-from generator.client import HttpFaceSource
+from bot.ops.wiring import build_face_source, open_face_source, pool_psis
+from generator.model.checkpoint import export_generator
+from generator.serving.client import HttpFaceSource
 from generator.interface import GeneratorUnavailable
-from generator.networks import Generator, preset
-from generator.service import GeneratorService
+from generator.model.networks import Generator, preset
+from generator.serving.service import GeneratorService
 
 REPO = Path(__file__).resolve().parent.parent
 HANG_GUARD = 60

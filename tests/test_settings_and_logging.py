@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.logging_setup import RedactSecrets, configure_logging, secrets_of
+from bot.ops.logging_setup import RedactSecrets, configure_logging, secrets_of
 from bot.settings import Settings
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"

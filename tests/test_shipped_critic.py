@@ -1,8 +1,8 @@
 """The shipped realness critic: small, for the shipped generator, and it tells our faces from real ones."""
 from __future__ import annotations
 
-from generator.checkpoint import read_export
-from generator.critic import DEFAULT_CRITIC, load_critic
+from generator.model.checkpoint import read_export
+from generator.curation.critic import DEFAULT_CRITIC, load_critic
 from generator.loading import DEFAULT_WEIGHTS
 
 

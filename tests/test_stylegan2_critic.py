@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from bot.cli import app as cli
 from bot.settings import get_settings
-from bot.wiring import load_curator
-from generator.critic import load_critic
-from generator.curated_source import CuratedSource
-from generator.direct import DirectSource
+from bot.ops.wiring import load_curator
+from generator.curation.critic import load_critic
+from generator.curation.source import CuratedSource
+from generator.serving.direct import DirectSource
 from generator.loading import load_face_model
 from generator.stylegan2.importer import import_weights
 from tests.conftest import make_settings

@@ -27,7 +27,7 @@ from bot.provenance import watermark
 from bot.provenance.credentials import FaceFacts
 from bot.provenance.marking import FaceMarks
 from bot.web_app import build_app
-from bot.wiring import load_curator, open_face_source
+from bot.ops.wiring import load_curator, open_face_source
 from tests.conftest import make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import make_world, running_bot

@@ -13,11 +13,11 @@ from PIL import Image
 
 from bot.app import Figment
 from bot.imaging import QUIZ_DETAIL, quiz_image, to_quiz_pixels
-from bot.quiz_detail import settle
+from bot.quiz.detail import settle
 from bot.refs import ChatRef, PlayerRef
-from bot.round_images import RoundImages
+from bot.quiz.next_image import RoundImages
 from db.models import RealPhoto
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from generator.loading import load_face_model
 from generator.stylegan2.importer import import_weights
 from tests.conftest import make_settings
@@ -100,11 +100,11 @@ async def test_packs_stored_smaller_lower_the_detail_with_a_warning(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, paper256: Path, caplog: pytest.LogCaptureFixture) -> None:
     await store_photos(tmp_path, 256, "big")
     await store_photos(tmp_path, 128, "small")
-    with caplog.at_level(logging.WARNING, "bot.quiz_detail"):
+    with caplog.at_level(logging.WARNING, "bot.quiz.detail"):
         async with imported_core(tmp_path, monkeypatch, paper256, quiz_detail=256) as figment:
             assert figment.settings.quiz_detail == 128
             assert figment.quiz.settings.quiz_detail == 128  # every service sees the settled level
-    [record] = [r for r in caplog.records if r.name == "bot.quiz_detail"]
+    [record] = [r for r in caplog.records if r.name == "bot.quiz.detail"]
     assert "FIGMENT_QUIZ_DETAIL=256" in record.getMessage() and "'small' is stored at 128 px" in record.getMessage()
     # only the quiz's own packs count
     async with imported_core(tmp_path, monkeypatch, paper256, quiz_detail=256, photo_packs=["big"]) as figment:

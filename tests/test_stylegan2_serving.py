@@ -109,8 +109,8 @@ def test_a_large_imported_model_sizes_the_cpu_service_by_its_cost(imported, tmp_
     """At about 2 s a face (256 px on the CPU), a refill call makes one face and a batch about 8 s of
     work, so a /face request never waits behind a minute of pool refills; small models keep the
     service's defaults."""
-    from bot.wiring import service_config
-    from generator.service import ServiceConfig
+    from bot.ops.wiring import service_config
+    from generator.serving.service import ServiceConfig
     from tests.conftest import make_settings
 
     settings = make_settings(tmp_path)
@@ -127,7 +127,7 @@ def test_a_large_imported_model_sizes_the_cpu_service_by_its_cost(imported, tmp_
 def test_a_large_imported_model_curates_what_the_cpu_affords(imported, tmp_path):
     """A curated face costs K faces: K=8 at ~2 s a face (256 px) would be 16 s of CPU each, so the
     quiz curates the best of 2 there unless the operator set FIGMENT_CURATE_K; small models keep 8."""
-    from bot.wiring import build_face_source, curate_k
+    from bot.ops.wiring import build_face_source, curate_k
     from generator.stylegan2.model import curate_k_cap
     from tests.conftest import make_settings
 

@@ -17,7 +17,7 @@ from bot.app import Figment
 from bot.boards import BOARD_USAGE
 from bot.settings import Settings
 from bot.telegram_app import TelegramStartError, options_from_settings, serve
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.hall_data import face_round
@@ -284,7 +284,7 @@ def test_the_default_webhook_secret_is_the_same_in_every_worker() -> None:
 async def test_a_board_longer_than_a_message_comes_in_pieces(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from datetime import timedelta
 
-    from bot.answers import AnswerRecorder
+    from bot.quiz.recorder import AnswerRecorder
     from bot.refs import PlayerRef
     from db.games import add_generated_face, add_round, close_round, start_game
     from db.models import utcnow

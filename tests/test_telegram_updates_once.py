@@ -19,9 +19,9 @@ import pytest
 from telegram import Update
 from telegram.ext import ApplicationBuilder, TypeHandler
 
-from bot.database import Database
+from db.database import Database
 from bot.telegram_app.webhook import SECRET_HEADER, WebhookReceiver
-from bot.update_log import DONE, HANDLE, NOT_NOW, UpdateLog
+from bot.ops.seen_updates import DONE, HANDLE, NOT_NOW, UpdateLog
 from tests import db_faults
 from tests.pg_fresh import fresh_schema
 from tests.telegram_fake import FakeBotApi

@@ -20,7 +20,7 @@ from telegram.ext import ApplicationBuilder, TypeHandler
 from bot import texts
 from bot.app import Figment
 from bot.telegram_app.webhook import WebhookReceiver
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
 from tests.fakes import DrawnFaceModel
 from tests.telegram_fake import FakeBotApi

@@ -6,11 +6,12 @@ from typing import AsyncIterator
 
 import pytest
 
-from bot import texts, tips
+from bot import texts
+from bot.quiz import tips
 from bot.app import Figment
 from bot.errors import UserError
 from bot.refs import ChatRef, PlayerRef
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import RecordingPresenter, add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.discord_fake.harness import ephemeral_text, make_world, running_bot

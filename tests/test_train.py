@@ -14,8 +14,10 @@ import numpy as np
 import pytest
 import torch
 
-from generator.archive import HELDOUT, TRAIN, ArchiveEntry, load_archive, write_archive
-from generator.checkpoint import CARD_NAME, EXPORT_NAME, checkpoint_files, load_checkpoint, save_checkpoint
+from generator.training.archive import HELDOUT, TRAIN, ArchiveEntry, load_archive, write_archive
+from generator.model.checkpoint import (
+    CARD_NAME, EXPORT_NAME, checkpoint_files, load_checkpoint, save_checkpoint,
+)
 from generator.loading import load_face_model
 from generator.train import GRID_NAME, LOG_NAME, Trainer, TrainOptions, load_resume, model_config, train
 from tests.fakes import DrawnFaceModel
@@ -210,7 +212,7 @@ def test_resume_from_an_empty_directory_names_it(archive, tmp_path):
 def test_module_runs_standalone_without_the_bot_packages(archive, tmp_path):
     """What the GPU box runs: only generator/ + torch, numpy, pillow, safetensors get imported."""
     code = (
-        "import sys, generator.train as t, generator.bench_train as b\n"
+        "import sys, generator.train as t, generator.bench.train as b\n"
         f"rc = t.main(['--data', {str(archive)!r}, '--out', {str(tmp_path / 'run')!r}, '--kimg', '0.02',"
         " '--model', 'tiny', '--batch', '4', '--device', 'cpu', '--ckpt', 'half'])\n"
         "bad = sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'pydantic_settings', 'sqlalchemy',"
@@ -230,7 +232,7 @@ def test_module_runs_standalone_without_the_bot_packages(archive, tmp_path):
 
 
 def test_throughput_bench_reports_each_setting(archive, tmp_path):
-    from generator.bench_train import run
+    from generator.bench.train import run
 
     report = run(archive, batch=4, configs=["naive", "optimized"], seconds=0.0, warmup=1, min_steps=1,
                  device_arg="cpu", model="tiny", out=tmp_path / "bench.json", echo=lambda _: None)

@@ -26,7 +26,7 @@ from bot.web_app.inputs import MAX_MESSAGE_CHARS
 from bot.web_app.playground import MESSAGES_PER_MINUTE
 from db import migrate
 from db.models import Round
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.hall_data import face_round

@@ -4,7 +4,7 @@ from __future__ import annotations
 import typer
 
 from bot.cli import db_commands, bench_commands, run_commands
-from bot.logging_setup import configure_logging, secrets_of
+from bot.ops.logging_setup import configure_logging, secrets_of
 from bot.settings import get_settings
 from bot.cli import demo_commands
 from bot.cli import generator_commands

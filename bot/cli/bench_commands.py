@@ -12,7 +12,7 @@ def bench_db(
     path: str = typer.Option("", help="SQLite file to use (default a temporary one)."),
 ) -> None:
     """Answers recorded per second, and leaderboard query p50/p99 at 100k and 1M answers."""
-    from bot.bench_db import run
+    from bot.ops.bench_db import run
 
     run(answers, path or None)
 
@@ -32,7 +32,7 @@ def bench_generator(
 ) -> None:
     """Generator latency p50/p99 and throughput: pool hits and seeded, in-process and over HTTP, next to raw model speed."""
     from bot.cli.common import console, fail, settings
-    from generator import bench_serving
+    from generator.bench import serving as bench_serving
     from generator.interface import GeneratorError
 
     config = settings()

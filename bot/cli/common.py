@@ -8,7 +8,7 @@ from rich.console import Console
 from pydantic import ValidationError
 from rich.markup import escape
 
-from bot.logging_setup import redact, secrets_of
+from bot.ops.logging_setup import redact, secrets_of
 from bot.settings import Settings, get_settings
 
 console = Console()

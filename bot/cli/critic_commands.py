@@ -24,8 +24,8 @@ def train(
     threads: int = typer.Option(2, help="torch CPU threads."),
 ) -> None:
     """Train the critic on the CPU: real training faces against this generator's faces (128 px)."""
-    from generator.critic import DEFAULT_CRITIC
-    from generator.critic_training import CriticOptions, train_critic
+    from generator.curation.critic import DEFAULT_CRITIC
+    from generator.curation.critic_training import CriticOptions, train_critic
     from generator.interface import GeneratorError
 
     config = settings()

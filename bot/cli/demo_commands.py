@@ -8,7 +8,7 @@ import webbrowser
 import typer
 
 from bot.cli.common import console, fail, settings
-from generator.netaddr import is_loopback_host
+from generator.serving.netaddr import is_loopback_host
 
 
 def demo(

@@ -6,7 +6,7 @@ import asyncio
 import typer
 
 from bot.cli.common import console, fail, settings
-from generator.netaddr import is_loopback_host
+from generator.serving.netaddr import is_loopback_host
 
 app = typer.Typer(help="The shared face generator.", no_args_is_help=True)
 
@@ -22,9 +22,9 @@ def serve(
     pool_size: int = typer.Option(-1, help="Ready faces kept per truncation (-1: the device's default)."),
 ) -> None:
     """Serve faces over HTTP: /generate, /health, /metrics. Bots use it via FIGMENT_GENERATOR_URL."""
-    from bot.wiring import load_model, service_config
-    from generator.http_server import serve_forever
-    from generator.service import GeneratorService
+    from bot.ops.wiring import load_model, service_config
+    from generator.serving.server import serve_forever
+    from generator.serving.service import GeneratorService
 
     if not 0 < port < 65536:
         fail(f"port must be from 1 to 65535, not {port}")

@@ -3,7 +3,7 @@
 pack: make the repository's training state the newest there is, build the training data if it
 is missing, and split what the device machine needs into parts that each fit one call; print
 the calls. land: take a session's results in (state, run log, and the weights when FD_face
-improved). generator/gpu_session.py is the device machine's side.
+improved). generator/gpu/session.py is the device machine's side.
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def pack_command(
     limit_mib: float = typer.Option(64.0, help="What one call may carry, working tree included."),
 ) -> None:
     """Prepare the parts for a GPU session and print the device calls to make."""
-    from generator.gpu_pack import device_calls, pack
-    from generator.state import SHARED_STATE, STATE_DIR, adopt, images_seen, newest_state
+    from generator.gpu.pack import device_calls, pack
+    from generator.training.state import SHARED_STATE, STATE_DIR, adopt, images_seen, newest_state
 
     config = settings()
     if eval_on_device not in ("auto", "always", "never"):
@@ -113,7 +113,7 @@ def eval_tools(cache: Path, data: Path, eval_n: int) -> list[Path]:
 def heldout_analysis(cache: Path, data: Path, eval_n: int) -> Path:
     """dlib's analysis of the first eval_n held-out faces, made once per archive (the device then embeds
     only the generated faces)."""
-    from generator.archive import HELDOUT, load_archive
+    from generator.training.archive import HELDOUT, load_archive
     from generator.evaluate import save_face_stats
     from generator.evaluation.faces import FaceAnalyzer
 
@@ -142,8 +142,8 @@ def land_command(
 ) -> None:
     """Take a GPU session's results in: the state into generator/weights/training, a run log row, and the
     weights (with card and README grid) when FD_face beats the shipped model on the same eval set."""
-    from generator.runlog import append_run, read_runs, shipped_record
-    from generator.state import STATE_DIR, images_seen, state_meta
+    from generator.training.runlog import append_run, read_runs, shipped_record
+    from generator.training.state import STATE_DIR, images_seen, state_meta
 
     config = settings()
     data = data or gpu_data(config.data_dir)
@@ -209,7 +209,7 @@ def read_results(results: Path, evaluated: Path | None, meta: dict) -> dict:
 
 def eval_set_name(data: Path, n: int) -> str:
     """The evaluation set: the first n held-out faces of the archive, named by their bytes."""
-    from generator.archive import split_digest
+    from generator.training.archive import split_digest
 
     return f"{data.name} held-out " + split_digest(data, limit=n)
 
@@ -229,10 +229,10 @@ def ship_or_keep(state_dir: Path, improved: bool, result: dict) -> None:
     """Adopt the state; when it improved, its EMA generator becomes the shipped weights."""
     import shutil
 
-    from generator.checkpoint import CARD_NAME, read_export, write_model_card
+    from generator.model.checkpoint import CARD_NAME, read_export, write_model_card
     from generator.loading import DEFAULT_WEIGHTS, load_face_model
-    from generator.sampling import image_grid, save_small_png
-    from generator.state import STATE_DIR, adopt
+    from generator.model.sampling import image_grid, save_small_png
+    from generator.training.state import STATE_DIR, adopt
 
     ema = state_dir / "generator.safetensors"
     if improved:

@@ -4,8 +4,8 @@ from __future__ import annotations
 import asyncio
 
 from bot.cli.common import fail, settings
-from bot.metrics_server import MetricsPortError
-from bot.runner import NothingToRun, run_bots
+from bot.ops.server import MetricsPortError
+from bot.ops.runner import NothingToRun, run_bots
 from db.migrate import SchemaOutdated
 from generator.interface import GeneratorError
 

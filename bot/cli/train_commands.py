@@ -14,7 +14,7 @@ import typer
 from bot.cli.common import console, fail, settings
 
 if TYPE_CHECKING:
-    from generator.curation import Curator
+    from generator.curation.best_of_k import Curator
     from generator.interface import FaceModel
 
 
@@ -89,8 +89,8 @@ def generate(
                                                      "the shipped file)."),
 ) -> None:
     """Write generated faces as PNGs named by seed and truncation (or one small grid PNG)."""
-    from generator.critic import CriticError, load_critic
-    from generator.curation import MAX_SELECT, Curator
+    from generator.curation.critic import CriticError, load_critic
+    from generator.curation.best_of_k import MAX_SELECT, Curator
     from generator.interface import MAX_SEED, GeneratorError, check_psi, check_seed
     from generator.loading import load_face_model
 
@@ -129,7 +129,7 @@ def generate(
 def _write_faces(model: "FaceModel", first: int, count: int, psi: float, out: Path, grid: Optional[Path],
                  curator: "Curator") -> str:
     """One PNG per face in `out`, or one small grid PNG; returns where they went."""
-    from generator.curation import curated_faces
+    from generator.curation.best_of_k import curated_faces
 
     faces = []
     if grid is None:
@@ -147,7 +147,7 @@ def _write_faces(model: "FaceModel", first: int, count: int, psi: float, out: Pa
             faces.append(image)
     if grid is None:
         return str(out)
-    from generator.sampling import image_grid, save_small_png
+    from generator.model.sampling import image_grid, save_small_png
 
     grid.parent.mkdir(parents=True, exist_ok=True)
     size = save_small_png(image_grid(faces, cols=8), grid)
@@ -166,7 +166,7 @@ def bench_model(
 
     import torch
 
-    from generator.bench_model import run
+    from generator.bench.model import run
     from generator.interface import GeneratorError
 
     config = settings()

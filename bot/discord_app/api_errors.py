@@ -1,4 +1,4 @@
-"""Failed calls to Discord, counted for operators (bot.metrics: figment_bot_platform_errors_total).
+"""Failed calls to Discord, counted for operators (bot.ops.metrics: figment_bot_platform_errors_total).
 
 discord.py takes an aiohttp trace configuration for its HTTP session: every REST reply of 400 or
 more (429s it waits out and 5xx it retries included) and every request that failed to connect is
@@ -12,7 +12,7 @@ from typing import Callable
 
 import aiohttp
 
-from bot.metrics import status_kind
+from bot.ops.metrics import status_kind
 
 def error_trace(count: Callable[[str], None]) -> aiohttp.TraceConfig:
     """A trace configuration (discord.Client's http_trace) that calls count(kind) on each failure."""

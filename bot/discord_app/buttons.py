@@ -1,9 +1,9 @@
 """Buttons that keep working after a restart: the custom id carries all they need.
 
 A quiz button names the round and the guess it stands for, never the truth:
-`figment:answer:<round_id>:r` (Real) or `...:f` (Fake). The "another face" button carries the
-truncation of the face it sits under. discord.py rebuilds these DynamicItems from any click whose
-custom id matches the template, whichever process sent the message.
+`figment:answer:<round_id>:r` (Real) or `...:f` (Fake); pair buttons name the side. discord.py
+rebuilds these DynamicItems from any click whose custom id matches the template, whichever
+process sent the message. (The "another face" button lives with /face, in face.py.)
 """
 from __future__ import annotations
 
@@ -18,11 +18,10 @@ from bot.discord_app.people import PLATFORM, chat_of, player_of
 from bot.discord_app.replies import report_failure
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import FigmentBot
+    from bot.discord_app.context import FigmentClient
 
 log = logging.getLogger(__name__)
 ANSWER_TEMPLATE = r"figment:answer:(?P<round>[0-9]{1,19}):(?P<guess>[rf])"
-ANOTHER_TEMPLATE = r"figment:another:(?P<psi>[0-9]{1,2}(?:\.[0-9]{1,4})?)"
 
 
 class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSWER_TEMPLATE):
@@ -42,11 +41,11 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSW
         return cls(int(match["round"]), match["guess"] == "r")
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        bot: FigmentClient = interaction.client  # type: ignore[assignment]
         with bot.figment.metrics.handling(PLATFORM, "answer"):
             await self._answer(bot, interaction)
 
-    async def _answer(self, bot: "FigmentBot", interaction: discord.Interaction) -> None:
+    async def _answer(self, bot: "FigmentClient", interaction: discord.Interaction) -> None:
         # Acknowledge first: Discord drops a click not answered within 3 s, and the database may
         # be slower than that. The answer is recorded after, once, and told in place of "thinking".
         try:
@@ -91,11 +90,11 @@ class PairButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAIR_T
         return cls(int(match["round"]), match["side"] == "a")
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        bot: FigmentClient = interaction.client  # type: ignore[assignment]
         with bot.figment.metrics.handling(PLATFORM, "pair_answer"):
             await self._answer(bot, interaction)
 
-    async def _answer(self, bot: "FigmentBot", interaction: discord.Interaction) -> None:
+    async def _answer(self, bot: "FigmentClient", interaction: discord.Interaction) -> None:
         try:  # acknowledged first, as for AnswerButton
             await interaction.response.defer(ephemeral=True, thinking=True)
         except discord.HTTPException:
@@ -113,36 +112,4 @@ def pair_view(round_id: int, *, disabled: bool = False) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(PairButton(round_id, True, disabled=disabled))
     view.add_item(PairButton(round_id, False, disabled=disabled))
-    return view
-
-
-def psi_text(psi: float) -> str:
-    return f"{psi:.4f}".rstrip("0").rstrip(".") or "0"
-
-
-class AnotherFaceButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANOTHER_TEMPLATE):
-    def __init__(self, psi: float) -> None:
-        self.psi = psi
-        super().__init__(discord.ui.Button(label=texts.BUTTON_ANOTHER, style=discord.ButtonStyle.primary,
-                                           custom_id=f"figment:another:{psi_text(psi)}"))
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
-                             match: re.Match[str], /) -> "AnotherFaceButton":
-        return cls(float(match["psi"]))
-
-    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        from bot.discord_app.face import send_face  # face.py builds this button too
-
-        bot: FigmentBot = interaction.client  # type: ignore[assignment]
-        with bot.figment.metrics.handling(PLATFORM, "another_face"):
-            try:
-                await send_face(interaction, None, self.psi)
-            except Exception:
-                await report_failure(interaction, "the another-face button")
-
-
-def face_view(psi: float) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
-    view.add_item(AnotherFaceButton(psi))
     return view

@@ -19,7 +19,7 @@ from bot.errors import UserError
 from bot.provenance.check import MAX_BYTES, CheckService
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import FigmentBot
+    from bot.discord_app.context import FigmentClient
 
 
 MENU_NAME = "Check with Figment"
@@ -30,7 +30,7 @@ async def _check(interaction: discord.Interaction, image: discord.Attachment) ->
         await reply(interaction, texts.check_too_big(MAX_BYTES), ephemeral=True)
         return
     await acknowledge(interaction, private=False)  # counting, downloading and reading take a moment
-    bot: "FigmentBot" = interaction.client  # type: ignore[assignment]
+    bot: "FigmentClient" = interaction.client  # type: ignore[assignment]
     checks = CheckService(bot.figment)
     try:
         await checks.admit(PLATFORM, str(interaction.user.id))  # the key /face uses

@@ -11,9 +11,10 @@ import discord
 from bot.app import Figment
 from bot.discord_app import timing
 from bot.discord_app.api_errors import error_trace
-from bot.discord_app.buttons import AnotherFaceButton, AnswerButton, PairButton
+from bot.discord_app.buttons import AnswerButton, PairButton
 from bot.discord_app.commands import FigmentTree, add_commands
 from bot.discord_app.daily import DailyButton
+from bot.discord_app.face import AnotherFaceButton
 from bot.discord_app.people import NO_MENTIONS, PLATFORM
 from bot.discord_app.presenter import DiscordPresenter
 from bot.discord_app.sync import RECORD_FILE, SyncRecord, sync_commands

@@ -7,7 +7,7 @@ core checks again, since a request can bypass the client.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Optional
+from typing import Optional, Protocol
 
 import discord
 from discord import app_commands
@@ -17,18 +17,16 @@ from bot import texts
 from bot.boards import parse_board_query
 from bot.discord_app import timing
 from bot.discord_app.check import add_check_command
+from bot.discord_app.context import FigmentClient
 from bot.discord_app.daily import add_daily_command
 from bot.discord_app.face import send_face, send_hall
 from bot.discord_app.people import chat_of, escape, player_of
-from bot.discord_app.presenter import QUIZ_CHANNEL
+from bot.discord_app.presenter import QUIZ_CHANNEL, DiscordPresenter
 from bot.discord_app.replies import acknowledge, reply, reply_privately
 from bot.errors import UserError
-from bot.game_modes import PAIRS, SINGLE
-from bot.tips import tips_text
+from bot.quiz.modes import PAIRS, SINGLE
+from bot.quiz.tips import tips_text
 from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
-
-if TYPE_CHECKING:
-    from bot.discord_app.client import FigmentBot
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +34,13 @@ MODE_CHOICES = [Choice(name="one face", value=SINGLE), Choice(name="pairs", valu
 MAX_ROUNDS = 100  # the highest max_rounds_per_game setting; the chat's own limit is the core's
 
 
-def _bot(interaction: discord.Interaction) -> "FigmentBot":
+class _QuizClient(FigmentClient, Protocol):
+    """The client as /quiz and /settings use it: the core and the Discord presenter."""
+
+    presenter: DiscordPresenter
+
+
+def _bot(interaction: discord.Interaction) -> "_QuizClient":
     return interaction.client  # type: ignore[return-value]
 
 

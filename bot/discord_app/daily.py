@@ -27,7 +27,7 @@ from bot.discord_app.replies import acknowledge, report_failure
 from bot.errors import UserError
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import FigmentBot
+    from bot.discord_app.context import FigmentClient
 
 log = logging.getLogger(__name__)
 DAILY_TEMPLATE = f"figment:daily:(?P<key>{KEY_PATTERN}):(?P<guess>[rf])"
@@ -53,7 +53,7 @@ class DailyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DAILY
         return cls(day, number, match["guess"] == "r", key=match["key"])
 
     async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
-        bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        bot: FigmentClient = interaction.client  # type: ignore[assignment]
         try:  # acknowledged first, as an update of the round's own (private) message
             await interaction.response.defer()
         except discord.HTTPException:  # too late to say anything; the click still counts
@@ -102,7 +102,7 @@ def add_daily_command(tree: app_commands.CommandTree) -> None:
     @tree.command(name="daily", description="Today's challenge: the same faces for everyone, one try a day, in private")
     async def daily(interaction: discord.Interaction) -> None:
         await acknowledge(interaction, private=True)  # the first image of the day may take a moment
-        bot: FigmentBot = interaction.client  # type: ignore[assignment]
+        bot: FigmentClient = interaction.client  # type: ignore[assignment]
         round_ = await bot.figment.daily.start(player_of(interaction.user))  # UserError: FigmentTree.on_error
         parts = round_message(round_)
         interaction.extras["answered"] = True

@@ -2,20 +2,24 @@
 from __future__ import annotations
 
 import io
-from typing import TYPE_CHECKING
+import re
+from typing import TYPE_CHECKING, Any
 
 import discord
 
 from bot import texts
-from bot.discord_app.buttons import face_view
-from bot.discord_app.people import pieces, player_of
+from bot.discord_app.people import PLATFORM, pieces, player_of
+from bot.discord_app.replies import report_failure
 from bot.errors import UserError
 from bot.faces import FacePost
 from bot.hall import parse_hall_args
 from bot.parsing import parse_psi, parse_seed
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import FigmentBot
+    from bot.discord_app.context import FigmentClient
+
+# the "another face" button carries the truncation of the face it sits under
+ANOTHER_TEMPLATE = r"figment:another:(?P<psi>[0-9]{1,2}(?:\.[0-9]{1,4})?)"
 
 
 def face_card(post: FacePost) -> tuple[discord.File, discord.Embed]:
@@ -31,7 +35,7 @@ def face_card(post: FacePost) -> tuple[discord.File, discord.Embed]:
 
 
 async def send_face(interaction: discord.Interaction, seed: int | str | None, psi: float | str | None) -> None:
-    bot: FigmentBot = interaction.client  # type: ignore[assignment]
+    bot: FigmentClient = interaction.client  # type: ignore[assignment]
     try:  # bad input gets a private answer at once; the core checks again
         parse_seed(seed)
         psi_value = parse_psi(psi)
@@ -52,7 +56,7 @@ async def send_face(interaction: discord.Interaction, seed: int | str | None, ps
 
 async def send_hall(interaction: discord.Interaction, args: list[str]) -> None:
     """The hall of fakes: its list, and one picture of its faces when they can be made again."""
-    bot: FigmentBot = interaction.client  # type: ignore[assignment]
+    bot: FigmentClient = interaction.client  # type: ignore[assignment]
     player = player_of(interaction.user)
     try:
         parse_hall_args(args)  # bad input gets a private answer at once
@@ -74,3 +78,33 @@ async def send_hall(interaction: discord.Interaction, args: list[str]) -> None:
         await interaction.edit_original_response(content=text[0], attachments=[file])
     for piece in text[1:]:
         await interaction.followup.send(piece)
+
+
+def psi_text(psi: float) -> str:
+    return f"{psi:.4f}".rstrip("0").rstrip(".") or "0"
+
+
+class AnotherFaceButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANOTHER_TEMPLATE):
+    def __init__(self, psi: float) -> None:
+        self.psi = psi
+        super().__init__(discord.ui.Button(label=texts.BUTTON_ANOTHER, style=discord.ButtonStyle.primary,
+                                           custom_id=f"figment:another:{psi_text(psi)}"))
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item[Any],
+                             match: re.Match[str], /) -> "AnotherFaceButton":
+        return cls(float(match["psi"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:  # type: ignore[override]
+        bot: FigmentClient = interaction.client  # type: ignore[assignment]
+        with bot.figment.metrics.handling(PLATFORM, "another_face"):
+            try:
+                await send_face(interaction, None, self.psi)
+            except Exception:
+                await report_failure(interaction, "the another-face button")
+
+
+def face_view(psi: float) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(AnotherFaceButton(psi))
+    return view

@@ -16,7 +16,7 @@ import discord
 
 from bot.discord_app.buttons import pair_view, round_view
 from bot.discord_app.people import MESSAGE_LIMIT, escape, pieces
-from bot.quiz_posts import GameSummary, Reveal, RoundPost
+from bot.quiz.posts import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 
 if TYPE_CHECKING:

@@ -13,7 +13,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.app import Figment
-from bot.health import Readiness
+from bot.ops.health import Readiness
 from bot.discord_app.client import CommandClient, make_bot
 from bot.discord_app.people import PLATFORM
 from bot.discord_app.sync import SyncRecord, sync_commands

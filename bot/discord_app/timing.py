@@ -1,4 +1,4 @@
-"""How long Discord's slash commands and menu commands take (bot.metrics: figment_bot_handler_seconds).
+"""How long Discord's slash commands and menu commands take (bot.ops.metrics: figment_bot_handler_seconds).
 
 discord.py runs a command between two public hooks of ours: the tree's interaction_check (before)
 and either the client's on_app_command_completion or the tree's on_error (after). The start is kept

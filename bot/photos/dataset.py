@@ -2,10 +2,10 @@
 
 All held-out faces go in (marked held-out: evaluation compares with them, training never
 sees them); then every train face, or as many as fit a byte budget, in a seeded random order.
-x-flips are left to training. The format is generator/archive.py's: one file, or a folder of
+x-flips are left to training. The format is generator/training/archive.py's: one file, or a folder of
 shards of at most `shard_bytes` each (so each fits one call to a GPU machine).
 
-The codec is WebP at quality 80 by default: measured by `python -m generator.bench_codec` on 1,000
+The codec is WebP at quality 80 by default: measured by `python -m generator.bench.codec` on 1,000
 faces at 128 px, 2.2 KB a face at 36.7 dB PSNR and 0.08 of FD_face, against JPEG quality 85 at
 3.9 KB, 37.9 dB and 0.04 (the README has the table).
 """
@@ -23,9 +23,9 @@ from typing import Any, Callable, Iterator
 from PIL import Image
 
 from bot.photos.split import HELDOUT
-from generator.archive import HELDOUT as ARCHIVE_HELDOUT
-from generator.archive import TRAIN as ARCHIVE_TRAIN
-from generator.archive import ArchiveEntry, encode_image, read_meta, write_archive
+from generator.training.archive import HELDOUT as ARCHIVE_HELDOUT
+from generator.training.archive import TRAIN as ARCHIVE_TRAIN
+from generator.training.archive import ArchiveEntry, encode_image, read_meta, write_archive
 
 MIB = 1024 * 1024
 # Headers, offsets and the meta JSON: what the archive adds to the JPEG bytes.

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image
 from sqlalchemy import select
 
-from bot.database import Database
+from db.database import Database
 from bot.photos import reasons
 from bot.photos.hashing import CANDIDATE_BITS, hamming, same_picture, thumbnail
 from bot.photos.process import AlignOptions, Processed, init_worker, process_file

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import delete, distinct, func, select
 
-from bot.database import Database
+from db.database import Database
 from bot.photos.split import HELDOUT, TRAIN
 from bot.photos.store import Journal, check_pack_name, import_lock, pack_dir
 from db.models import RealPhoto

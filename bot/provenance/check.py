@@ -8,52 +8,22 @@ slot (bot.provenance.gate) and a worker process killed at the time limit (bot.pr
 """
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Iterable, Protocol
 
 from bot import texts
 from bot.errors import UserError
-from bot.provenance import watermark
-from bot.provenance.credentials import ManifestReading, read_manifest
-from bot.provenance.decoding import MAX_BYTES, MAX_PIXELS, CheckRefused, decode
+from bot.provenance.decoding import MAX_BYTES, MAX_PIXELS, CheckRefused
 from bot.provenance.gate import GATE, CheckGate, GateBusy
+from bot.provenance.reading import CheckResult, check_image
 from bot.provenance.worker import WORKER, CheckTimedOut, CheckWorker
-from bot.ratelimit import SharedRateLimiter
+from bot.ratelimits import SharedRateLimiter
 
 if TYPE_CHECKING:
-    from bot.app import Figment
+    from bot.settings import Settings
+    from db.database import Database
+    from generator.interface import FaceSource
 
 __all__ = ["MAX_BYTES", "MAX_PIXELS", "CheckRefused", "CheckResult", "CheckService", "check_image"]
-
-
-@dataclass(frozen=True)
-class CheckResult:
-    manifest: ManifestReading | None
-    mark: watermark.MarkReading
-    model_version: str | None   # the watermark's model, named when it is a version we know
-
-    @property
-    def figment(self) -> bool:
-        return self.mark.found or bool(self.manifest and self.manifest.facts)
-
-    def reply(self) -> str:
-        return texts.check_reply(self)
-
-
-def check_image(data: bytes, *, posted_size: int = 512, known_versions: Iterable[str] = (),
-                deadline: float | None = None) -> CheckResult:
-    """Read the Content Credentials and the watermark of an image file. Raises CheckRefused, and
-    TimeoutError once time.monotonic() passes deadline."""
-    decoded = decode(data, posted_size)
-    if deadline is not None and time.monotonic() > deadline:
-        raise watermark.ReadTimeout("decoding used up the time")
-    manifest = read_manifest(data, decoded.mime)
-    mark = watermark.read_views(decoded.views, deadline=deadline)
-    names = {watermark.model_id(v): v for v in known_versions}
-    if manifest and manifest.facts:
-        names.setdefault(watermark.model_id(manifest.facts.model_version), manifest.facts.model_version)
-    return CheckResult(manifest, mark, names.get(mark.model_id) if mark.found else None)
 
 
 async def reply_for(data: bytes, *, posted_size: int, known_versions: Iterable[str] = (),
@@ -78,11 +48,20 @@ def known_versions(source: object) -> list[str]:
     return [version] if isinstance(version, str) and version else []
 
 
+class CheckHost(Protocol):
+    """What /check takes from the core (bot.app.Figment is one): named by its parts, so this
+    module does not import the core that imports it."""
+
+    db: "Database"
+    settings: "Settings"
+    source: "FaceSource"
+
+
 class CheckService:
     """/check for every front-end: admit() counts the request against the user's limit (kept in
     the database, so it holds across every bot process), reply() checks the downloaded image."""
 
-    def __init__(self, figment: "Figment", gate: CheckGate = GATE, worker: CheckWorker = WORKER) -> None:
+    def __init__(self, figment: CheckHost, gate: CheckGate = GATE, worker: CheckWorker = WORKER) -> None:
         self.figment = figment
         self.gate = gate
         self.worker = worker

@@ -24,7 +24,7 @@ from bot import texts
 from bot.provenance.decoding import CheckRefused
 
 if TYPE_CHECKING:
-    from bot.provenance.check import CheckResult
+    from bot.provenance.reading import CheckResult
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ def _serve(conn: Connection) -> None:
 
     from PIL import Image
 
-    from bot.provenance.check import check_image
+    from bot.provenance.reading import check_image
 
     warm = io.BytesIO()
     Image.new("RGB", (256, 256), "tan").save(warm, "PNG")

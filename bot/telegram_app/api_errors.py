@@ -1,4 +1,4 @@
-"""Failed Bot API calls, counted for operators (bot.metrics: figment_bot_platform_errors_total).
+"""Failed Bot API calls, counted for operators (bot.ops.metrics: figment_bot_platform_errors_total).
 
 Counted where every call ends: the HTTP request object that PTB sends all calls through (getUpdates
 included, which bypasses the rate limiter), by HTTP status as for Discord. Each failed attempt
@@ -11,7 +11,7 @@ from typing import Any, Callable
 from telegram.error import NetworkError, TimedOut
 from telegram.request import HTTPXRequest
 
-from bot.metrics import status_kind
+from bot.ops.metrics import status_kind
 
 
 class CountingRequest(HTTPXRequest):

@@ -17,14 +17,14 @@ from telegram.ext import (Application, ApplicationHandlerStop, CallbackQueryHand
                           ContextTypes, TypeHandler, filters)
 
 from bot import texts
-from bot.tips import tips_text
+from bot.quiz.tips import tips_text
 from bot.app import Figment
 from bot.boards import parse_board_query
-from bot.game_modes import parse_quiz_args
+from bot.quiz.modes import parse_quiz_args
 from bot.errors import UserError
 from bot.faces import FacePost
 from bot.refs import ChatRef
-from bot.update_log import UpdateLog
+from bot.ops.seen_updates import UpdateLog
 from bot.telegram_app.calls import deliver, is_stale_query
 from bot.telegram_app.flood import BULK, ChatBusy, ChatLanes, sending_as
 from bot.telegram_app.keyboards import ANOTHER_FACE, face_keyboard, parse_answer, parse_pair_answer
@@ -76,7 +76,7 @@ class Handlers:
     # -- plumbing --
     def timed(self, name: str, callback: Callable[[Update, Context], Awaitable[None]]
               ) -> Callable[[Update, Context], Awaitable[None]]:
-        """The callback, with its time counted as handler `name` (bot.metrics)."""
+        """The callback, with its time counted as handler `name` (bot.ops.metrics)."""
         @wraps(callback)
         async def run(update: Update, context: Context) -> None:
             with self.figment.metrics.handling(PLATFORM, name):

@@ -20,7 +20,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot import texts
 from bot.app import Figment
-from bot.health import Readiness
+from bot.ops.health import Readiness
 from bot.settings import Settings
 from bot.telegram_app.api_errors import CountingRequest
 from bot.telegram_app.calls import deliver
@@ -77,7 +77,7 @@ def options_from_settings(settings: Settings) -> dict[str, object]:
 
 def build_application(token: str, options: TelegramOptions,  # type: ignore[type-arg]
                       count_error: Callable[[str], None] | None = None) -> Application:
-    """count_error(kind), when given, hears of every Bot API call that failed (bot.metrics)."""
+    """count_error(kind), when given, hears of every Bot API call that failed (bot.ops.metrics)."""
     builder = ApplicationBuilder().token(token).concurrent_updates(options.concurrent_updates).job_queue(None)
     if count_error is not None:  # PTB's default requests (256 connections, and 1 for getUpdates), counted
         builder = builder.request(CountingRequest(count_error)).get_updates_request(

@@ -9,7 +9,7 @@ from telegram.constants import MessageLimit
 from telegram.error import BadRequest
 
 from bot import texts
-from bot.quiz_posts import GameSummary, Reveal, RoundPost
+from bot.quiz.posts import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.telegram_app.calls import deliver, is_not_modified
 from bot.telegram_app.flood import GAME, sending_as

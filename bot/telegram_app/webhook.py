@@ -7,7 +7,7 @@ Several workers may serve one webhook URL behind a load balancer: each calls set
 same URL and secret (FIGMENT_TELEGRAM_WEBHOOK_SECRET, or by default one derived from the token,
 which every worker of the bot derives alike) and listens on its own port.
 
-Each update is handled exactly once across the workers (bot.update_log): a worker answers 200 only
+Each update is handled exactly once across the workers (bot.ops.seen_updates): a worker answers 200 only
 once the update is handled (here or before); one it cannot handle now (another live worker has it,
 or the database cannot say) gets a 503, so Telegram sends it again later, as it does for any
 answer but 2xx.
@@ -23,7 +23,7 @@ from aiohttp import web
 from telegram import Update
 from telegram.ext import Application
 
-from bot.update_log import DONE, HANDLE, UpdateLog
+from bot.ops.seen_updates import DONE, HANDLE, UpdateLog
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"

@@ -11,7 +11,7 @@ from typing import Callable
 from aiohttp import web
 
 from bot.app import Figment
-from bot.starter_photos import StarterPhotos
+from bot.ops.starter_photos import StarterPhotos
 from bot.web_app.server import build_app
 
 __all__ = ["build_app", "serve"]

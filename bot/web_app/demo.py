@@ -10,9 +10,9 @@ from sqlalchemy.engine import make_url
 
 from bot.app import Figment
 from bot.settings import Settings
-from bot.starter_photos import StarterPhotos
+from bot.ops.starter_photos import StarterPhotos
 from bot.web_app import serve
-from bot.wiring import curate_k, load_curator
+from bot.ops.wiring import curate_k, load_curator
 from generator.interface import FaceSource
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ class DemoError(Exception):
 
 
 def _default_opener(settings: Settings) -> AbstractAsyncContextManager[FaceSource]:
-    from bot.wiring import open_face_source  # the production generator: shipped weights or a shared server
+    from bot.ops.wiring import open_face_source  # the production generator: shipped weights or a shared server
 
     return open_face_source(settings)
 

@@ -11,12 +11,12 @@ from typing import Any
 from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_query
-from bot.game_modes import parse_quiz_args
+from bot.quiz.modes import parse_quiz_args
 from bot.errors import UserError
-from bot.tips import tips_text
-from bot.quiz_posts import AnswerStatus
-from bot.ratelimit import RateLimiter
-from bot.starter_photos import StarterPhotos
+from bot.quiz.tips import tips_text
+from bot.quiz.posts import AnswerStatus
+from bot.ratelimits import RateLimiter
+from bot.ops.starter_photos import StarterPhotos
 from bot.refs import PlayerRef
 from bot.daily_keys import parse_round_key
 from bot.web_app.daily import GUESSES as DAILY_GUESSES, PlaygroundDaily

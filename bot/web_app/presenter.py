@@ -5,8 +5,8 @@ import logging
 
 from bot import texts
 from bot.boards import BoardService
-from bot.game_modes import PAIRS, SINGLE
-from bot.quiz_posts import GameSummary, Reveal, RoundPost
+from bot.quiz.modes import PAIRS, SINGLE
+from bot.quiz.posts import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
 from bot.web_app.room import Button, Room
 

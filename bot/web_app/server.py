@@ -21,7 +21,7 @@ from aiohttp import web
 
 from bot import texts
 from bot.app import Figment
-from bot.starter_photos import StarterPhotos
+from bot.ops.starter_photos import StarterPhotos
 from bot.web_app.inputs import MAX_MESSAGE_CHARS
 from bot.web_app.playground import Playground
 from bot.web_app.presenter import WebPresenter

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
-from bot.shards import shard_of
+from bot.ops.shards import shard_of
 
 if TYPE_CHECKING:
     from tests.discord_fake.server import FakeDiscord

@@ -33,7 +33,7 @@ from typing import Any, Awaitable, Callable
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from bot.shards import shard_of
+from bot.ops.shards import shard_of
 from tests.discord_fake import payloads as p
 from tests.discord_fake import limits
 from tests.discord_fake.gateway import FakeGateway

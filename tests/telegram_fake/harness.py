@@ -11,7 +11,7 @@ from bot.app import Figment
 from bot.settings import Settings
 from bot.telegram_app import serve
 from db.models import Answer, Player
-from generator.direct import DirectSource
+from generator.serving.direct import DirectSource
 from tests.fakes import DrawnFaceModel
 from tests.telegram_fake.server import Call, FakeBotApi
 

@@ -1,0 +1,111 @@
+"""What the quiz core hands to front-ends: a round to post, its reveal, a game's summary, the
+reply to a click, and the presenter protocol a front-end implements."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot import texts
+from bot.imaging import PostedImage
+from bot.refs import ChatRef
+from db.answers import AnswerStatus
+from db.modes import SINGLE
+
+
+@dataclass(frozen=True)
+class RoundPost:
+    round_id: int
+    number: int
+    total: int
+    seconds: int
+    image: PostedImage
+    pair: bool = False  # two faces, A and B: the buttons are "A is real" / "B is real"
+
+    @property
+    def caption(self) -> str:
+        if self.pair:
+            return texts.pair_caption(self.number, self.total, self.seconds)
+        return texts.round_caption(self.number, self.total, self.seconds)
+
+
+@dataclass(frozen=True)
+class Reveal:
+    round_id: int
+    number: int
+    total: int
+    is_real: bool
+    answers: int
+    correct: int
+    attribution: str
+    tip: str = ""  # what gives a fake away (bot.quiz.tips), shown only now
+    pair: bool = False  # a pair round: is_real says face A was the real one
+
+    def text(self, limit: int | None = None) -> str:
+        """The reveal, at most `limit` characters: the truth and the share always show; a long
+        attribution (an operator's photo credits) is cut at a word, with an ellipsis."""
+        truth = "REAL photo" if self.is_real else "AI FAKE (this person does not exist)"
+        if self.pair:
+            truth = texts.pair_truth(self.is_real)
+        if self.answers:
+            share = f"{self.correct} of {self.answers} got it right ({texts.percent(self.correct / self.answers)})."
+        else:
+            share = "Nobody answered."
+        head = f"Round {self.number}/{self.total}: {'' if self.pair else 'it was a '}{truth}.\n{share}\n"
+        if self.tip:
+            head += self.tip + "\n"
+        if limit is None:
+            return head + self.attribution
+        return head + texts.clip(self.attribution, limit - len(head))
+
+
+@dataclass(frozen=True)
+class PlayerResult:
+    name: str
+    answers: int
+    correct: int
+
+
+@dataclass(frozen=True)
+class GameSummary:
+    game_id: int
+    rounds_played: int
+    players: list[PlayerResult]
+    board_text: str
+    stopped: bool = False
+    reason: str | None = None  # why a game stopped early, for the players (e.g. the generator is down)
+    mode: str = SINGLE  # db.modes: the board shown is the mode's
+
+    def text(self, escape: texts.Escape = texts._plain) -> str:
+        head = "Game stopped." if self.stopped else "Game over!"
+        lines = [f"{head} {self.rounds_played} rounds played."]
+        if self.reason:
+            lines.append(self.reason)
+        if not self.players:
+            lines.append("Nobody answered this time.")
+        for place, player in enumerate(self.players, 1):
+            lines.append(f"{place}. {escape(player.name)}: {player.correct}/{player.answers} right")
+        return "\n".join(lines) + "\n\n" + self.board_text
+
+
+@dataclass(frozen=True)
+class AnswerReply:
+    status: AnswerStatus
+    text: str
+
+
+class QuizPresenter(Protocol):
+    """What a front-end does for the game. message_ref is the front-end's own, opaque to the core."""
+
+    async def post_round(self, chat: ChatRef, post: RoundPost) -> str: ...
+
+    async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None: ...
+
+    async def reveal_apart(self, chat: ChatRef, reveal: Reveal) -> None:
+        """Show the reveal as a new message (the round's own message could not be edited)."""
+
+
+    async def end_game(self, chat: ChatRef, summary: GameSummary) -> None: ...
+
+
+class BoardTexts(Protocol):
+    async def chat_board_text(self, chat_id: int, *, mode: str = SINGLE) -> str: ...
