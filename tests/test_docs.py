@@ -36,7 +36,7 @@ MADE_AT_RUN_TIME = {"generator/weights/training"}
 
 FENCE = re.compile(r"^\s*(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
-CODE_SPAN = re.compile(r"(`+)(.+?)\1")
+CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.S)  # a span may cross a line break
 LINK = re.compile(r"!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
 
 UNIT = r"(?:ms|s|min|minutes|h|hours|MB|MiB|GB|GiB|kB|KB|bytes|img/s|images/s|faces/s|photos/s|/s|TFLOP/s|GFLOP|dB|Mpx|%)"
@@ -148,7 +148,7 @@ def code_texts(section: Section) -> list[str]:
         if block.kind == "code":
             texts.extend(block.lines)
         else:
-            texts.extend(match.group(2).strip() for match in CODE_SPAN.finditer(block.text))
+            texts.extend(" ".join(match.group(2).split()) for match in CODE_SPAN.finditer(block.text))
     return texts
 
 
@@ -226,7 +226,7 @@ def named_paths(page: Path) -> list[tuple[int, str, str]]:
     found = []
     for section in parse(page):
         for block in section.blocks:
-            texts = block.lines if block.kind == "code" else [m.group(2).strip() for m in CODE_SPAN.finditer(block.text)]
+            texts = block.lines if block.kind == "code" else [" ".join(m.group(2).split()) for m in CODE_SPAN.finditer(block.text)]
             for text in texts:
                 for match in RUN_MODULE.finditer(text):
                     found.append((block.line_no, "run", match.group(1)))
