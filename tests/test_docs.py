@@ -48,6 +48,7 @@ COMMAND = re.compile(r"^(?:\$\s+)?(?:[A-Z][A-Z0-9_]*=\S*\s+)*(?:\.venv/bin/|\S*/
                      r"(?:figment\b|python3? -[mc]\b|make\b|pytest\b)")
 PROJECT_PATH = re.compile(r"^(?:bot|db|generator|migrations|tests|docs)/[\w./-]*")
 DOTTED_MODULE = re.compile(r"^(?:bot|db|generator)(?:\.\w+)+$")
+FILE_NAME = re.compile(r"\.(?:safetensors|py|md|png|jpe?g|json|jsonl|pkl|pt|sh|txt|npz|db)$")  # `generator.safetensors`
 RUN_MODULE = re.compile(r"python3? -m ((?:bot|db|generator)(?:\.\w+)+)")
 IMPORTED_MODULE = re.compile(r"from ((?:bot|db|generator)(?:\.\w+)+) import")
 
@@ -237,7 +238,7 @@ def named_paths(page: Path) -> list[tuple[int, str, str]]:
                 path = PROJECT_PATH.match(text)
                 if path and not re.search(r"[*<>]|\.\.\.|-N\b", text):
                     found.append((block.line_no, "path", path.group(0).rstrip("/.")))
-                elif DOTTED_MODULE.match(text):
+                elif DOTTED_MODULE.match(text) and not FILE_NAME.search(text):
                     found.append((block.line_no, "module", text))
     return found
 
