@@ -46,6 +46,17 @@ def check_psi(psi: float) -> float:
     return float(psi)
 
 
+def check_request(seeds: Sequence[int], psi: float | Sequence[float]) -> tuple[list[int], list[float]]:
+    """A batch's seeds and one truncation per seed, checked (one psi for all, or one each)."""
+    checked = [check_seed(seed) for seed in seeds]
+    if isinstance(psi, (list, tuple)):
+        psis = [check_psi(p) for p in psi]
+        if len(psis) != len(checked):
+            raise InvalidRequest("give one truncation for the batch, or one per seed")
+        return checked, psis
+    return checked, [check_psi(psi)] * len(checked)  # check_psi rejects anything but a number
+
+
 @dataclass(frozen=True)
 class GeneratedFace:
     image: Image.Image

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 from generator.model.checkpoint import WeightsFileError, load_generator
-from generator.interface import GeneratorUnavailable, InvalidRequest, check_psi, check_seed
+from generator.interface import GeneratorUnavailable, check_request
 from generator.model.networks import Generator
 from generator.model.sampling import seed_latents, synthesize, to_pil
 
@@ -53,13 +53,7 @@ class StyleGANFaceModel:
         self.G = G.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
 
     def generate(self, seeds: Sequence[int], psi: float | Sequence[float]) -> list[Image.Image]:
-        seeds = [check_seed(seed) for seed in seeds]
-        if isinstance(psi, (list, tuple)):
-            psis = [check_psi(p) for p in psi]
-            if len(psis) != len(seeds):
-                raise InvalidRequest("give one truncation for the batch, or one per seed")
-        else:
-            psis = [check_psi(psi)] * len(seeds)  # check_psi rejects anything but a number
+        seeds, psis = check_request(seeds, psi)
         if not seeds:
             return []
         z = seed_latents(seeds, self.G.cfg.z_dim)

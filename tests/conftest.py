@@ -73,6 +73,20 @@ class PlatformAway(RecordingPresenter):
         raise ConnectionError("the chat platform went away")  # a new message cannot get through either
 
 
+async def kill_game_tasks(app: Figment) -> None:
+    """What SIGKILL does to a core's games: every loop and the lease watch gone mid-step, no lease
+    released, no game ended (the database keeps what was committed)."""
+    quiz = app.quiz
+    tasks = [g.task for g in quiz._games.values() if g.task is not None]
+    tasks += [quiz._watch] if quiz._watch is not None else []
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    quiz._games.clear()
+    quiz._platforms.clear()
+    quiz._watch = None
+
+
 async def add_real_photos(app: Figment, count: int = 3, pack: str = "test-pack") -> None:
     """Drawn stand-ins for imported photos, stored where the importer would store them."""
     folder = app.settings.data_dir / "photos" / pack

@@ -7,7 +7,6 @@ import asyncio
 import io
 import math
 import os
-import struct
 import threading
 import time
 from pathlib import Path
@@ -21,6 +20,7 @@ from bot import texts
 from bot.app import Figment
 from bot.errors import UserError
 from bot.provenance import watermark
+from bot.provenance.bench_check import rle8_bmp
 from bot.provenance.check import MAX_BYTES, MAX_PIXELS, CheckService, check_image, reply_for
 from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
@@ -44,16 +44,6 @@ def marker_flood_jpeg(markers: int) -> bytes:
     but PIL walks the markers one by one in Python (about 2 s per million here)."""
     jpeg = _save(Image.new("RGB", (512, 512), "tan"), "JPEG")
     return jpeg[:2] + b"\xff\xfe\x00\x02" * markers + jpeg[2:]
-
-
-def rle8_bmp(width: int, height: int) -> bytes:
-    """A run-length BMP of one-pixel runs: PIL decodes it in Python, a run at a time."""
-    row = b"".join(bytes([1, i % 256]) for i in range(width)) + b"\x00\x00"
-    body = row * height + b"\x00\x01"
-    palette = b"".join(bytes([i, i, i, 0]) for i in range(256))
-    offset = 14 + 40 + len(palette)
-    info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(body), 2835, 2835, 256, 0)
-    return b"BM" + struct.pack("<IHHI", offset + len(body), 0, 0, offset) + info + palette + body
 
 
 @pytest.fixture(scope="module")

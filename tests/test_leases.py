@@ -29,7 +29,7 @@ from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db.models import Game, Round, utcnow
 from generator.serving.direct import DirectSource
-from tests.conftest import RecordingPresenter, add_real_photos, make_settings
+from tests.conftest import RecordingPresenter, add_real_photos, kill_game_tasks, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.pg_fresh import fresh_database, reachable
 
@@ -142,15 +142,7 @@ class HeldReveals(RecordingPresenter):
 
 async def crash(core: Core) -> None:
     """What SIGKILL leaves: every task gone mid-step, no lease released, no game ended."""
-    quiz = core.app.quiz
-    tasks = [g.task for g in quiz._games.values() if g.task is not None]
-    tasks += [quiz._watch] if quiz._watch is not None else []
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    quiz._games.clear()
-    quiz._platforms.clear()
-    quiz._watch = None
+    await kill_game_tasks(core.app)
     await core.app.close()
 
 

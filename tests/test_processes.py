@@ -26,7 +26,7 @@ from bot.ops.seen_updates import DONE, HANDLE, NOT_NOW, UpdateLog
 from db import migrate
 from db.models import Answer, Game, Round, utcnow
 from generator.serving.direct import DirectSource
-from tests.conftest import REPO, RecordingPresenter, add_real_photos, make_settings
+from tests.conftest import REPO, RecordingPresenter, add_real_photos, kill_game_tasks, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.pg_fresh import fresh_schema
 
@@ -44,15 +44,7 @@ async def open_process(settings: Settings) -> tuple[Figment, RecordingPresenter]
 
 async def crash(app: Figment) -> None:
     """What SIGKILL leaves: every loop gone mid-step, no lease released, no game ended."""
-    quiz = app.quiz
-    tasks = [g.task for g in quiz._games.values() if g.task is not None]
-    tasks += [quiz._watch] if quiz._watch is not None else []
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    quiz._games.clear()
-    quiz._platforms.clear()
-    quiz._watch = None
+    await kill_game_tasks(app)
     CRASHED.add(id(app))
     await app.close()
 

@@ -155,18 +155,22 @@ def _marker_flood() -> bytes:
     return jpeg[:2] + b"\xff\xfe\x00\x02" * ((MAX_BYTES - len(jpeg)) // 4) + jpeg[2:]
 
 
-def _run_length_bmp() -> bytes:
-    """An 8-bit run-length BMP of one-pixel runs up to the byte limit: PIL decodes it in Python."""
+def rle8_bmp(width: int, height: int) -> bytes:
+    """An 8-bit run-length BMP of one-pixel runs: PIL decodes it in Python, a run at a time."""
     import struct
 
-    width = 3000
-    height = (MAX_BYTES - 2000) // (2 * width + 2)
     row = b"".join(bytes([1, i % 256]) for i in range(width)) + b"\x00\x00"
     body = row * height + b"\x00\x01"
     palette = b"".join(bytes([i, i, i, 0]) for i in range(256))
     offset = 14 + 40 + len(palette)
     info = struct.pack("<IiiHHIIiiII", 40, width, height, 1, 8, 1, len(body), 2835, 2835, 256, 0)
     return b"BM" + struct.pack("<IHHI", offset + len(body), 0, 0, offset) + info + palette + body
+
+
+def _run_length_bmp() -> bytes:
+    """A run-length BMP up to the byte limit."""
+    width = 3000
+    return rle8_bmp(width, (MAX_BYTES - 2000) // (2 * width + 2))
 
 
 SLOW_CASES = [Case("JPEG of 5 million empty markers (20 MB)", _marker_flood),

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from generator.interface import InvalidRequest, check_psi, check_seed
+from generator.interface import check_request
 from generator.stylegan2 import store
 from generator.stylegan2.networks import StyleGAN2
 
@@ -63,13 +63,7 @@ class ImportedFaceModel:
         self.curate_k_cap = curate_k_cap(self.resolution, self.device.type)
 
     def generate(self, seeds: Sequence[int], psi: float | Sequence[float]) -> list[Image.Image]:
-        seeds = [check_seed(seed) for seed in seeds]
-        if isinstance(psi, (list, tuple)):
-            psis = [check_psi(p) for p in psi]
-            if len(psis) != len(seeds):
-                raise InvalidRequest("give one truncation for the batch, or one per seed")
-        else:
-            psis = [check_psi(psi)] * len(seeds)
+        seeds, psis = check_request(seeds, psi)
         z = official_latents(seeds, self.G.cfg.z_dim)
         images: list[Image.Image] = []
         with torch.inference_mode():
