@@ -5,26 +5,18 @@ anything else is read as a snapshot pickle by the restricted unpickler. Neither 
 from the file."""
 from __future__ import annotations
 
-import hashlib
 import re
 import zipfile
 from pathlib import Path
 
 import torch
 
+from generator.gpu.session import sha256  # a file's digest, read in 1 MiB blocks
 from generator.stylegan2 import official, rosinality, store
 from generator.stylegan2.pickle_import import SnapshotError, read_snapshot
 
 # 40 at most: the version (name-1024px-sha8) must fit the database's 64-character model_version
 NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def import_weights(source: Path, name: str, licence: str, out_dir: Path, force: bool = False) -> Path:
@@ -55,6 +47,6 @@ def import_weights(source: Path, name: str, licence: str, out_dir: Path, force: 
     if cfg.c_dim:
         raise SnapshotError(f"conditional generators (c_dim {cfg.c_dim}) are not supported yet")
     G = store.build(cfg, state)
-    info = {"name": name, "licence": licence.strip(), "source_file": source.name, "source_sha256": sha256_of(source),
+    info = {"name": name, "licence": licence.strip(), "source_file": source.name, "source_sha256": sha256(source),
             "source_kind": kind, "note": note}
     return store.write(out_dir, G, info)
