@@ -180,3 +180,27 @@ async def test_commands_that_need_the_bot_say_so_elsewhere(fake: FakeDiscord, tm
         assert not fake.breaches
     finally:
         await figment.close()
+
+
+async def test_cli_sync_prints_both_install_links(fake: FakeDiscord, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+    from bot.settings import get_settings
+
+    monkeypatch.chdir(tmp_path)  # no .env here
+    for key, value in (("FIGMENT_DISCORD_TOKEN", fake.token), ("FIGMENT_DISCORD_API_URL", fake.rest_base),
+                       ("FIGMENT_DATA_DIR", str(tmp_path / "data"))):
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("FIGMENT_DISCORD_TEST_GUILD", raising=False)
+    get_settings.cache_clear()
+    try:  # the CLI runs its own event loop: in a thread, while this one serves the fake
+        result = await asyncio.to_thread(CliRunner().invoke, app, ["discord", "sync"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    [server_link] = [line for line in result.output.splitlines() if "integration_type=0" in line]
+    assert f"client_id={fake.application_id}" in server_link and "scope=bot+applications.commands" in server_link
+    assert f"client_id={fake.application_id}&scope=applications.commands&integration_type=1" in result.output
+    assert {c["name"] for c in fake.commands["global"]} >= {"challenge", "face", "quiz"}
