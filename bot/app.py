@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.boards import BoardService
-from bot.challenges import ChallengeService
+from bot.quiz.challenges import ChallengeService
 from bot.chat_settings import ChatSettings
 from bot.daily import DailyService
 from db.database import Database

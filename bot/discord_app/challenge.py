@@ -61,7 +61,7 @@ def challenge_view(round_id: int, *, disabled: bool = False) -> discord.ui.View:
 
 
 class ChallengePresenter:
-    """bot.challenges' presenter on Discord: edits of the /challenge response with its token.
+    """bot.quiz.challenges' presenter on Discord: edits of the /challenge response with its token.
     message_ref is "<round>:<message id>:<interaction token>"."""
 
     def __init__(self, client: discord.Client) -> None:

@@ -10,7 +10,7 @@ says what to type. Neither is ever an error.
 A challenge result is a quiz image with Real / Fake buttons whose data names the round
 ("c:<round>:r|f"), never the truth. Its clicks arrive with an inline_message_id instead of a
 chat; the clicker's own answer is a toast, and the message is edited through that id (its count,
-then the reveal) by InlinePresenter, for bot.challenges.
+then the reveal) by InlinePresenter, for bot.quiz.challenges.
 """
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ class PhotoStore:
 
 
 class InlinePresenter:
-    """bot.challenges' presenter on Telegram: edits through the inline message's id."""
+    """bot.quiz.challenges' presenter on Telegram: edits through the inline message's id."""
 
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
