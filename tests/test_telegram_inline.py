@@ -178,3 +178,32 @@ async def test_the_fake_keeps_the_inline_limits(api: FakeBotApi) -> None:
             await bot._post("editMessageText", {"chat_id": 1, "message_id": 1, "inline_message_id": "x",
                                                 "text": "y"})
     assert api.breaches["inline results"] == 1 and api.breaches["inline result id"] == 1
+
+
+async def test_webhook_mode_serves_inline_photos_from_the_bots_own_https_address(api: FakeBotApi, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import aiohttp
+
+    from tests.test_metrics import free_port
+
+    port, public = free_port(), "https://figment.example.org"
+    api.sender.fronts[public] = f"http://127.0.0.1:{port}"  # the operator's TLS front
+    bot = await start_bot(api, make_settings(tmp_path), webhook_url=f"{public}/telegram/hook",
+                          webhook_listen="127.0.0.1", webhook_port=port)
+    await add_real_photos(bot.figment, 3)
+    try:
+        answer = await inline_answer(api, api.inline_query(api.user(7, "Sender"), ""))
+        results = answer["results"]
+        assert [r["type"] for r in results] == ["photo"] * (1 + bot.figment.settings.inline_faces)
+        assert all(r["photo_url"].startswith(f"{public}/figment-inline/") for r in results)
+        assert not api.calls_to("sendPhoto")  # nothing uploaded anywhere
+        async with aiohttp.ClientSession() as session:  # what Telegram fetches: JPEG, as the Bot API asks
+            for result in results:
+                async with session.get(api.sender.reach(result["photo_url"])) as reply:
+                    assert reply.status == 200 and (await reply.read())[:2] == b"\xff\xd8"
+            async with session.get(api.sender.reach(f"{public}/figment-inline/guess.jpg")) as reply:
+                assert reply.status == 404
+        inline_id = api.choose(api.user(7, "Sender"), answer["inline_query_id"], results[0]["id"])
+        assert inline_id is not None
+        assert (await toast(api, api.click_inline(api.user(11, "Ada"), inline_id, f"{results[0]['id']}:r")))
+    finally:
+        await bot.close()

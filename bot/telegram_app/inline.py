@@ -3,8 +3,9 @@
 `@bot` is a page of fresh faces with a challenge first; `@bot 42` and `@bot 42 0.7` the seeded
 face; `@bot challenge` the challenge alone. Faces are /face's own files (watermark, AI label,
 Content Credentials, caption). An inline result cannot upload a photo: each photo is uploaded
-once to the operator's storage chat (FIGMENT_TELEGRAM_STORAGE_CHAT) and its file_id reused.
-Without one, the answer is a result that says how to set it up; a bad query gets a result that
+once to the operator's storage chat (FIGMENT_TELEGRAM_STORAGE_CHAT) and its file_id reused, or,
+in webhook mode with a public HTTPS address, served from that address (PhotoHost) for Telegram
+to fetch. Without either, the answer is a result that says how to set it up; a bad query gets a result that
 says what to type. Neither is ever an error.
 
 A challenge result is a quiz image with Real / Fake buttons whose data names the round
@@ -14,11 +15,20 @@ then the reveal) by InlinePresenter, for bot.quiz.challenges.
 """
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 import re
+import secrets
+from collections import OrderedDict
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from PIL import Image
 
 from telegram import (Bot, InlineKeyboardButton, InlineKeyboardMarkup, InlineQueryResultArticle,
-                      InlineQueryResultCachedPhoto, InputFile, InputTextMessageContent, Update)
+                      InlineQueryResultCachedPhoto, InlineQueryResultPhoto, InputFile, InputTextMessageContent,
+                      Update)
 from telegram.constants import InlineQueryLimit, MessageLimit
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, ChosenInlineResultHandler, ContextTypes, InlineQueryHandler
@@ -61,6 +71,42 @@ class PhotoStore:
         return sent.photo[-1].file_id
 
 
+class PhotoHost:
+    """Photos served from the bot's own public HTTPS address (webhook mode, no storage chat):
+    Telegram fetches a result's photo_url itself. Names are random (a challenge's says nothing);
+    the last `keep` photos are kept in memory, long enough for Telegram to fetch and cache them."""
+
+    PATH = "/figment-inline"
+
+    def __init__(self, public_url: str, keep: int = 512) -> None:
+        parts = urlsplit(public_url)
+        self.base = f"{parts.scheme}://{parts.netloc}{self.PATH}/"
+        self.keep = keep
+        self._photos: OrderedDict[str, bytes] = OrderedDict()
+
+    async def url(self, image: PostedImage) -> str:
+        # InlineQueryResultPhoto: "Photo must be in JPEG format" (a /face PNG is converted here).
+        data = image.data if image.mime == "image/jpeg" else await asyncio.to_thread(_as_jpeg, image.data)
+        name = f"{secrets.token_urlsafe(16)}.jpg"
+        self._photos[name] = data
+        while len(self._photos) > self.keep:
+            self._photos.popitem(last=False)
+        return self.base + name
+
+    async def serve(self, request: web.Request) -> web.Response:
+        data = self._photos.get(request.match_info.get("name", ""))
+        if data is None:
+            return web.Response(status=404)
+        return web.Response(body=data, content_type="image/jpeg")
+
+
+def _as_jpeg(data: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with Image.open(io.BytesIO(data)) as image:
+        image.convert("RGB").save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
 class InlinePresenter:
     """bot.quiz.challenges' presenter on Telegram: edits through the inline message's id."""
 
@@ -84,7 +130,7 @@ class InlinePresenter:
 
 
 class InlineHandlers:
-    def __init__(self, figment: Figment, store: PhotoStore | None) -> None:
+    def __init__(self, figment: Figment, store: PhotoStore | PhotoHost | None) -> None:
         self.figment = figment
         self.store = store
 
@@ -130,20 +176,23 @@ class InlineHandlers:
             return [_article("help", texts.INLINE_BAD_QUERY_TITLE if words else texts.INLINE_BUSY_TITLE,
                              error.message)], FRESH_CACHE
 
-    async def _face_result(self, post) -> InlineQueryResultCachedPhoto:  # type: ignore[no-untyped-def]
+    async def _photo(self, result_id: str, image: PostedImage, **fields):  # type: ignore[no-untyped-def]
+        """A photo result: by file_id (storage chat) or by URL (the bot's own address)."""
+        if isinstance(self.store, PhotoHost):
+            url = await self.store.url(image)
+            return InlineQueryResultPhoto(result_id, url, url, **fields)
         assert self.store is not None
-        file_id = await self.store.file_id(post.image)
-        return InlineQueryResultCachedPhoto(f"f:{post.seed}:{post.psi:g}", file_id, title=texts.INLINE_FACE_TITLE,
-                                            description=texts.inline_face_description(post.seed, post.psi),
-                                            caption=post.caption)
+        return InlineQueryResultCachedPhoto(result_id, await self.store.file_id(image), **fields)
 
-    async def _challenge(self, player) -> InlineQueryResultCachedPhoto:  # type: ignore[no-untyped-def]
-        assert self.store is not None
+    async def _face_result(self, post):  # type: ignore[no-untyped-def]
+        return await self._photo(f"f:{post.seed}:{post.psi:g}", post.image, title=texts.INLINE_FACE_TITLE,
+                                 description=texts.inline_face_description(post.seed, post.psi), caption=post.caption)
+
+    async def _challenge(self, player):  # type: ignore[no-untyped-def]
         post = await self.figment.challenges.create(PLATFORM, player)
-        file_id = await self.store.file_id(post.image)
-        return InlineQueryResultCachedPhoto(f"c:{post.round_id}", file_id, title=texts.INLINE_CHALLENGE_TITLE,
-                                            description=texts.INLINE_CHALLENGE_DESCRIPTION, caption=post.caption,
-                                            reply_markup=challenge_keyboard(post.round_id))
+        return await self._photo(f"c:{post.round_id}", post.image, title=texts.INLINE_CHALLENGE_TITLE,
+                                 description=texts.INLINE_CHALLENGE_DESCRIPTION, caption=post.caption,
+                                 reply_markup=challenge_keyboard(post.round_id))
 
     # -- a result sent (needs /setinlinefeedback in BotFather) --
     async def chosen(self, update: Update, context: Context) -> None:
