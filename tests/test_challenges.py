@@ -111,3 +111,26 @@ async def test_a_challenge_due_while_down_is_revealed_at_the_next_start(app: Fig
         assert ref == "ref-1" and "of 1 got it right" in text
     finally:
         await again.shutdown()
+
+
+def test_a_downgrade_refuses_to_cut_a_long_reference(tmp_path: Path) -> None:
+    """0008_challenges down: a reference longer than the old column is refused, never cut, and every
+    row stays; once it is gone the downgrade runs."""
+    import sqlite3
+
+    from db import migrate
+    from tests.populated_db import kept, populate, snapshot
+
+    path = tmp_path / "figment.db"
+    url = f"sqlite+aiosqlite:///{path}"
+    migrate.upgrade(url)
+    populate(path)
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE rounds SET message_ref = ? WHERE id = (SELECT min(id) FROM rounds)", (LONG_REF,))
+    before = snapshot(path)
+    with pytest.raises(RuntimeError, match="longer than 256"):
+        migrate.downgrade(url, "0007")
+    assert kept(before, snapshot(path)) == [] and asyncio.run(migrate.current_revision(url)) == "0008_challenges"
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE rounds SET message_ref = 'short' WHERE message_ref = ?", (LONG_REF,))
+    migrate.downgrade(url, "0007")
