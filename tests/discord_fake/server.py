@@ -15,6 +15,12 @@ each): content, embed and component sizes on every create and edit, upload size,
 first response, the 15-minute interaction token, and rate-limit buckets answered with headers and
 429s. Every refusal for a limit is counted in `breaches`, so a test can assert there were none.
 
+Installs and contexts as Discord has them: a command is offered only where its integration_types and
+contexts allow (`slash` refuses otherwise, unless `stale_client`); an interaction carries its
+`context` (0 a server, 1 the bot's DM, 2 other users' DMs) and `authorizing_integration_owners`;
+a server added with `bot_installed = False` and DMs from `add_private_channel` are reached only by
+a user install, and the bot's channel requests there are refused with 403 Missing Access.
+
 Unlike Discord, the fake does not enforce option ranges or disabled buttons, so tests can send
 what an outdated client or a hand-made request could. Replies carry Content-Type
 "application/json" exactly: discord.py parses nothing else as JSON.
