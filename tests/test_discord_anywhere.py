@@ -81,6 +81,17 @@ async def play(fake: FakeDiscord, figment: Figment, players: list[FakeMember], c
     return command, posted, truth
 
 
+async def scored(figment: Figment, round_id: int, timeout: float = 15.0) -> None:
+    """The reveal's edit comes first, its scores in the transaction right after: wait for them."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        async with figment.db.transaction() as session:
+            if (await session.get(Round, round_id)).revealed_at is not None:  # type: ignore[union-attr]
+                return
+        assert asyncio.get_running_loop().time() < deadline, f"challenge {round_id} was never scored"
+        await asyncio.sleep(0.05)
+
+
 async def global_board(figment: Figment) -> list[tuple[str, int, int]]:
     async with figment.db.transaction() as session:
         rows = (await session.execute(
@@ -107,6 +118,7 @@ async def test_challenge_in_other_users_dm_three_answers_then_the_reveal(fake: F
                      and r.path == f"/webhooks/{fake.application_id}/{command.token}/messages/{posted['id']}"]
             assert len(edits) >= 2  # the count, then the reveal
             assert not [r for r in fake.requests if r.path.startswith(f"/channels/{group_dm['id']}")]
+            await scored(figment, challenge_round(posted))
         assert await global_board(figment) == sorted(
             [(str(people[0].id), 1, 1), (str(people[1].id), 1, 0), (str(people[2].id), 1, 1)])
         assert not fake.breaches
@@ -128,6 +140,7 @@ async def test_challenge_in_a_server_without_the_bot_reveals_inside_the_token_li
             [reveal] = [r for r in fake.requests if r.method == "PATCH" and r.ok and "Challenge over" in
                         str((r.body or {}).get("content"))]
             assert reveal.at - (time.time() - (time.monotonic() - command.created)) < LIFETIME
+            await scored(figment, challenge_round(posted))
         assert len(await global_board(figment)) == 3
         assert not fake.breaches  # nothing posted in a channel the bot cannot see, no dead token used
     finally:
