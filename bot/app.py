@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.boards import BoardService
+from bot.quiz.challenges import ChallengeService
 from bot.chat_settings import ChatSettings
 from bot.daily import DailyService
 from db.database import Database
@@ -33,6 +34,7 @@ class Figment:
     curated: CuratedSource
     daily: DailyService
     metrics: BotMetrics
+    challenges: ChallengeService
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
@@ -67,9 +69,11 @@ class Figment:
             curated=curated,
             daily=DailyService(db, source, settings),
             metrics=metrics,
+            challenges=ChallengeService(db, curated, settings),
         )
 
     async def close(self) -> None:
         await self.quiz.shutdown()
+        await self.challenges.shutdown()
         await self.curated.aclose()
         await self.db.close()

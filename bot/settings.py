@@ -30,6 +30,8 @@ class Settings(BaseSettings):
                                                       "every webhook worker of the bot agrees on it.")
     telegram_api_url: str | None = Field(None, description="A self-hosted Bot API server, e.g. "
                                          "http://localhost:8081/bot; default Telegram's.")
+    telegram_storage_chat: int | None = Field(None, description="Inline mode: a chat (e.g. a private channel) "
+                                              "the bot uploads inline photos to once, for their file_ids.")
     discord_token: SecretStr | None = None
     discord_test_guild: int | None = Field(None, description="Sync slash commands to this guild only (fast, for testing).")
     discord_api_url: str | None = Field(None, description="Discord's REST API base, e.g. "
@@ -80,6 +82,10 @@ class Settings(BaseSettings):
     face_per_minute: int = Field(6, ge=1, description="/face requests per user per minute.")
     quiz_per_minute: int = Field(2, ge=1, description="/quiz starts per user per minute.")
     reads_per_minute: int = Field(6, ge=1, description="/stats and /leaderboard requests per user per minute.")
+    challenge_seconds: int = Field(300, ge=2, le=3600, description="A challenge (Telegram inline, Discord "
+                                   "/challenge) closes and reveals after this long (on Discord at most 14 minutes).")
+    challenge_answers: int = Field(10, ge=1, le=1000, description="...or once this many people have answered.")
+    inline_faces: int = Field(4, ge=1, le=20, description="Fresh faces on an inline page (`@bot` with no seed).")
     check_per_minute: int = Field(4, ge=1, description="/check requests per user per minute (each reads an "
                                   "uploaded image: up to about a second of CPU).")
 

@@ -349,3 +349,48 @@ def check_reply(manifest: "ManifestReading | None", mark: "MarkReading", model_v
     elif not manifest:
         lines.append("No Content Credentials (re-saving or uploading a file usually removes them).")
     return "\n".join(lines)
+
+
+# -- Figment anywhere: Telegram inline mode, challenges, Discord user installs --
+INLINE_CHALLENGE_TITLE = "Challenge: real photo or AI fake?"
+INLINE_CHALLENGE_DESCRIPTION = "Post one face; everyone in the chat guesses. You see the truth only when they do."
+INLINE_FACE_TITLE = "A face of someone who does not exist"
+INLINE_SETUP_TITLE = "Inline mode is not set up yet"
+INLINE_SETUP = ("Inline faces need a place to keep their photos: the bot's operator sets "
+                "FIGMENT_TELEGRAM_STORAGE_CHAT to a chat the bot can post in (a private channel works), "
+                "or runs the bot in webhook mode with a public HTTPS FIGMENT_TELEGRAM_WEBHOOK_URL.")
+INLINE_BAD_QUERY_TITLE = "Try: a seed, or a seed and a psi"
+INLINE_BUSY_TITLE = "Not now"
+CHALLENGE_UNKNOWN = "This challenge is not one of mine any more."
+CHALLENGE_CLOSED = "This challenge is closed: the answer is in the message."
+DISCORD_USER_INSTALL_ONLY = ("This command needs Figment in the server (or in a direct message with it): "
+                             "ask an admin to add it with the server install link. /face, /challenge, /stats "
+                             "and /daily work anywhere once you add Figment to your account.")
+
+
+def inline_face_description(seed: int, psi: float) -> str:
+    return f"seed {seed}, psi {psi:g}: {AI_NOTICE}"
+
+
+def challenge_caption(answers: int, correct: int, seconds: int, most: int) -> str:
+    """The public challenge message: how many answered and the share right, never the truth."""
+    head = f"Real photo or AI fake? Guess privately: the answer shows in {seconds // 60 or 1} min or after {most} answers."
+    if not answers:
+        return head + "\nNobody has answered yet."
+    return head + f"\n{answers} answered so far, {percent(correct / answers)} right."
+
+
+def challenge_answer(right: bool, is_real: bool) -> str:
+    """The clicker's own answer, privately (a toast, an ephemeral reply)."""
+    truth = "a real photo" if is_real else "an AI fake"
+    return f"{'Right' if right else 'Wrong'}: it's {truth}. Keep it to yourself until the reveal!"
+
+
+def challenge_reveal(is_real: bool, answers: int, correct: int, attribution: str) -> str:
+    truth = "a REAL photo" if is_real else "an AI FAKE (this person does not exist)"
+    share = f"{correct} of {answers} got it right ({percent(correct / answers)})." if answers else "Nobody answered."
+    return f"Challenge over: it was {truth}.\n{share}\n{attribution}"
+
+
+def discord_install_links(server: str, user: str) -> str:
+    return f"Add Figment to a server: {server}\nAdd Figment to your account (use it anywhere): {user}"

@@ -151,7 +151,7 @@ class Round(Base):
     closed_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
     # Set once the front-end has shown the truth; a closed round without it is revealed at restart.
     revealed_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
-    message_ref: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    message_ref: Mapped[str | None] = mapped_column(Text, nullable=True)  # a Discord challenge holds a token
 
     game: Mapped[Game] = relationship(back_populates="rounds")
     generated_face: Mapped[GeneratedFace | None] = relationship()

@@ -203,7 +203,7 @@ async def test_webhook_mode(api: FakeBotApi, tmp_path) -> None:  # type: ignore[
     try:
         [hook] = api.calls_to("setWebhook")
         assert hook.params["url"] == url and hook.params["secret_token"] == "s3cret-Token_1"
-        assert hook.params["allowed_updates"] == ["message", "callback_query"]
+        assert hook.params["allowed_updates"] == ["message", "callback_query", "inline_query", "chosen_inline_result"]
         assert not api.calls_to("getUpdates")
         api.command(chat, user, "/help")
         update = api.updates[-1]

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import asyncio
 from typing import Optional
+from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
 import discord
 import typer
 
+from bot import texts
 from bot.cli.common import console, fail, settings
-from bot.discord_app import DiscordStartError, sync_now
+from bot.discord_app import DiscordStartError, sync_now, user_install_url
 from bot.discord_app.sync import RECORD_FILE
 
 app = typer.Typer(help="Discord: sync the slash commands, show the invite link.", no_args_is_help=True)
@@ -20,7 +22,7 @@ def sync(
     guild: Optional[int] = typer.Option(None, help="Sync to this server only (default FIGMENT_DISCORD_TEST_GUILD)."),
     everywhere: bool = typer.Option(False, "--global", help="Sync globally even when a test server is configured."),
 ) -> None:
-    """Sync the slash commands with Discord now, and print the link that invites the bot.
+    """Sync the slash commands with Discord now, and print both install links (server, user).
 
     `figment run` syncs by itself when the command set changed; use this after changing the
     application on Discord's side, or to move between a test server and global commands."""
@@ -41,4 +43,5 @@ def sync(
         fail(f"could not sync with Discord: {error}")
     where = "globally (every server the bot is in)" if target is None else f"to server {target} only"
     console.print(f"Slash commands synced {where}.")
-    console.print(f"Invite the bot with: {invite}", soft_wrap=True)
+    application_id = int(parse_qs(urlsplit(invite).query)["client_id"][0])
+    console.print(texts.discord_install_links(invite, user_install_url(application_id)), soft_wrap=True)

@@ -12,6 +12,7 @@ from bot.app import Figment
 from bot.discord_app import timing
 from bot.discord_app.api_errors import error_trace
 from bot.discord_app.buttons import AnswerButton, PairButton
+from bot.discord_app.challenge import ChallengeButton, ChallengePresenter
 from bot.discord_app.commands import FigmentTree, add_commands
 from bot.discord_app.daily import DailyButton
 from bot.discord_app.face import AnotherFaceButton
@@ -51,8 +52,9 @@ class FigmentBot(CommandClient):
 
     async def setup_hook(self) -> None:
         # Logged in, not yet connected to the gateway: REST works, no events arrive yet.
-        self.add_dynamic_items(AnswerButton, AnotherFaceButton, PairButton, DailyButton)
+        self.add_dynamic_items(AnswerButton, AnotherFaceButton, PairButton, DailyButton, ChallengeButton)
         self.figment.quiz.register(PLATFORM, self.presenter)
+        self.figment.challenges.register(PLATFORM, ChallengePresenter(self))
         if self.sync and not self.runs_shard_zero:
             # One process syncs for the whole bot: Discord rate-limits command updates.
             log.info("Discord commands are synced by the process that runs shard 0")

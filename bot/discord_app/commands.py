@@ -16,6 +16,8 @@ from discord.app_commands import Choice, Range
 from bot import texts
 from bot.boards import parse_board_query
 from bot.discord_app import timing
+from bot.discord_app.challenge import (add_challenge_command, anywhere, in_any_chat, require_the_bot,
+                                        server_only, server_or_bot_dm)
 from bot.discord_app.check import add_check_command
 from bot.discord_app.context import FigmentClient
 from bot.discord_app.daily import add_daily_command
@@ -71,6 +73,8 @@ def add_commands(tree: app_commands.CommandTree) -> None:
     """Register Figment's commands on tree (a fresh set per tree)."""
 
     @tree.command(name="face", description="A face of someone who does not exist")
+    @anywhere
+    @in_any_chat
     @app_commands.describe(seed=f"Same seed, same face: a whole number from 0 to {MAX_SEED} (empty: random)",
                            psi=f"Truncation from {MIN_PSI:g} to {MAX_PSI:g}: low looks typical, high varied "
                                "(default 0.7)")
@@ -83,8 +87,11 @@ def add_commands(tree: app_commands.CommandTree) -> None:
                            mode="One face at a time, or pairs: which of two faces is real (default: one face)",
                            hard="Fakes from the hall of fakes: the faces that fooled the most players")
     @app_commands.choices(mode=MODE_CHOICES)
+    @server_only
+    @server_or_bot_dm
     async def quiz(interaction: discord.Interaction, rounds: Optional[Range[int, 1, MAX_ROUNDS]] = None,
                    mode: Optional[str] = None, hard: bool = False) -> None:
+        require_the_bot(interaction)  # the game posts in the channel: the bot must be there
         await acknowledge(interaction, private=True)  # the rounds themselves are for everyone
         bot, chat = _bot(interaction), chat_of(interaction)
         target = interaction.channel_id
@@ -122,6 +129,8 @@ def add_commands(tree: app_commands.CommandTree) -> None:
             chat_of(interaction), when, where, escape, by=player_of(interaction.user), mode=game))
 
     @tree.command(name="stats", description="A record, and how often the generator fools people")
+    @anywhere
+    @in_any_chat
     @app_commands.describe(member="Whose record (default: yours)")
     async def stats(interaction: discord.Interaction, member: Optional[discord.User] = None) -> None:
         who = player_of(member or interaction.user)
@@ -147,6 +156,8 @@ def add_commands(tree: app_commands.CommandTree) -> None:
 
     @tree.command(name="settings", description="Round length, rounds per game and the quiz channel")
     @app_commands.default_permissions(manage_guild=True)
+    @server_only
+    @server_or_bot_dm
     @app_commands.describe(seconds="How long a round stays open, in seconds",
                            rounds="Rounds in a game started without a number",
                            channel="The channel where games run",
@@ -154,6 +165,7 @@ def add_commands(tree: app_commands.CommandTree) -> None:
     async def settings(interaction: discord.Interaction, seconds: Optional[Range[int, 5, 600]] = None,
                        rounds: Optional[Range[int, 1, MAX_ROUNDS]] = None,
                        channel: Optional[discord.TextChannel] = None, any_channel: bool = False) -> None:
+        require_the_bot(interaction)
         await acknowledge(interaction, private=True)
         bot, chat = _bot(interaction), chat_of(interaction)
         in_server = interaction.guild_id is not None
@@ -177,4 +189,5 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         await reply(interaction, text, ephemeral=True)
 
     add_daily_command(tree)
+    add_challenge_command(tree)
     add_check_command(tree)

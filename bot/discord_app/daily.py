@@ -100,6 +100,8 @@ def round_message(round_: DailyRound) -> dict[str, Any]:
 
 def add_daily_command(tree: app_commands.CommandTree) -> None:
     @tree.command(name="daily", description="Today's challenge: the same faces for everyone, one try a day, in private")
+    @app_commands.allowed_installs(guilds=True, users=True)  # private replies only: works anywhere
+    @app_commands.allowed_contexts(guilds=True, dms=True, private_channels=True)
     async def daily(interaction: discord.Interaction) -> None:
         await acknowledge(interaction, private=True)  # the first image of the day may take a moment
         bot: FigmentClient = interaction.client  # type: ignore[assignment]

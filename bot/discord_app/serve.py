@@ -142,5 +142,11 @@ async def sync_now(token: str, *, guild_id: int | None, record_path: Path, force
 
 
 def invite_url(application_id: int) -> str:
+    """The server install: the bot joins the server (integration_type 0, Discord's Installation Context)."""
     return discord.utils.oauth_url(application_id, permissions=INVITE_PERMISSIONS,
-                                   scopes=("bot", "applications.commands"))
+                                   scopes=("bot", "applications.commands")) + "&integration_type=0"
+
+
+def user_install_url(application_id: int) -> str:
+    """The user install: a user adds Figment to their account (integration_type 1); no bot joins anything."""
+    return discord.utils.oauth_url(application_id, scopes=("applications.commands",)) + "&integration_type=1"

@@ -28,12 +28,13 @@ from bot.telegram_app.flood import ChatLanes
 from bot.telegram_app.check import CheckHandlers
 from bot.telegram_app.daily import DailyHandlers
 from bot.telegram_app.handlers import Handlers
+from bot.telegram_app.inline import InlineHandlers, InlinePresenter, PhotoHost, PhotoStore
 from bot.telegram_app.people import PLATFORM, ChatDirectory
 from bot.telegram_app.presenter import TelegramPresenter
 from bot.telegram_app.webhook import WebhookReceiver, default_secret
 
 log = logging.getLogger(__name__)
-ALLOWED_UPDATES = ["message", "callback_query"]
+ALLOWED_UPDATES = ["message", "callback_query", "inline_query", "chosen_inline_result"]
 
 
 class TelegramStartError(RuntimeError):
@@ -126,6 +127,11 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         directory = ChatDirectory(bot, small_chat=opts.small_chat)
         handlers = Handlers(figment, directory)
         DailyHandlers(figment, handlers.say).install(application)  # before the catch-all for buttons
+        storage = figment.settings.telegram_storage_chat
+        host = PhotoHost(opts.webhook_url) if storage is None and (opts.webhook_url or "").startswith("https://") \
+            else None  # inline photos by URL from the bot's own public address
+        InlineHandlers(figment, PhotoStore(bot, storage) if storage is not None else host).install(application)
+        figment.challenges.register(PLATFORM, InlinePresenter(bot))
         handlers.install(application, once=not opts.webhook_url)  # webhook: the receiver claims updates
         CheckHandlers(figment, handlers.say).install(application)
         try:
@@ -143,6 +149,8 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
                 secret = opts.webhook_secret or default_secret(token)
                 path = opts.webhook_path or urlsplit(opts.webhook_url).path or "/"
                 receiver = WebhookReceiver(application, path, secret, handlers.seen)
+                if host is not None:
+                    receiver.files = (PhotoHost.PATH, host.serve)
                 await receiver.start(opts.webhook_listen, opts.webhook_port)
                 await deliver(lambda: bot.set_webhook(opts.webhook_url, secret_token=secret,  # type: ignore[arg-type]
                                                       allowed_updates=ALLOWED_UPDATES,

@@ -18,6 +18,7 @@ import base64
 import hashlib
 import hmac
 import logging
+from typing import Awaitable, Callable
 
 from aiohttp import web
 from telegram import Update
@@ -48,10 +49,14 @@ class WebhookReceiver:
         self.secret = secret
         self._runner: web.AppRunner | None = None
         self.port = 0
+        # Files served at the same public address, e.g. inline photos: (path prefix, handler of "{name}").
+        self.files: tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]] | None = None
 
     async def start(self, listen: str, port: int) -> None:
         app = web.Application(client_max_size=2 * 1024 * 1024)
         app.router.add_post(self.path, self._receive)
+        if self.files is not None:
+            app.router.add_get(self.files[0] + "/{name}", self.files[1])
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, listen, port)

@@ -116,7 +116,8 @@ class FakeGateway:
         self.shard_count = count
         self.identifies += 1
         discord = self.discord
-        guilds = [guild for guild in discord.guilds.values() if shard_of(guild.id, count) == shard_id]
+        guilds = [guild for guild in discord.guilds.values()
+                  if shard_of(guild.id, count) == shard_id and guild.bot_installed]  # a user install joins no server
         await self._send(session, "READY", {
             "v": 10, "user": discord.bot_user, "session_id": session.id, "session_type": "normal",
             "resume_gateway_url": resume_url, "shard": [shard_id, count],

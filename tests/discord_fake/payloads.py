@@ -18,6 +18,10 @@ MEMBER_PERMISSIONS = VIEW_CHANNEL | SEND_MESSAGES | EMBED_LINKS | ATTACH_FILES
 
 TEXT_CHANNEL = 0
 DM_CHANNEL = 1
+GROUP_DM_CHANNEL = 3
+# Interaction contexts and installation types (Discord: Interaction Context Types, Application Integration Types).
+GUILD_CONTEXT, BOT_DM_CONTEXT, PRIVATE_CHANNEL_CONTEXT = 0, 1, 2
+GUILD_INSTALL, USER_INSTALL = 0, 1
 
 _ids = itertools.count(1_200_000_000_000_000_000)
 
@@ -65,6 +69,7 @@ class FakeGuild:
     owner_id: int
     channels: dict[int, dict[str, Any]] = field(default_factory=dict)
     members: dict[int, FakeMember] = field(default_factory=dict)
+    bot_installed: bool = True  # False: a server the bot is not in (its app reaches it by a user's install)
 
     def add_text_channel(self, name: str) -> dict[str, Any]:
         channel = {"id": str(snowflake()), "type": TEXT_CHANNEL, "guild_id": str(self.id), "name": name,

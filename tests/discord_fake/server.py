@@ -15,6 +15,12 @@ each): content, embed and component sizes on every create and edit, upload size,
 first response, the 15-minute interaction token, and rate-limit buckets answered with headers and
 429s. Every refusal for a limit is counted in `breaches`, so a test can assert there were none.
 
+Installs and contexts as Discord has them: a command is offered only where its integration_types and
+contexts allow (`slash` refuses otherwise, unless `stale_client`); an interaction carries its
+`context` (0 a server, 1 the bot's DM, 2 other users' DMs) and `authorizing_integration_owners`;
+a server added with `bot_installed = False` and DMs from `add_private_channel` are reached only by
+a user install, and the bot's channel requests there are refused with 403 Missing Access.
+
 Unlike Discord, the fake does not enforce option ranges or disabled buttons, so tests can send
 what an outdated client or a hand-made request could. Replies carry Content-Type
 "application/json" exactly: discord.py parses nothing else as JSON.
@@ -95,6 +101,8 @@ class FakeInteraction:
     acknowledged: bool = False
     original_id: int | None = None  # the response message
     followup_ids: list[int] = field(default_factory=list)
+    context: int = 0  # 0 a server, 1 the bot's DM, 2 another DM or group DM
+    install: int = 0  # 0 the server's install of the app, 1 the user's
 
 
 class FakeDiscord:
@@ -113,6 +121,7 @@ class FakeDiscord:
         self.owner = p.user(p.snowflake(), "Owner")
         self.guilds: dict[int, p.FakeGuild] = {}
         self.dm_channels: dict[int, dict[str, Any]] = {}
+        self.private_channels: set[int] = set()  # DMs and group DMs without the bot (add_private_channel)
         self.requests: list[Recorded] = []
         self.messages: dict[int, dict[str, Any]] = {}
         self.files: dict[int, bytes] = {}  # attachment id -> bytes
@@ -198,6 +207,17 @@ class FakeDiscord:
         channel = {"id": str(p.snowflake()), "type": p.DM_CHANNEL, "recipients": [member.user],
                    "last_message_id": None}
         self.dm_channels[int(channel["id"])] = channel
+        return channel
+
+    def add_private_channel(self, members: list[p.FakeMember], *, group: bool = False) -> dict[str, Any]:
+        """A DM between users (or a group DM) the bot is not part of: only a user-installed app
+        reaches it, through interactions (context 2, PRIVATE_CHANNEL)."""
+        channel = {"id": str(p.snowflake()), "type": p.GROUP_DM_CHANNEL if group else p.DM_CHANNEL,
+                   "recipients": [m.user for m in members], "last_message_id": None}
+        if group:
+            channel.update(name=None, icon=None, owner_id=members[0].user["id"])
+        self.dm_channels[int(channel["id"])] = channel
+        self.private_channels.add(int(channel["id"]))
         return channel
 
     def bot_member(self, guild: p.FakeGuild) -> p.FakeMember:
@@ -355,10 +375,17 @@ class FakeDiscord:
             message["edited_timestamp"] = p.now_iso()
             message["flags"] = int(message["flags"]) & ~LOADING
 
+    def _bot_absent(self, channel_id: int) -> bool:
+        """The bot user cannot see this channel: a server it is not in, or other users' DM."""
+        _, guild = self._channel(channel_id)
+        return channel_id in self.private_channels or (guild is not None and not guild.bot_installed)
+
     async def _create_message(self, record: Recorded, channel_id: str) -> tuple[int, Any]:
         channel, _ = self._channel(int(channel_id))
         if channel is None:
             return 404, {"message": "Unknown Channel", "code": 10003}
+        if self._bot_absent(int(channel_id)):  # a user install gives no channel access: interactions only
+            raise Breach("missing access", "Missing Access", code=50001, status=403)
         _check(record)
         return 200, self._new_message(int(channel_id), record.body or {}, record.uploads)
 
@@ -366,6 +393,8 @@ class FakeDiscord:
         message = self.messages.get(int(message_id))
         if message is None or message["channel_id"] != channel_id:
             return 404, {"message": "Unknown Message", "code": 10008}
+        if self._bot_absent(int(channel_id)):
+            raise Breach("missing access", "Missing Access", code=50001, status=403)
         _check(record)
         self._apply(message, record.body or {}, record.uploads, edit=True)
         return 200, message
@@ -423,6 +452,8 @@ class FakeDiscord:
         if time.monotonic() - interaction.created > self.token_lifetime:
             raise Breach("token lifetime", "Invalid Webhook Token", code=50027, status=401)
         message_id = interaction.original_id if which == "@original" else int(which)
+        if which != "@original" and message_id not in (interaction.original_id, *interaction.followup_ids):
+            return interaction, None  # Discord: a token edits only its own response and follow-ups
         return interaction, self.messages.get(message_id) if message_id is not None else None
 
     async def _edit_webhook_message(self, record: Recorded, application_id: str, token: str, which: str
@@ -461,10 +492,34 @@ class FakeDiscord:
         return 204, None
 
     # -- what users do --
-    def _base_interaction(self, kind: int, member: p.FakeMember, channel: dict[str, Any]
+    def _where(self, channel: dict[str, Any], install: int | None) -> tuple[int, int]:
+        """(context, installation type) of an interaction in channel: a server's channel is context 0,
+        the bot's DM 1, other users' DMs and group DMs 2 (reached only by a user install); in a server
+        the bot is not in, only a user install can answer."""
+        channel_id = int(channel["id"])
+        _, guild = self._channel(channel_id)
+        if guild is not None:
+            context = p.GUILD_CONTEXT
+            default = p.GUILD_INSTALL if guild.bot_installed else p.USER_INSTALL
+        elif channel_id in self.private_channels:
+            context, default = p.PRIVATE_CHANNEL_CONTEXT, p.USER_INSTALL
+        else:
+            context, default = p.BOT_DM_CONTEXT, p.GUILD_INSTALL
+        install = default if install is None else install
+        if install == p.GUILD_INSTALL and context == p.PRIVATE_CHANNEL_CONTEXT:
+            raise AssertionError("a guild install never reaches other users' DMs")
+        if install == p.GUILD_INSTALL and guild is not None and not guild.bot_installed:
+            raise AssertionError("the bot is not installed in this server")
+        return context, install
+
+    def _base_interaction(self, kind: int, member: p.FakeMember, channel: dict[str, Any], install: int | None = None
                           ) -> tuple[FakeInteraction, dict[str, Any]]:
         channel_id = int(channel["id"])
         _, guild = self._channel(channel_id)
+        context, install = self._where(channel, install)
+        # authorizing_integration_owners (Discord: Interaction Object): a guild install's owner is the
+        # server ("0" in the bot's DM), a user install's the user who installed it.
+        owner = member.user["id"] if install == p.USER_INSTALL else (str(guild.id) if guild else "0")
         interaction = FakeInteraction(p.snowflake(), secrets.token_urlsafe(24), kind, channel_id,
                                       guild.id if guild else None, member.id, time.monotonic())
         self.interactions[interaction.token] = interaction
@@ -474,13 +529,23 @@ class FakeDiscord:
             "locale": "en-US", "app_permissions": str(p.MEMBER_PERMISSIONS), "entitlements": [],
             "attachment_size_limit": limits.UPLOAD_BYTES,
         }
+        payload.update(context=context, authorizing_integration_owners={str(install): owner})
         if guild is not None:
-            payload.update(guild_id=str(guild.id), guild_locale="en-US", context=0,
-                           guild={"id": str(guild.id), "locale": "en-US", "features": []},
-                           member=member.payload(), authorizing_integration_owners={"0": str(guild.id)})
+            payload.update(guild_id=str(guild.id), guild_locale="en-US",
+                           guild={"id": str(guild.id), "locale": "en-US", "features": []}, member=member.payload())
         else:
-            payload.update(user=member.user, context=1, authorizing_integration_owners={"1": member.user["id"]})
+            payload.update(user=member.user)
+        interaction.context, interaction.install = context, install
         return interaction, payload
+
+    @staticmethod
+    def offered(command: dict[str, Any], context: int, install: int) -> bool:
+        """Whether Discord's client offers the command here: its integration_types (default: guild
+        install only) and contexts (default: all) must hold the interaction's (Discord: Application
+        Command Object, integration_types and contexts)."""
+        installs = command.get("integration_types") or [p.GUILD_INSTALL]
+        contexts = command.get("contexts")
+        return install in installs and (contexts is None or context in contexts)
 
     def synced_command(self, name: str, guild_id: int | None) -> dict[str, Any]:
         scopes = ([str(guild_id)] if guild_id is not None else []) + ["global"]
@@ -490,12 +555,18 @@ class FakeDiscord:
                     return command
         raise AssertionError(f"/{name} was never synced, so Discord would not offer it")
 
-    async def slash(self, name: str, member: p.FakeMember, channel: dict[str, Any], /, **options: Any
-                    ) -> FakeInteraction:
+    async def slash(self, name: str, member: p.FakeMember, channel: dict[str, Any], /, *, install: int | None = None,
+                    stale_client: bool = False, **options: Any) -> FakeInteraction:
         """A member uses /name in channel. Options take plain values, FakeMembers (user options)
-        or channel dicts (channel options); their types come from the synced command."""
-        interaction, payload = self._base_interaction(APPLICATION_COMMAND, member, channel)
+        or channel dicts (channel options); their types come from the synced command. install: how
+        the app is installed for it (default: the server's install where the bot is, else the user's).
+        A command Discord would not offer there is refused, unless stale_client (a client whose
+        cached command list is out of date sends it anyway)."""
+        interaction, payload = self._base_interaction(APPLICATION_COMMAND, member, channel, install)
         command = self.synced_command(name, interaction.guild_id)
+        if not stale_client and not self.offered(command, interaction.context, interaction.install):
+            raise AssertionError(f"Discord does not offer /{name} in context {interaction.context} "
+                                 f"to install type {interaction.install}")
         schema = {option["name"]: option for option in command.get("options", [])}
         data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1, "options": []}
         if "guild_id" in command:

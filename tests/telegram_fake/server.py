@@ -33,6 +33,7 @@ from typing import Any, Callable
 from aiohttp import web
 
 from tests.telegram_fake import limits
+from tests.telegram_fake.inline import InlineMode, updates_allowed
 from tests.telegram_fake.limits import FloodControl
 from tests.telegram_fake.webhook import WebhookSender
 
@@ -105,7 +106,7 @@ def _decode(value: str) -> Any:
     return value
 
 
-class FakeBotApi:
+class FakeBotApi(InlineMode):
     def __init__(self, token: str = TOKEN, *, flood: FloodControl | None = None,
                  query_ttl: float = limits.QUERY_TTL, webhook_timeout: float = 5.0,
                  webhook_retry: float = 0.25) -> None:
@@ -131,6 +132,8 @@ class FakeBotApi:
         self.files: dict[str, bytes] = {}  # file_id -> bytes, for getFile and downloads
         self.queries: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        self._init_inline()
+        self.allowed_updates: Any = None  # as the bot last asked (getUpdates), None: all
         self._seq = itertools.count(1)
         self._message_ids: dict[int, itertools.count] = defaultdict(lambda: itertools.count(1))
         self._update_event = asyncio.Event()
@@ -382,6 +385,9 @@ class FakeBotApi:
         return message
 
     def _stored(self, params: dict[str, Any]) -> dict[str, Any]:
+        inline = self._inline_target(params)
+        if inline is not None:
+            return inline
         chat = self._chat(params.get("chat_id"))
         try:
             return self.messages[(chat["id"], int(params.get("message_id", 0)))]
@@ -459,9 +465,11 @@ class FakeBotApi:
             confirmed_ids = [u["update_id"] for u in self.updates if u["update_id"] < self.confirmed]
             if confirmed_ids:
                 floor = confirmed_ids[-min(redeliver, len(confirmed_ids))]
+        if "allowed_updates" in params:
+            self.allowed_updates = params["allowed_updates"]
         deadline = time.monotonic() + timeout
         while True:
-            pending = [u for u in self.updates if u["update_id"] >= floor]
+            pending = updates_allowed([u for u in self.updates if u["update_id"] >= floor], self.allowed_updates)
             remaining = deadline - time.monotonic()
             if pending or remaining <= 0:
                 return pending[:limit]
@@ -499,6 +507,7 @@ class FakeBotApi:
                   "height": side, "file_size": len(upload.data) if upload else 1000} for side in (90, 320, 512)]
         if upload is not None:  # what a user would download: Telegram's re-encoded copy
             self.files[photo[-1]["file_id"]] = limits.telegram_photo(upload.data)
+        self.photo_ids.update(size["file_id"] for size in photo)
         fields: dict[str, Any] = {"photo": photo}
         if caption:
             fields["caption"] = caption
@@ -543,7 +552,7 @@ class FakeBotApi:
         else:  # an edit without a keyboard removes it
             message.pop("reply_markup", None)
         message["edit_date"] = int(time.time())
-        return message
+        return True if params.get("inline_message_id") is not None else message
 
     def _m_editMessageText(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         message = self._stored(params)
@@ -557,7 +566,7 @@ class FakeBotApi:
         else:
             message.pop("reply_markup", None)
         message["edit_date"] = int(time.time())
-        return message
+        return True if params.get("inline_message_id") is not None else message
 
     def _m_editMessageReplyMarkup(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         message = self._stored(params)
@@ -570,7 +579,7 @@ class FakeBotApi:
         else:
             message.pop("reply_markup", None)
         message["edit_date"] = int(time.time())
-        return message
+        return True if params.get("inline_message_id") is not None else message
 
     def _m_answerCallbackQuery(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         query_id = str(params.get("callback_query_id"))

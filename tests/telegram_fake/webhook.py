@@ -32,6 +32,7 @@ class WebhookSender:
         self.timeout = timeout
         self.retry_after = retry_after
         self.url = ""
+        self.fronts: dict[str, str] = {}  # public https base -> the local http base behind it
         self.secret: str | None = None
         self.max_connections = 40
         self.confirmed: set[int] = set()  # update ids answered with 200
@@ -47,6 +48,14 @@ class WebhookSender:
         if self._runner is None or self._runner.done():
             self._runner = asyncio.get_running_loop().create_task(self._run(), name="fake-webhook-sender")
         self.wake()
+
+    def reach(self, url: str) -> str:
+        """Where a public URL is served: an operator's TLS front (a reverse proxy) hands
+        https://host/... to the bot's plain HTTP port; tests name those fronts in `fronts`."""
+        for public, local in self.fronts.items():
+            if url.startswith(public):
+                return local + url[len(public):]
+        return url
 
     def stop(self) -> None:
         self.url = ""
@@ -88,7 +97,7 @@ class WebhookSender:
         headers = {SECRET_HEADER: self.secret} if self.secret else {}
         assert self._session is not None
         try:
-            async with self._session.post(self.url, json=update, headers=headers,
+            async with self._session.post(self.reach(self.url), json=update, headers=headers,
                                           timeout=aiohttp.ClientTimeout(total=self.timeout)) as answer:
                 status = answer.status
         except (aiohttp.ClientError, asyncio.TimeoutError, OSError):
