@@ -338,3 +338,38 @@ def test_bad_bank_settings_are_refused_clearly(tmp_path: Path) -> None:
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "FIGMENT_BANK_CPU_SHARE" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+async def test_the_bank_migration_goes_down_and_up_on_postgresql() -> None:
+    """0008_face_bank on a PostgreSQL database with a bank row and a game: down to 0007 the game
+    stays, the bank table goes; up again it comes back empty and works."""
+    if not await reachable():
+        pytest.skip("no PostgreSQL server")
+    from db import migrate
+    from sqlalchemy import text
+
+    async with fresh_database("bankmig") as url:
+        db = await open_db(url)
+        try:
+            await fill_directly(db, 3)
+            async with db.transaction() as session:
+                await session.execute(text("INSERT INTO chats (platform, platform_chat_id, title, settings, created_at) "
+                                           "VALUES ('web', 'c1', 'Chat', '{}', now())"))
+        finally:
+            await db.close()
+        await asyncio.to_thread(migrate.downgrade, url, "0007")
+        db = Database(url)
+        try:
+            async with db.transaction() as session:
+                tables = (await session.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'"))).scalars().all()
+                assert "face_bank" not in tables
+                assert (await session.execute(text("SELECT count(*) FROM chats"))).scalar_one() == 1
+        finally:
+            await db.close()
+        await asyncio.to_thread(migrate.upgrade, url)
+        db = await open_db(url)
+        try:
+            await fill_directly(db, 2)
+            assert len(await claim_all(db, 1)) == 2
+        finally:
+            await db.close()

@@ -95,7 +95,9 @@ class FaceBank:
         if not self.psis:
             raise ValueError("the bank needs at least one truncation to fill")
         self.live = live or LiveRequests()
-        self.remake = remake or source_remake(source)
+        # How a drawn face is made again: given, else the maker's own (a picker with its own truncation
+        # modes knows how), else a seeded request to the generator (classic truncation).
+        self.remake: Remake = remake or getattr(maker, "remake", None) or source_remake(source)
         self._next_seed = seeds or (lambda: secrets.randbelow(MAX_SEED - self.config.batch + 2))
         self.stats = BankStats()
         self._turn = 0

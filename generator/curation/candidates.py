@@ -2,7 +2,8 @@
 
 A maker is any async callable `(seeds, psi, mode) -> list[Candidate]`, one candidate per seed, in
 order, and deterministic (the same seeds, psi, mode and weights give the same scores, up to float
-rounding). The bank takes whichever maker it is given, so a better picker (a face filter,
+rounding); with a `remake(seed, psi, mode)` method it also makes a kept face again (else the bank
+asks the generator for the seed at that psi, which is right for mode "mean" only). The bank takes whichever maker it is given, so a better picker (a face filter,
 multi-modal truncation) drops in without touching the bank.
 
 `SourceCandidates` is today's scoring: the faces come from a FaceSource as seeded requests (the
@@ -54,6 +55,12 @@ class SourceCandidates:
         pixels = np.stack([np.asarray(face.image.convert("RGB")) for face in faces])
         scores = await asyncio.to_thread(self.critic.score, pixels)
         return [Candidate(seed, psi, mode, float(score)) for seed, score in zip(seeds, scores)]
+
+    async def remake(self, seed: int, psi: float, mode: str = "mean") -> GeneratedFace:
+        """A candidate's face made again from its recipe: a seeded request, live priority."""
+        if mode not in MODES:
+            raise InvalidRequest(f"truncation mode must be one of {', '.join(MODES)}")
+        return await self.source.face(seed, psi)
 
 
 async def candidate_faces(source: FaceSource, seeds: Sequence[int], psi: float) -> list[GeneratedFace]:
