@@ -373,3 +373,25 @@ async def test_the_bank_migration_goes_down_and_up_on_postgresql() -> None:
             assert len(await claim_all(db, 1)) == 2
         finally:
             await db.close()
+
+
+@pytest.mark.parametrize("bank_face", [True, False])
+async def test_the_quiz_draws_from_the_bank_and_face_as_the_setting_says(tmp_path: Path, bank_face: bool) -> None:
+    from bot.app import Figment
+    from bot.refs import PlayerRef
+
+    settings = make_settings(tmp_path, bank_face=bank_face, bank_size=4, bank_max_shows=1, quiz_psis=(0.85,))
+    maker = SeedScores()
+    figment = await Figment.open(settings, DirectSource(DrawnFaceModel()), maker=maker)
+    try:
+        assert figment.bank is not None
+        await wait_for(lambda: figment.bank.stats.batches >= 2)  # the filler runs by itself, each psi in turn
+        quiz = await figment.quiz.source.face(None, 0.85)
+        post = await figment.faces.face(PlayerRef("test", "a", "A"))
+        made = {seed for seeds in maker.calls for seed in seeds}
+        assert quiz.seed in made
+        assert (post.seed in made) is bank_face and post.psi == 0.7
+        assert (await figment.faces.face(PlayerRef("test", "a", "A"), "5")).seed == 5
+    finally:
+        await figment.close()
+    assert figment.bank.stats.effective_k is not None
