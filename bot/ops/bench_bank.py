@@ -98,13 +98,29 @@ async def run_async(settings: Settings, seconds: float, gap: float, say: Callabl
             curator = load_curator(with_bank, source.model_version, curate_k(with_bank, source))
             if curator.critic is None:
                 raise ValueError("the face bank needs the realness critic (FIGMENT_CRITIC), and K > 1")
+            say("full speed: three batches of candidates, no pauses, nothing else running")
+            full = await _full_speed(source, curator.critic, with_bank)
             say(f"phase 1/3: the bank alone for {seconds:g} s")
             alone = await _phase("bank alone", with_bank, source, curator, seconds, gap, live=False)
             say(f"phase 2/3: live requests without a bank for {seconds:g} s")
             plain = await _phase("live, no bank", without, source, curator, seconds, gap, live=True)
             say(f"phase 3/3: live requests while the bank fills for {seconds:g} s")
             filling = await _phase("live, bank filling", with_bank, source, curator, seconds, gap, live=True)
-    return [alone, plain, filling]
+    return [full, alone, plain, filling]
+
+
+async def _full_speed(source, critic, settings: Settings) -> Phase:  # type: ignore[no-untyped-def]
+    """Candidates an hour the machine makes and scores now with nothing else running (share 1)."""
+    from generator.curation.candidates import SourceCandidates
+
+    maker = SourceCandidates(source, critic)
+    started = time.perf_counter()
+    made = 0
+    for first in range(0, 3 * settings.bank_batch, settings.bank_batch):
+        made += len(await maker(list(range(first, first + settings.bank_batch)), settings.quiz_psis[0], "mean"))
+    elapsed = time.perf_counter() - started
+    phase = Phase("full speed (share 1, no pauses)", elapsed, [], [], made=made, bank_busy=elapsed)
+    return phase
 
 
 def table(phases: list[Phase], settings: Settings) -> list[str]:
