@@ -108,7 +108,7 @@ def parse_generate(params: Mapping[str, Any]) -> tuple[int | None, float, int, s
     params = {key: value for key, value in params.items() if key != "priority"}  # parse_priority reads it
     unknown = set(params) - {"seed", "psi", "count", "format"}
     if unknown:
-        raise InvalidRequest(f"unknown parameter: {sorted(unknown)[0]} (use seed, psi, count, format, priority)")
+        raise InvalidRequest(f"unknown parameter: {sorted(unknown)[0]} (use seed, psi, count, format)")
     seed_text = params.get("seed")
     seed = None if seed_text in (None, "") else _parse_int(seed_text, "seed", 0, MAX_SEED)
     psi = DEFAULT_PSI if params.get("psi") in (None, "") else _parse_psi(params["psi"])
