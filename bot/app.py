@@ -64,14 +64,18 @@ class Figment:
         face_fallback = curated if settings.face_curated else source
         hall = HallService(db, source, settings)
         metrics = metrics or BotMetrics()
+        quiz_source = BankedSource(curated, bank, live)
+        face_source = BankedSource(face_fallback, bank if settings.bank_face else None, live)
+        if bank is not None:
+            metrics.watch_bank(lambda: bank.stats.made, lambda: bank.stats.kept,
+                               lambda: quiz_source.drawn + face_source.drawn)
         return cls(
             settings=settings,
             db=db,
             source=source,
-            faces=FaceService(BankedSource(face_fallback, bank if settings.bank_face else None, live),
-                              size=settings.posted_size,
+            faces=FaceService(face_source, size=settings.posted_size,
                               per_minute=settings.face_per_minute, marks=marks, db=db),
-            quiz=QuizService(db, BankedSource(curated, bank, live), settings, boards, chats, hall.current_faces, metrics),
+            quiz=QuizService(db, quiz_source, settings, boards, chats, hall.current_faces, metrics),
             boards=boards,
             chats=chats,
             hall=hall,

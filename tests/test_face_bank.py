@@ -392,6 +392,10 @@ async def test_the_quiz_draws_from_the_bank_and_face_as_the_setting_says(tmp_pat
         assert quiz.seed in made
         assert (post.seed in made) is bank_face and post.psi == 0.7
         assert (await figment.faces.face(PlayerRef("test", "a", "A"), "5")).seed == 5
+        metrics = figment.metrics.registry
+        assert metrics.get_sample_value("figment_bank_faces_drawn") == (2 if bank_face else 1)
+        assert metrics.get_sample_value("figment_bank_candidates_made") >= 16
+        assert metrics.get_sample_value("figment_bank_effective_k") >= 1
     finally:
         await figment.close()
     assert figment.bank.stats.effective_k is not None
