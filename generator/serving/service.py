@@ -6,9 +6,9 @@ How a request flows:
 - The batcher task takes up to `max_batch` queued requests, waiting at most `max_wait_ms` after the
   oldest one arrived for more to join, and runs them as one `model.generate` call on the worker
   thread (torch releases the GIL, so the event loop keeps serving meanwhile).
-- When no request waits, the batcher runs low-priority requests (the face bank's candidates,
-  `low_priority_faces`), then refills the pools, in small batches, so a burst of requests never
-  waits long behind them.
+- When no request waits, the batcher refills the pools, then runs low-priority requests (the face
+  bank's candidates, `low_priority_faces`), in small batches, so a burst of requests never waits
+  long behind them.
 - A caller that gives up (cancelled or timed out) leaves the queue at once: its seed never reaches
   the model. If its batch had already started, an unseeded face goes to the pool instead of waste.
 - If `generate` raises, the requests of that batch fail with GeneratorUnavailable, the worker
@@ -385,17 +385,17 @@ class GeneratorService:
     async def _run(self) -> None:
         config = self.config
         while True:
-            if not self._queue and self._low:
-                low = self._take_batch(self._low, self.config.refill_batch)  # small: a live request may come
-                if low:
-                    await self._run_batch(low, "low")
-                continue
             if not self._queue:
                 plan = self._refill_plan()
                 if plan:
                     await self._refill(plan)
+                    continue
+                self._pool_full.set()
+                if self._low:  # the lowest priority: after requests and refills, in small batches
+                    low = self._take_batch(self._low, self.config.refill_batch)
+                    if low:
+                        await self._run_batch(low, "low")
                 else:
-                    self._pool_full.set()
                     await self._sleep_until(1, on_pool=True, timeout=None)
                 continue
             # Wait for company only until the oldest request has waited max_wait_ms.
