@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.bank.bank import BankConfig, FaceBank
+from bot.bank.live import LiveRequests
+from bot.bank.source import BankedSource
 from bot.boards import BoardService
 from bot.quiz.challenges import ChallengeService
 from bot.chat_settings import ChatSettings
@@ -18,6 +21,7 @@ from bot.quiz.detail import settle_quiz_detail
 from bot.settings import Settings
 from generator.curation.source import CuratedSource
 from generator.curation.best_of_k import Curator
+from generator.curation.candidates import CandidateMaker, SourceCandidates
 from generator.interface import DEFAULT_PSI, FaceSource
 
 
@@ -35,15 +39,18 @@ class Figment:
     daily: DailyService
     metrics: BotMetrics
     challenges: ChallengeService
+    bank: FaceBank | None = None
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
                    curator: Curator | None = None, marks: FaceMarks | None = None,
-                   metrics: BotMetrics | None = None) -> "Figment":
+                   metrics: BotMetrics | None = None, maker: CandidateMaker | None = None) -> "Figment":
         """`curator` (bot.ops.wiring.load_curator) picks the quiz's faces, and /face's unseeded ones when
         settings.face_curated; None: no curation (every face is the generator's first try).
         `marks`: the provenance marks of /face images (default: from the settings' signing key).
-        `metrics`: where the core and the front-ends count (default: a fresh set, served by nobody)."""
+        `metrics`: where the core and the front-ends count (default: a fresh set, served by nobody).
+        `maker`: makes and scores the face bank's candidates (default: the curator's critic on faces
+        from `source`); no maker and no critic, or settings.bank_size 0: no bank."""
         # Before anything opens: a bad signing key stops the start with a clear message.
         marks = marks or FaceMarks(load_credentials(settings.c2pa_key, settings.c2pa_cert))
         db = Database(settings.db_url)
@@ -54,26 +61,54 @@ class Figment:
         psis = set(settings.quiz_psis) | ({DEFAULT_PSI} if settings.face_curated else set())
         curated = CuratedSource(source, curator or Curator(None, 1), psis)
         curated.start()  # the pools fill in the background, so no round waits for K candidates
+        live = LiveRequests()
+        bank = open_bank(settings, db, source, curator, maker, live)
+        face_fallback = curated if settings.face_curated else source
         hall = HallService(db, source, settings)
         metrics = metrics or BotMetrics()
+        quiz_source = BankedSource(curated, bank, live)
+        face_source = BankedSource(face_fallback, bank if settings.bank_face else None, live)
+        if bank is not None:
+            metrics.watch_bank(lambda: bank.stats.made, lambda: bank.stats.kept,
+                               lambda: quiz_source.drawn + face_source.drawn)
         return cls(
             settings=settings,
             db=db,
             source=source,
-            faces=FaceService(curated if settings.face_curated else source, size=settings.posted_size,
+            faces=FaceService(face_source, size=settings.posted_size,
                               per_minute=settings.face_per_minute, marks=marks, db=db),
-            quiz=QuizService(db, curated, settings, boards, chats, hall.current_faces, metrics),
+            quiz=QuizService(db, quiz_source, settings, boards, chats, hall.current_faces, metrics),
             boards=boards,
             chats=chats,
             hall=hall,
             curated=curated,
             daily=DailyService(db, source, settings),
             metrics=metrics,
-            challenges=ChallengeService(db, curated, settings),
+            challenges=ChallengeService(db, quiz_source, settings),
+            bank=bank,
         )
 
     async def close(self) -> None:
+        if self.bank is not None:
+            await self.bank.aclose()
         await self.quiz.shutdown()
         await self.challenges.shutdown()
         await self.curated.aclose()
         await self.db.close()
+
+
+def open_bank(settings: Settings, db: Database, source: FaceSource, curator: Curator | None,
+              maker: CandidateMaker | None, live: LiveRequests) -> FaceBank | None:
+    """The face bank, its filler started; None when off (bank_size 0) or nothing can score faces."""
+    if settings.bank_size == 0:
+        return None
+    if maker is None:
+        if curator is None or curator.critic is None:
+            return None
+        maker = SourceCandidates(source, curator.critic)
+    psis = set(settings.quiz_psis) | ({DEFAULT_PSI} if settings.bank_face else set())
+    config = BankConfig(capacity=settings.bank_size, max_shows=settings.bank_max_shows, batch=settings.bank_batch,
+                        cpu_share=settings.bank_cpu_share)
+    bank = FaceBank(db, source, maker, psis, config, live=live)
+    bank.start()
+    return bank

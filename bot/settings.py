@@ -98,6 +98,14 @@ class Settings(BaseSettings):
                           "this many candidates by the realness critic; 1: no curation.")
     critic: Path | None = Field(None, description="Realness critic (safetensors); default the shipped one.")
     face_curated: bool = Field(True, description="/face without a seed shows curated faces too.")
+    bank_size: int = Field(512, ge=0, le=100_000, description="The face bank: the most convincing faces, made "
+                           "and scored in idle time, kept per quiz truncation (seeds and scores in the database); "
+                           "the quiz draws from its top. 0: no bank (today's best 1 of K only).")
+    bank_cpu_share: float = Field(0.5, gt=0, le=1, description="Share of the time the bank's filler may work "
+                                  "(it also waits while any live /face or quiz request runs); 1: all idle time.")
+    bank_max_shows: int = Field(3, ge=1, le=1000, description="Times one banked face may be shown.")
+    bank_batch: int = Field(8, ge=1, le=64, description="Candidates the bank's filler makes and scores at a time.")
+    bank_face: bool = Field(True, description="/face without a seed draws from the face bank too.")
     hall_min_answers: int = Field(10, ge=1, description="Answers a face needs to enter the hall of fakes.")
     hall_size: int = Field(8, ge=1, le=25, description="Faces the hall of fakes lists.")
 

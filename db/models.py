@@ -283,3 +283,25 @@ class SeenUpdate(Base):
     seen_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow, index=True)  # claimed (or claimed again)
     # Handled to the end. A claim never finished (its process died) may be claimed again later.
     done: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class FaceBankEntry(Base):
+    """One banked face (bot.bank): the most convincing candidates a bot made in idle time, kept as
+    the recipe to make them again (seed, truncation, truncation mode) and the critic's score, never
+    as pixels. Tied to the model version that made it: entries of another version are ignored."""
+
+    __tablename__ = "face_bank"
+    __table_args__ = (
+        UniqueConstraint("model_version", "seed", "psi", "mode", name="uq_face_bank_recipe"),
+        Index("ix_face_bank_draw", "model_version", "psi", "shown", "score"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_version: Mapped[str] = mapped_column(String(200))
+    seed: Mapped[int] = mapped_column(BigInteger)
+    psi: Mapped[float] = mapped_column(Float)
+    mode: Mapped[str] = mapped_column(String(16), default="mean")
+    score: Mapped[float] = mapped_column(Float)
+    shown: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(Stamp, default=utcnow)
+    last_shown_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)

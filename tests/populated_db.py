@@ -82,6 +82,12 @@ ROWS: dict[str, list[Row]] = {
                          started_at=T0, finished_at=None)],
     "rate_limit_hits": [dict(kind="quiz", key="telegram:42", hits="[1.5, 2.5]", touched_at=2.5)],
     "seen_updates": [dict(platform="telegram", update_id="9001", seen_at=T0, done=1)],
+    "face_bank": [
+        dict(id=1, model_version="figment-128-v1", seed=2**32 - 1, psi=0.85, mode="mean", score=3.25, shown=1,
+             created_at=T0, last_shown_at=T1),
+        dict(id=2, model_version="figment-128-v0", seed=17, psi=0.85, mode="centres", score=-0.5, shown=0,
+             created_at=T0, last_shown_at=None),
+    ],
 }
 
 

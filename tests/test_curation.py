@@ -139,7 +139,7 @@ async def test_a_missing_or_corrupt_critic_falls_back_to_uncurated_faces(tmp_pat
 
 async def test_quiz_and_face_use_curated_faces(tmp_path: Path, critic_file: Path) -> None:
     model = DrawnFaceModel()
-    settings = make_settings(tmp_path, critic=critic_file, curate_k=4, quiz_psis=(0.7,))
+    settings = make_settings(tmp_path, critic=critic_file, curate_k=4, quiz_psis=(0.7,), bank_size=0)
     figment = await Figment.open(settings, DirectSource(model), curator=load_curator(settings))
     try:
         post = await figment.faces.face(ALICE)
@@ -152,8 +152,8 @@ async def test_quiz_and_face_use_curated_faces(tmp_path: Path, critic_file: Path
         await figment.close()
     settings = make_settings(tmp_path, critic=critic_file, curate_k=4, face_curated=False)
     figment = await Figment.open(settings, DirectSource(DrawnFaceModel()), curator=load_curator(settings))
-    try:
-        assert figment.faces.source is figment.source and figment.quiz.source is figment.curated
+    try:  # the face bank comes first; behind it, the generator for /face, curated faces for the quiz
+        assert figment.faces.source.fallback is figment.source and figment.quiz.source.fallback is figment.curated
     finally:
         await figment.close()
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="Benchmarks: db, generator, model, provenance, check.", no_args_is_help=True)
+app = typer.Typer(help="Benchmarks: db, generator, model, bank, provenance, check.", no_args_is_help=True)
 
 
 @app.command("db")
@@ -59,6 +59,32 @@ def bench_generator(
 from bot.cli.train_commands import bench_model  # noqa: E402  (the command lives with the generator tools)
 
 app.command("model")(bench_model)
+
+
+@app.command("bank")
+def bench_bank(
+    seconds: float = typer.Option(120.0, help="Length of each of the three phases."),
+    gap: float = typer.Option(1.0, help="Seconds between live requests (a /face and a quiz image, alternately)."),
+) -> None:
+    """The face bank's fill rate per hour, and live /face and quiz image p50/p99 with and without it filling."""
+    from bot.cli.common import console, fail, settings
+    from bot.ops.bench_bank import run
+    from bot.provenance.bench_check import cpu_name
+    from generator.interface import GeneratorError
+
+    config = settings()
+    if not seconds > 0 or not gap > 0:
+        fail("--seconds and --gap must be above 0")
+    try:
+        lines = run(config, seconds, gap, say=lambda line: console.print(f"[dim]{line}[/]", highlight=False))
+    except (FileNotFoundError, ValueError, GeneratorError) as error:
+        fail(str(error))
+    import os
+
+    typer.echo(f"CPU: {cpu_name()}, {os.cpu_count()} cores; load average at the end "
+               f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    for line in lines:
+        typer.echo(line)  # plain: the table is pasted into the docs as is
 
 
 @app.command("provenance")

@@ -85,6 +85,17 @@ class BotMetrics:
         truth, however a game's loop ended (finished, stopped, cancelled by a shutdown)."""
         self.games_owned.labels(platform).set_function(count)
 
+    def watch_bank(self, made: Callable[[], float], kept: Callable[[], float], drawn: Callable[[], float]) -> None:
+        """The face bank's filler and draws in this process, read at each scrape (once per core)."""
+        Gauge("figment_bank_candidates_made", "Candidates the face bank's filler made and scored in this "
+              "process since it started.", registry=self.registry).set_function(made)
+        Gauge("figment_bank_faces_kept", "Of them, the ones that entered the bank.",
+              registry=self.registry).set_function(kept)
+        Gauge("figment_bank_effective_k", "Candidates made per face kept (0 before any was kept).",
+              registry=self.registry).set_function(lambda: made() / kept() if kept() else 0.0)
+        Gauge("figment_bank_faces_drawn", "Faces the quiz and /face took from the bank in this process.",
+              registry=self.registry).set_function(drawn)
+
     def answer(self, platform: str, status: str) -> None:
         self.answers.labels(platform, status).inc()
 

@@ -8,8 +8,10 @@ tells users the generator is unavailable until the server is back.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import logging
+from typing import Sequence
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -114,6 +116,42 @@ class HttpFaceSource:
         log.warning("face generator at %s failed %d times: %r", self.url, self.retries + 1, last_error)
         raise GeneratorUnavailable(UNAVAILABLE) from last_error
 
+    async def low_priority_faces(self, seeds: Sequence[int], psi: float = DEFAULT_PSI) -> list[GeneratedFace]:
+        """The faces of these seeds at low priority (the server makes them only while no other
+        request waits): one request per run of consecutive seeds. No retries: the face bank that
+        asks tries again later anyway."""
+        psi = check_psi(psi)
+        faces: list[GeneratedFace] = []
+        for first, count in _runs([check_seed(seed) for seed in seeds]):
+            params = {"seed": str(first), "count": str(count), "psi": repr(psi), "format": self.image_format,
+                      "priority": "low"}
+            try:
+                async with self._open().post(f"{self.url}/generate", params=params) as response:
+                    if response.status != 200:
+                        message = await _message(response)
+                        if response.status == 400:
+                            raise InvalidRequest(message or "invalid request")
+                        if response.status == 429:
+                            raise GeneratorBusy(message or "the face generator is busy")
+                        raise GeneratorUnavailable(f"{UNAVAILABLE} (HTTP {response.status})")
+                    faces += await self._read_faces(response, count)
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
+                raise GeneratorUnavailable(UNAVAILABLE) from error
+        return faces
+
+    async def _read_faces(self, response: aiohttp.ClientResponse, count: int) -> list[GeneratedFace]:
+        if count == 1:
+            return [await self._read_face(response)]
+        try:
+            body = await response.json(content_type=None)
+            version = str(body.get("model_version", self.model_version))
+            made = [(int(item["seed"]), float(item["psi"]), base64.b64decode(item["data"])) for item in body["faces"]]
+            images = await asyncio.to_thread(lambda: [_decode(data) for _, _, data in made])
+        except (KeyError, TypeError, ValueError, AttributeError, OSError) as error:
+            raise GeneratorUnavailable(f"{UNAVAILABLE} (a malformed answer)") from error
+        self.model_version = version
+        return [GeneratedFace(image, seed, psi, version) for (seed, psi, _), image in zip(made, images)]
+
     async def _read_face(self, response: aiohttp.ClientResponse) -> GeneratedFace:
         data = await response.read()
         try:
@@ -125,6 +163,17 @@ class HttpFaceSource:
             raise GeneratorUnavailable(f"{UNAVAILABLE} (a malformed answer)") from error
         self.model_version = version
         return GeneratedFace(image, seed, psi, version)
+
+
+def _runs(seeds: list[int]) -> list[tuple[int, int]]:
+    """(first, count) of each run of consecutive seeds, in order, at most 64 (the server's cap) a run."""
+    runs: list[tuple[int, int]] = []
+    for seed in seeds:
+        if runs and seed == runs[-1][0] + runs[-1][1] and runs[-1][1] < 64:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((seed, 1))
+    return runs
 
 
 def _is_loopback(url: str) -> bool:

@@ -7,7 +7,8 @@ Routes
 - GET or POST /generate   parameters seed (0..2**32-1; absent: random), psi (0..1.5, default 0.7),
                   count (1..64, default 1), format (png, jpeg or ppm, default png; ppm is uncompressed
                   RGB, the cheapest to make and read, for clients on the same machine); from the query string,
-                  or for POST a JSON object or a form body.
+                  or for POST a JSON object or a form body. priority=low (seeded only): made only while
+                  no other request waits (a bot's face bank asks for its candidates so).
                   count=1: the image itself, with headers X-Figment-Seed, X-Figment-Psi and
                   X-Figment-Model-Version. count>1: JSON {"model_version", "faces": [{"seed", "psi",
                   "content_type", "data": base64}]}; a seeded request gets seeds seed .. seed+count-1.
@@ -92,8 +93,19 @@ def _parse_psi(value: Any) -> float:
         raise InvalidRequest("psi must be a number from 0 to 1.5") from None
 
 
+def parse_priority(params: Mapping[str, Any]) -> bool:
+    """True for priority=low (which needs a seed), False for normal (the default)."""
+    priority = str(params.get("priority") or "normal").strip().lower()
+    if priority not in ("normal", "low"):
+        raise InvalidRequest("priority must be normal or low")
+    if priority == "low" and params.get("seed") in (None, ""):
+        raise InvalidRequest("priority=low needs a seed (the faces are made again from it)")
+    return priority == "low"
+
+
 def parse_generate(params: Mapping[str, Any]) -> tuple[int | None, float, int, str]:
     """(seed, psi, count, format) from request parameters, or InvalidRequest with a clear message."""
+    params = {key: value for key, value in params.items() if key != "priority"}  # parse_priority reads it
     unknown = set(params) - {"seed", "psi", "count", "format"}
     if unknown:
         raise InvalidRequest(f"unknown parameter: {sorted(unknown)[0]} (use seed, psi, count, format)")
@@ -194,8 +206,13 @@ async def _params(request: web.Request) -> dict[str, Any]:
 async def _generate(request: web.Request) -> web.Response:
     service = request.app[SERVICE]
     try:
-        seed, psi, count, fmt = parse_generate(await _params(request))
-        faces = await service.faces(count, seed, psi)
+        params = await _params(request)
+        seed, psi, count, fmt = parse_generate(params)
+        if parse_priority(params):
+            assert seed is not None  # parse_priority refuses a low-priority request without one
+            faces = await service.low_priority_faces(range(seed, seed + count), psi)
+        else:
+            faces = await service.faces(count, seed, psi)
     except InvalidRequest as error:
         return _error(400, "invalid", str(error))
     except GeneratorBusy as error:

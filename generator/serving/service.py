@@ -6,8 +6,9 @@ How a request flows:
 - The batcher task takes up to `max_batch` queued requests, waiting at most `max_wait_ms` after the
   oldest one arrived for more to join, and runs them as one `model.generate` call on the worker
   thread (torch releases the GIL, so the event loop keeps serving meanwhile).
-- When no request waits, the batcher refills the pools in small batches, so a burst of requests
-  never waits long behind a refill.
+- When no request waits, the batcher refills the pools, then runs low-priority requests (the face
+  bank's candidates, `low_priority_faces`), in small batches, so a burst of requests never waits
+  long behind them.
 - A caller that gives up (cancelled or timed out) leaves the queue at once: its seed never reaches
   the model. If its batch had already started, an unseeded face goes to the pool instead of waste.
 - If `generate` raises, the requests of that batch fail with GeneratorUnavailable, the worker
@@ -102,7 +103,7 @@ class ServiceMetrics:
             "figment_generator_request_seconds", "Time from request to face, by path (pool or model).",
             ["path"], buckets=LATENCY_BUCKETS, registry=registry)
         self.batch_size = Histogram(
-            "figment_generator_batch_size", "Faces per model call, by kind (requests or refill).",
+            "figment_generator_batch_size", "Faces per model call, by kind (requests, low or refill).",
             ["kind"], buckets=BATCH_BUCKETS, registry=registry)
         self.batch_seconds = Histogram(
             "figment_generator_batch_seconds", "Duration of one model call, by kind.",
@@ -147,6 +148,7 @@ class GeneratorService:
         self.config = config or ServiceConfig()
         self.reload = reload
         self._queue: deque[_Request] = deque()
+        self._low: deque[_Request] = deque()  # low priority: run only when no request waits
         self._in_flight: list[_Request] = []
         pool_psis = sorted(set(self.config.pool_psis)) if self.config.pool_size else []
         self._pools: dict[float, deque[GeneratedFace]] = {psi: deque() for psi in pool_psis}
@@ -186,8 +188,9 @@ class GeneratorService:
                 await self._task
             except asyncio.CancelledError:
                 pass
-        self._fail(list(self._in_flight) + list(self._queue), CLOSED_MESSAGE)
+        self._fail(list(self._in_flight) + list(self._queue) + list(self._low), CLOSED_MESSAGE)
         self._queue.clear()
+        self._low.clear()
         self._in_flight = []
         for pool in self._pools.values():
             pool.clear()
@@ -273,7 +276,29 @@ class GeneratorService:
             raise
         return pooled + made
 
-    def _enqueue(self, seed: int | None, psi: float, started: float) -> _Request:
+    async def low_priority_faces(self, seeds: Sequence[int], psi: float = DEFAULT_PSI) -> list[GeneratedFace]:
+        """The faces of these seeds, made only while no other request waits (the face bank's
+        candidates): a live request that arrives meanwhile goes first. GeneratorBusy when the
+        low-priority queue is full; the same timeout as other requests."""
+        psi = check_psi(psi)
+        seeds = [check_seed(seed) for seed in seeds]
+        if not 1 <= len(seeds) <= self.config.queue_size:
+            raise InvalidRequest(f"count must be a whole number from 1 to {self.config.queue_size}")
+        if self._state != "running":
+            raise GeneratorUnavailable({"new": NOT_STARTED_MESSAGE, "closed": CLOSED_MESSAGE}.get(self._state, DOWN_MESSAGE))
+        if len(self._low) + len(seeds) > self.config.queue_size:
+            self.metrics.requests.labels(outcome="busy").inc(len(seeds))
+            raise GeneratorBusy(BUSY_MESSAGE)
+        started = time.perf_counter()
+        requests = [self._enqueue(seed, psi, started, low=True) for seed in seeds]
+        try:
+            return list(await asyncio.gather(*(self._wait(request) for request in requests)))
+        except BaseException:
+            for request in requests:
+                request.future.cancel()
+            raise
+
+    def _enqueue(self, seed: int | None, psi: float, started: float, *, low: bool = False) -> _Request:
         assert self._loop is not None
         random = seed is None
         if seed is None:
@@ -282,8 +307,13 @@ class GeneratorService:
         request.future.add_done_callback(functools.partial(self._left, request))
         if self.config.request_timeout is not None:
             request.timer = self._loop.call_later(self.config.request_timeout, self._expire, request)
-        self._queue.append(request)
-        self._notify()
+        if low:
+            self._low.append(request)
+            if self._wake is not None and self._wake_on_pool:  # the batcher is idle: wake it
+                _settle(self._wake)
+        else:
+            self._queue.append(request)
+            self._notify()
         return request
 
     async def _wait(self, request: _Request) -> GeneratedFace:
@@ -306,12 +336,12 @@ class GeneratorService:
             request.timer.cancel()
         if future.cancelled():
             self.metrics.requests.labels(outcome="cancelled").inc()
-            try:
-                self._queue.remove(request)
-            except ValueError:
-                pass  # already taken into a batch (or the queue was cleared)
-        elif future.exception() is not None and request in self._queue:
-            self._queue.remove(request)
+        if future.cancelled() or future.exception() is not None:
+            for queue in (self._queue, self._low):
+                try:
+                    queue.remove(request)
+                except ValueError:
+                    pass  # already taken into a batch (or the queue was cleared)
 
     # ---- the batcher -----------------------------------------------------------------------
 
@@ -346,8 +376,9 @@ class GeneratorService:
                 raise
             except Exception:
                 log.exception("the generator batcher failed; restarting it")
-                self._fail(list(self._in_flight) + list(self._queue), FAILED_MESSAGE)
+                self._fail(list(self._in_flight) + list(self._queue) + list(self._low), FAILED_MESSAGE)
                 self._queue.clear()
+                self._low.clear()
                 self._in_flight = []
                 await asyncio.sleep(self.config.restart_backoff)
 
@@ -358,8 +389,13 @@ class GeneratorService:
                 plan = self._refill_plan()
                 if plan:
                     await self._refill(plan)
+                    continue
+                self._pool_full.set()
+                if self._low:  # the lowest priority: after requests and refills, in small batches
+                    low = self._take_batch(self._low, self.config.refill_batch)
+                    if low:
+                        await self._run_batch(low, "low")
                 else:
-                    self._pool_full.set()
                     await self._sleep_until(1, on_pool=True, timeout=None)
                 continue
             # Wait for company only until the oldest request has waited max_wait_ms.
@@ -370,19 +406,21 @@ class GeneratorService:
             if batch:
                 await self._run_batch(batch)
 
-    def _take_batch(self) -> list[_Request]:
+    def _take_batch(self, queue: deque[_Request] | None = None, most: int | None = None) -> list[_Request]:
         """Up to max_batch waiting requests; ones that already ended (cancelled, timed out) are dropped."""
+        queue = self._queue if queue is None else queue
+        most = self.config.max_batch if most is None else most
         batch: list[_Request] = []
-        while self._queue and len(batch) < self.config.max_batch:
-            request = self._queue.popleft()
+        while queue and len(batch) < most:
+            request = queue.popleft()
             if not request.future.done():
                 batch.append(request)
         return batch
 
-    async def _run_batch(self, batch: list[_Request]) -> None:
+    async def _run_batch(self, batch: list[_Request], kind: str = "requests") -> None:
         self._in_flight = batch  # aclose() fails these if it cancels us mid-call
         try:
-            images = await self._generate([r.seed for r in batch], [r.psi for r in batch], "requests")
+            images = await self._generate([r.seed for r in batch], [r.psi for r in batch], kind)
         except _ModelFailed as failure:
             self._in_flight = []
             self._fail(batch, FAILED_MESSAGE, failure.__cause__)
@@ -476,8 +514,9 @@ class GeneratorService:
             except Exception as error:
                 log.error("reloading the face model failed: %r; retrying in %.1f s", error, delay)
                 self._state = "reloading"  # new requests fail at once instead of piling up
-                self._fail(list(self._queue), DOWN_MESSAGE)
+                self._fail(list(self._queue) + list(self._low), DOWN_MESSAGE)
                 self._queue.clear()
+                self._low.clear()
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 30.0)
         self.model, self.model_version = model, model.model_version
