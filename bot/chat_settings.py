@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import texts
+from bot import i18n, texts
 from db.database import Database
 from bot.errors import UserError
 from bot.parsing import parse_count
@@ -15,6 +15,7 @@ from db.people import get_or_create_chat
 
 SECONDS_KEYS = ("seconds", "round", "round_seconds", "time")
 ROUNDS_KEYS = ("rounds", "rounds_per_game", "games")
+LANGUAGE_KEYS = ("language", "lang", "locale")
 
 
 class ChatSettings:
@@ -27,6 +28,11 @@ class ChatSettings:
 
     def rounds_per_game(self, chat: Chat) -> int:
         return int((chat.settings or {}).get("rounds_per_game", self.settings.rounds_per_game))
+
+    @staticmethod
+    def language(chat: Chat) -> str | None:
+        """The chat's language (a bot.i18n code), None where nobody chose one yet."""
+        return (chat.settings or {}).get("language")
 
     async def current(self, chat: ChatRef) -> tuple[int, int]:
         """(round seconds, rounds per game) in this chat."""
@@ -41,18 +47,34 @@ class ChatSettings:
             if key is not None:
                 if not is_admin:
                     raise UserError(texts.NOT_ADMIN)
-                name, number = self._parse(key, value)
-                row.settings = {**(row.settings or {}), name: number}
-            return texts.settings_now(self.round_seconds(row), self.rounds_per_game(row))
+                if key.lower() in LANGUAGE_KEYS:
+                    row.settings = {**(row.settings or {}), "language": self._language(value)}
+                else:
+                    name, number = self._parse(key, value)
+                    row.settings = {**(row.settings or {}), name: number}
+            language = self.language(row)
+            t = texts.lang(language)
+            return t.settings_now(self.round_seconds(row), self.rounds_per_game(row),
+                                  i18n.language_name(language) if language else None)
+
+    @staticmethod
+    def _language(value: str | None) -> str:
+        """A language code an admin typed ("es", "pt-BR") as the catalogue it picks; a code with
+        no catalogue is refused (English is one choice among the others, never a silent fallback)."""
+        code = i18n.normalise(value)
+        if not value or (code == i18n.ENGLISH and str(value).strip().lower().split("-")[0].split("_")[0] != "en"):
+            known = ", ".join(i18n.available())
+            raise UserError(texts.settings_language_bad(known))
+        return code
 
     def _parse(self, key: str, value: str | None) -> tuple[str, int]:
         key = key.lower()
         if key in SECONDS_KEYS:
-            name, low, high, what = "round_seconds", 5, 600, "round length in seconds"
+            name, low, high, what = "round_seconds", 5, 600, texts.SETTING_SECONDS
         elif key in ROUNDS_KEYS:
-            name, low, high, what = "rounds_per_game", 1, self.settings.max_rounds_per_game, "rounds per game"
+            name, low, high, what = "rounds_per_game", 1, self.settings.max_rounds_per_game, texts.SETTING_ROUNDS
         else:
-            raise UserError("Unknown setting. " + texts.SETTINGS_USAGE)
+            raise UserError(texts.UNKNOWN_SETTING + " " + texts.SETTINGS_USAGE)
         error = texts.settings_bad(low, high, what)
         if value is None or not str(value).strip():
             raise UserError(error)

@@ -76,7 +76,7 @@ class DailyFinish:
         return texts.daily_share(self.daily_number, self.correct, self.total, self.marks)
 
     def text(self) -> str:
-        return f"Done! {self.correct}/{self.total} right. Share it:\n{self.share}\n\n{self.board_text}"
+        return texts.daily_finish(self.correct, self.total, self.share, self.board_text)
 
 
 @dataclass(frozen=True)
@@ -149,13 +149,8 @@ class DailyService:
         async with self.db.transaction() as session:
             today = await dq.day_board(session, day.isoformat(), BOARD_SIZE)
             ever = await dq.all_time_board(session, BOARD_SIZE)
-        lines = [f"Daily #{day_number(day)} board:"]
-        lines += [f"{n}. {escape(row.name)}: {row.correct}/{row.rounds}" for n, row in enumerate(today, 1)] or \
-            ["nobody has finished today's yet."]
-        lines.append("All-time daily board:")
-        lines += [f"{n}. {escape(row.name)}: {row.correct} right in {row.rounds} "
-                  f"{'day' if row.rounds == 1 else 'days'}" for n, row in enumerate(ever, 1)] or ["nobody yet."]
-        return "\n".join(lines)
+        return texts.daily_board(day_number(day), [(row.name, row.correct, row.rounds) for row in today],
+                                 [(row.name, row.correct, row.rounds) for row in ever], escape)
 
     # -- the day's rounds --
     async def _challenge(self, day: date) -> tuple[int, list[dict[str, Any]]]:

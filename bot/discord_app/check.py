@@ -13,6 +13,7 @@ import discord
 from discord import app_commands
 
 from bot import texts
+from bot.discord_app.translator import loc
 from bot.discord_app.people import PLATFORM
 from bot.discord_app.replies import acknowledge, reply, reply_privately
 from bot.errors import UserError
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from bot.discord_app.context import FigmentClient
 
 
-MENU_NAME = "Check with Figment"
+MENU_NAME = loc("Check with Figment")
 
 
 async def _check(interaction: discord.Interaction, image: discord.Attachment) -> None:
@@ -42,8 +43,8 @@ async def _check(interaction: discord.Interaction, image: discord.Attachment) ->
 
 
 def add_check_command(tree: app_commands.CommandTree) -> None:
-    @tree.command(name="check", description="Is this image a Figment face? Reads its credentials and watermark")
-    @app_commands.describe(image="The image to check (PNG, JPEG, WebP...)")
+    @tree.command(name="check", description=loc("Is this image a Figment face? Reads its credentials and watermark"))
+    @app_commands.describe(image=loc("The image to check (PNG, JPEG, WebP...)"))
     async def check(interaction: discord.Interaction, image: discord.Attachment) -> None:
         await _check(interaction, image)
 

@@ -20,6 +20,7 @@ import discord
 from discord import app_commands
 
 from bot import texts
+from bot.discord_app.translator import loc
 from bot.daily import DailyRound
 from bot.daily_keys import KEY_PATTERN, parse_round_key, round_key
 from bot.discord_app.people import MESSAGE_LIMIT, escape, pieces, player_of
@@ -99,7 +100,7 @@ def round_message(round_: DailyRound) -> dict[str, Any]:
 
 
 def add_daily_command(tree: app_commands.CommandTree) -> None:
-    @tree.command(name="daily", description="Today's challenge: the same faces for everyone, one try a day, in private")
+    @tree.command(name="daily", description=loc("Today's challenge: the same faces for everyone, one try a day, in private"))
     async def daily(interaction: discord.Interaction) -> None:
         await acknowledge(interaction, private=True)  # the first image of the day may take a moment
         bot: FigmentClient = interaction.client  # type: ignore[assignment]
