@@ -142,3 +142,108 @@ def test_a_translation_with_wrong_placeholders_says_english_at_run_time(locales:
         assert texts.lang("es").forgotten(3) == "Done: your profile and 3 answers are deleted."
         assert texts.lang("es").round_caption(2, 5, 20) == "Round 2/5: real photo or AI fake? You have 20 s."
     assert sum("do not match" in r.message for r in caplog.records) == 2
+
+
+# --- the chat's language in the core, the page's language, the fakes' checks ------------------
+from bot.app import Figment  # noqa: E402
+from bot.errors import UserError  # noqa: E402
+from bot.refs import ChatRef, PlayerRef  # noqa: E402
+from tests.conftest import RecordingPresenter, add_real_photos  # noqa: E402
+
+
+async def test_a_chats_language_is_its_first_games_starters_until_an_admin_picks_one(
+        locales: Path, app: Figment) -> None:
+    for lang in ("uk", "es"):
+        _catalogue(locales, lang, lambda text, lang=lang: f"[{lang}] {text}")
+    await add_real_photos(app)
+    presenter = RecordingPresenter()
+    app.quiz.register("test", presenter)
+    chat = ChatRef("test", "group-1", "A group")
+    await app.quiz.start(chat, PlayerRef("test", "1", "Olena", "uk-UA"), 1)
+    post = await presenter.next_post(1)
+    assert post.lang == "uk" and post.caption.startswith("[uk] Round 1/1")
+    await app.quiz.answer(post.round_id, PlayerRef("test", "2", "Ana", "es"), True)
+    await app.quiz.stop(chat)
+    await app.quiz.wait_idle()
+    [(_, _, reveal)] = presenter.reveals
+    [(_, summary)] = presenter.summaries
+    assert reveal.lang == summary.lang == "uk"
+    assert reveal.text().startswith("[uk] Round 1/1") and "[uk] " in reveal.attribution
+    assert summary.text().startswith("[uk] Game stopped.") and summary.board_text.startswith("[uk] ")
+    # the next game, started by someone else, keeps the chat's language
+    await app.quiz.start(chat, PlayerRef("test", "2", "Ana", "es"), 1)
+    assert (await presenter.next_post(2)).lang == "uk"
+    await app.quiz.stop(chat)
+    # an admin picks another; a code without a catalogue is refused in the asker's terms
+    with pytest.raises(UserError) as refused:
+        await app.chats.update(chat, is_admin=True, key="language", value="klingon")
+    assert texts.lang("es").say(refused.value.message).startswith("[es] I don't speak that language yet")
+    shown = await app.chats.update(chat, is_admin=True, key="language", value="es-419")
+    assert shown.startswith("[es] Settings") and await app.chats.language_of(chat) == "es"
+    with pytest.raises(UserError):
+        await app.chats.update(chat, is_admin=False, key="language", value="uk")
+
+
+async def test_a_platforms_chat_language_wins_over_the_starters(locales: Path, app: Figment) -> None:
+    """A Discord server's locale (ChatRef.lang) is the server's language at its first game."""
+    _catalogue(locales, "uk")
+    _catalogue(locales, "pt_BR")
+    await add_real_photos(app)
+    presenter = RecordingPresenter()
+    app.quiz.register("test", presenter)
+    server = ChatRef("test", "guild-1", "A server", lang="pt-BR")
+    await app.quiz.start(server, PlayerRef("test", "1", "Olena", "uk"), 1)
+    assert (await presenter.next_post(1)).lang == "pt_BR"
+    await app.quiz.stop(server)
+
+
+def test_the_page_language_comes_from_accept_language(locales: Path) -> None:
+    from bot.web_app.page import accept_language, render
+
+    for lang in ("ru", "fa", "pt_BR"):
+        _catalogue(locales, lang)
+    assert accept_language("ru-RU,ru;q=0.9,en-US;q=0.8") == "ru"
+    assert accept_language("de-DE,de;q=0.9,fa;q=0.8") == "fa"  # no German: the next one we have
+    assert accept_language("en-US,en;q=0.9,ru;q=0.8") == "en"  # English first: English
+    assert accept_language("ru;q=0.2,fa;q=0.7") == "fa"
+    assert accept_language("pt") == "pt_BR"
+    assert accept_language("*, zz;q=abc, ;;;") == "en" and accept_language(None) == "en"
+    page = render("fa")
+    assert '<html lang="fa" dir="rtl">' in page and "{{" not in page
+    assert '<option value="fa" selected>' in page and '<option value="en">English' in page
+    assert '<html lang="pt-BR" dir="ltr">' in render("pt_BR")
+
+
+def test_the_fake_bot_api_checks_command_menus_as_telegram_does() -> None:
+    from tests.telegram_fake.server import ApiError, FakeBotApi
+
+    api = FakeBotApi()
+    menu = [{"command": "quiz", "description": "Jugar"}]
+    assert api._m_setMyCommands({"commands": menu, "language_code": "es"}, {}) is True
+    assert api._m_getMyCommands({"language_code": "es"}, {}) == menu
+    assert api._m_getMyCommands({}, {}) == []  # the menu for everyone else is untouched
+    for bad in ("pt_BR", "pt-BR", "ES", "spa", ""):
+        if bad == "":
+            continue  # empty means "for every language": allowed
+        with pytest.raises(ApiError):
+            api._m_setMyCommands({"commands": menu, "language_code": bad}, {})
+    for commands in ([{"command": "Quiz", "description": "x"}], [{"command": "quiz", "description": ""}],
+                     [{"command": "quiz", "description": "x" * 257}]):
+        with pytest.raises(ApiError):
+            api._m_setMyCommands({"commands": commands}, {})
+
+
+def test_the_fake_discord_refuses_commands_that_break_discords_rules() -> None:
+    from tests.discord_fake.limits import command_problems
+
+    good = {"name": "quiz", "description": "Play", "name_localizations": {"uk": "вікторина"},
+            "description_localizations": {"pt-BR": "Jogar"},
+            "options": [{"name": "mode", "description": "Mode", "type": 3,
+                         "choices": [{"name": "pairs", "value": "pairs", "name_localizations": {"uk": "пари"}}]}]}
+    assert command_problems([good]) == []
+    assert command_problems([{**good, "name_localizations": {"pt_BR": "quiz"}}])  # not a Discord locale
+    assert command_problems([{**good, "name_localizations": {"uk": "Вікторина"}}])  # not lowercase
+    assert command_problems([{**good, "name_localizations": {"uk": "дві слова"}}])  # a space
+    assert command_problems([{**good, "description_localizations": {"uk": "x" * 101}}])
+    assert command_problems([{**good, "description_localizations": {"fa": "بازی"}}])  # Discord has no Persian
+    assert command_problems([{"name": "Check with Figment", "type": 3}]) == []  # a context menu's name
