@@ -221,3 +221,26 @@ def test_the_languages_table_is_made_from_the_catalogues() -> None:
         assert report.with_table(text, made) == text, f"{path.name}: run python -m bot.i18n.report --write"
     for lang in i18n.available():
         assert lang in report.AUDIENCE, f"say who {lang} is for in bot/i18n/report.py"
+
+
+def test_buttons_carry_the_same_data_in_every_language() -> None:
+    """A button's data names the round (or day), never words: a click works whatever the language."""
+    from datetime import date
+
+    from bot.discord_app.buttons import pair_view, round_view
+    from bot.telegram_app.keyboards import daily_keyboard, face_keyboard, pair_keyboard, round_keyboard
+
+    def telegram(markup) -> list[str]:  # type: ignore[no-untyped-def]
+        return [b.callback_data for row in markup.inline_keyboard for b in row]
+
+    def discord_ids(view) -> list[str]:  # type: ignore[no-untyped-def]
+        return [item.item.custom_id for item in view.children]
+
+    english = texts.EN
+    for lang in i18n.available():
+        t = texts.lang(lang)
+        for make in (lambda t: round_keyboard(41, t), lambda t: pair_keyboard(41, t),
+                     lambda t: daily_keyboard(date(2026, 3, 1), 2, t), face_keyboard):
+            assert telegram(make(t)) == telegram(make(english)), lang
+        assert discord_ids(round_view(41, t=t)) == discord_ids(round_view(41)), lang
+        assert discord_ids(pair_view(41, t=t)) == discord_ids(pair_view(41)), lang
