@@ -18,10 +18,10 @@ POT = i18n.LOCALES / "figment.pot"
 def locales(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty locales folder in place of the package's, and no cached catalogues."""
     monkeypatch.setattr(i18n, "LOCALES", tmp_path)
-    i18n.translations.cache_clear()
+    i18n.refresh()
     texts._languages.clear()
     yield tmp_path
-    i18n.translations.cache_clear()
+    i18n.refresh()
     texts._languages.clear()
 
 
@@ -42,6 +42,8 @@ def _catalogue(folder: Path, lang: str, translate=lambda text: "<" + text + ">")
     path.parent.mkdir(parents=True)
     with path.open("wb") as handle:
         write_po(handle, catalog)
+    i18n.refresh()  # a new catalogue in a running process
+    texts._languages.clear()
     return path
 
 
@@ -83,7 +85,7 @@ def test_the_compiled_catalogue_is_built_when_missing_or_stale(locales: Path) ->
     po.write_bytes((locales / "new" / "es" / "LC_MESSAGES" / "figment.po").read_bytes())
     import os
     os.utime(mo, (mo.stat().st_mtime - 100, mo.stat().st_mtime - 100))
-    i18n.translations.cache_clear()
+    i18n.refresh()
     texts._languages.clear()
     assert texts.lang("es").ERROR == "[" + texts.ERROR + "]"
 

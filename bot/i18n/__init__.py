@@ -47,10 +47,22 @@ def po_path(lang: str) -> Path:
     return LOCALES / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
+_found: dict[Path, tuple[str, ...]] = {}
+
+
 def available() -> tuple[str, ...]:
-    """The languages there is a catalogue for, English first (it needs none)."""
-    found = sorted(p.parent.parent.name for p in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
-    return (ENGLISH, *found)
+    """The languages there is a catalogue for, English first (it needs none). Looked up once per
+    process: every message asks (refresh() after adding a catalogue to a running process)."""
+    if LOCALES not in _found:
+        found = sorted(p.parent.parent.name for p in LOCALES.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+        _found[LOCALES] = (ENGLISH, *found)
+    return _found[LOCALES]
+
+
+def refresh() -> None:
+    """Forget what was looked up and loaded: the catalogues are read again."""
+    _found.clear()
+    translations.cache_clear()
 
 
 def normalise(code: str | None) -> str:
@@ -187,5 +199,5 @@ def compile_all(*, strict: bool = True) -> list[str]:
     for lang in available()[1:]:
         compile_po(po_path(lang), po_path(lang).with_suffix(".mo"), strict=strict)
         done.append(lang)
-    translations.cache_clear()
+    refresh()
     return done
