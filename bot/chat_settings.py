@@ -63,18 +63,21 @@ class ChatSettings:
         """/settings [seconds|rounds] [N]: show this chat's settings, or change one (admins only)."""
         async with self.db.transaction() as session:
             row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            changed_language = False
             if key is not None:
                 if not is_admin:
                     raise UserError(texts.NOT_ADMIN)
                 if key.lower() in LANGUAGE_KEYS:
                     row.settings = {**(row.settings or {}), "language": self._language(value)}
+                    changed_language = True
                 else:
                     name, number = self._parse(key, value)
                     row.settings = {**(row.settings or {}), name: number}
             language = self.language(row)
-            t = texts.lang(language)
-            return t.settings_now(self.round_seconds(row), self.rounds_per_game(row),
-                                  i18n.language_name(language) if language else None)
+            t = texts.lang(language)  # said in the chat's language: a new one shows itself at once
+            name = i18n.language_name(language) if language else None
+            now = t.settings_now(self.round_seconds(row), self.rounds_per_game(row), name)
+            return f"{t.settings_language_set(name)}\n{now}" if changed_language and name else now
 
     @staticmethod
     def _language(value: str | None) -> str:

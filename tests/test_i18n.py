@@ -181,7 +181,8 @@ async def test_a_chats_language_is_its_first_games_starters_until_an_admin_picks
         await app.chats.update(chat, is_admin=True, key="language", value="klingon")
     assert texts.lang("es").say(refused.value.message).startswith("[es] I don't speak that language yet")
     shown = await app.chats.update(chat, is_admin=True, key="language", value="es-419")
-    assert shown.startswith("[es] Settings") and await app.chats.language_of(chat) == "es"
+    assert shown.startswith("[es] From now on this chat's games speak Español.\n[es] Settings")
+    assert await app.chats.language_of(chat) == "es"
     with pytest.raises(UserError):
         await app.chats.update(chat, is_admin=False, key="language", value="uk")
 

@@ -89,7 +89,7 @@ async def test_a_telegram_group_game_in_spanish(api: FakeBotApi, tmp_path: Path)
         api.command(chat, ana, "/settings language klingon")
         assert (await replies(api, GROUP, 6))[-1] == es.settings_language_bad(", ".join(i18n.available()))
         api.command(chat, ana, "/settings language en")
-        assert (await replies(api, GROUP, 7))[-1].startswith(texts.settings_now(2, 5).split(",")[0])
+        assert (await replies(api, GROUP, 7))[-1].startswith(texts.settings_language_set("English"))
     finally:
         await bot.close()
 
