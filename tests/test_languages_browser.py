@@ -86,7 +86,8 @@ async def test_the_playground_in_the_browsers_language(url: str, lang: str, acce
             await contains(round_message.locator(".toast"), t.ANSWER_RECORDED)
             await contains(page.locator(".msg.kind-summary .text"), t.summary_head(False, 1))
             await contains(round_message.locator(".answered"), t.PAGE_ANSWERED)
-            await page.screenshot(path=str(REPO / "docs" / f"playground-{lang}.png"))
+            await page.evaluate("window.scrollTo(0, 0)")
+            await page.screenshot(path=str(REPO / "docs" / f"playground-{lang}.png"), full_page=True)
             # the picker: the same page in English
             await page.select_option("#language", "en")
             await page.wait_for_url("**lang=en**")
