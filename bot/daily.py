@@ -116,8 +116,8 @@ class DailyService:
             player_row = await get_or_create_player(session, player.platform, player.user_id, player.name)
             play = await dq.get_or_start_play(session, day.isoformat(), player_row.id)
             if play.finished_at is not None:
-                share = texts.lang(player.lang).daily_share(daily_number, play.correct, len(plan), play.marks)
-                raise UserError(texts.later.daily_done(share))
+                share = texts.later.daily_share(daily_number, play.correct, len(plan), play.marks)
+                raise UserError(texts.later.daily_done(share))  # both said in the reader's language
             number = play.next_number
         return await self._round(day, number, plan, player.lang)
 

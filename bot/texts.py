@@ -112,7 +112,10 @@ class Later(str):
         return made
 
     def again(self, tr: Texts) -> str:
+        """Made again in tr's language, with any later() text among its values made again too."""
         name, args, kwargs = self._call
+        args = tuple(value.again(tr) if isinstance(value, Later) else value for value in args)
+        kwargs = {key: value.again(tr) if isinstance(value, Later) else value for key, value in kwargs.items()}
         return getattr(tr, name)(*args, **kwargs)
 
 

@@ -129,6 +129,17 @@ def test_the_strict_build_refuses_fuzzy_entries_and_bad_placeholders(locales: Pa
         i18n.compile_po(po, po.with_suffix(".mo"), strict=True)
 
 
+def test_a_later_text_is_made_again_in_the_readers_language_with_its_parts(locales: Path) -> None:
+    _catalogue(locales, "uk")
+    share = texts.later.daily_share(5, 3, 5, "yyn")
+    done = texts.later.daily_done(share)
+    assert str(done).startswith("You played today's daily challenge already") and "Figment daily #5: 3/5" in done
+    said = texts.lang("uk").say(done)
+    assert said.startswith("<You played") and "<Figment daily #5: 3/5" in said
+    assert texts.lang("uk").say(texts.NOT_ADMIN) == "<" + texts.NOT_ADMIN + ">"
+    assert texts.lang("uk").say("not a catalogue text") == "not a catalogue text"
+
+
 def test_rtl_and_language_names() -> None:
     assert "fa" in i18n.RTL and "es" not in i18n.RTL
     assert i18n.language_name("es") == "Español"
