@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test browser postgres bench clean gpu-pack gpu-dry-run gpu-land
+.PHONY: setup pot demo test browser postgres bench clean gpu-pack gpu-dry-run gpu-land
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -18,7 +18,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --force-reinstall --no-deps 'opencv-python-headless>=4.8'
 	touch $(STAMP)
 
+# The compiled catalogues (bot/locales/*/LC_MESSAGES/figment.mo): built strictly from the .po files
+# (bot.i18n also builds them at import when missing or older than their .po).
 setup: $(STAMP)
+	$(BIN)/python -c "from bot import i18n; i18n.compile_all(strict=True)"
 
 # Debian's Chromium for the playground's browser test (Playwright drives it; it never downloads one).
 # Best effort ("-"): if a package cannot be installed, the tests that need it skip and say why.
@@ -47,6 +50,12 @@ demo: setup
 
 test: setup browser postgres
 	$(BIN)/pytest -q
+
+# The English source catalogue, from every N_/_/ngettext/loc/NC_ text (docs/languages.md).
+pot: setup
+	$(BIN)/pybabel extract -F babel.cfg -k N_ -k NC_:1c,2 -k loc -k ngettext:1,2 -k pgettext:1c,2 \
+	  -c TRANSLATORS: --no-location --sort-output --project=Figment --copyright-holder=Figment \
+	  -o bot/locales/figment.pot bot
 
 bench: setup
 	$(BIN)/figment bench db

@@ -17,8 +17,7 @@ from db.people import find_player, forget_player, get_or_create_chat
 from db.scopes import ALL_TIME, GLOBAL_SCOPE, chat_scope, week_period
 
 PNAS_ACCURACY = 0.482  # people judging StyleGAN2 faces, PNAS 2022
-BOARD_USAGE = ("Use /leaderboard, /leaderboard week, /leaderboard all global or /leaderboard week global; "
-               "add pairs for the pair game's board.")
+BOARD_USAGE = texts.BOARD_USAGE
 
 
 def parse_board_args(args: list[str]) -> tuple[str, str]:
@@ -64,78 +63,79 @@ class BoardService:
 
     async def leaderboard_text(self, chat: ChatRef, period: str = "all", scope: str = "chat",
                                escape: texts.Escape = texts._plain, now: datetime | None = None, *,
-                               by: PlayerRef | None = None, mode: str = SINGLE) -> str:
+                               by: PlayerRef | None = None, mode: str = SINGLE, lang: str = "en") -> str:
         """A board; `by` is the player who asked (rate limited: UserError when over the limit)."""
         await self._count_read(by)
         async with self.db.transaction() as session:
             chat_row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
-            return await self._board(session, chat_row.id, period, scope, escape, now, mode)
+            return await self._board(session, chat_row.id, period, scope, escape, now, mode, lang)
 
-    async def chat_board_text(self, chat_id: int, escape: texts.Escape = texts._plain, *, mode: str = SINGLE) -> str:
+    async def chat_board_text(self, chat_id: int, escape: texts.Escape = texts._plain, *, mode: str = SINGLE,
+                              lang: str = "en") -> str:
         async with self.db.transaction() as session:
-            return await self._board(session, chat_id, "all", "chat", escape, None, mode)
+            return await self._board(session, chat_id, "all", "chat", escape, None, mode, lang)
 
     async def _board(self, session, chat_id: int, period: str, scope: str,  # type: ignore[no-untyped-def]
-                     escape: texts.Escape, now: datetime | None, mode: str = SINGLE) -> str:
+                     escape: texts.Escape, now: datetime | None, mode: str = SINGLE, lang: str = "en") -> str:
         minimum = self.settings.board_min_answers
         period_key = week_period(now or utcnow()) if period == "week" else ALL_TIME
         scope_key = scoped(GLOBAL_SCOPE if scope == "global" else chat_scope(chat_id), mode)
         rows = await standings.leaderboard(session, scope=scope_key, period=period_key, min_answers=minimum,
                                    limit=self.settings.board_size)
-        title = (("Global" if scope == "global" else "This chat's") + (" pairs" if mode == PAIRS else "")
-                 + (" board this week" if period == "week" else " board, all time"))
+        t = texts.lang(lang)
+        title = t.board_title(scope, mode == PAIRS, period == "week")
         if not rows:
-            return f"{title}: nobody is ranked yet (players need {minimum} answers)."
-        lines = [f"{title} (ranked by the lower 95% bound of accuracy, min {minimum} answers):"]
+            return t.board_empty(title, minimum)
+        lines = [t.board_head(title, minimum)]
         for row in rows:
-            lines.append(f"{row.rank}. {escape(row.name)}: {texts.percent(row.accuracy)} of {row.answers} "
-                         f"answers, best streak {row.best_streak}")
+            lines.append(t.board_line(row.rank, escape(row.name), row.accuracy, row.answers, row.best_streak))
         return "\n".join(lines)
 
     async def stats_text(self, chat: ChatRef, player: PlayerRef, escape: texts.Escape = texts._plain, *,
-                         by: PlayerRef | None = None) -> str:
-        """player's record; `by` is the player who asked (rate limited, as for boards)."""
+                         by: PlayerRef | None = None, lang: str = "en") -> str:
+        """player's record, in lang; `by` is the player who asked (rate limited, as for boards)."""
         await self._count_read(by)
+        t = texts.lang(lang)
         minimum = self.settings.board_min_answers
         async with self.db.transaction() as session:
             chat_row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             player_row = await find_player(session, player.platform, player.user_id)
-            lines = [f"Stats for {escape(player.name)}:"]
+            lines = [t.stats_head(escape(player.name))]
             if player_row is None:
-                lines.append("No answers yet: play a /quiz!")
+                lines.append(t.NO_ANSWERS_YET)
             else:
                 week = week_period(utcnow())
                 keys = [(chat_scope(chat_row.id), ALL_TIME), (GLOBAL_SCOPE, ALL_TIME), (GLOBAL_SCOPE, week)]
-                labels = ["In this chat", "Everywhere", "This week"]
+                labels = [t.STATS_IN_CHAT, t.STATS_EVERYWHERE, t.STATS_THIS_WEEK,
+                          t.STATS_PAIRS_IN_CHAT, t.STATS_PAIRS_EVERYWHERE, t.STATS_PAIRS_THIS_WEEK]
                 # Each mode keeps its own accuracy: pairs are easier than single images.
                 keys += [(scoped(scope, PAIRS), period) for scope, period in keys]
-                labels += [f"Pairs {label[0].lower()}{label[1:]}" for label in labels]
                 scores = await standings.player_scores(session, player_row.id, keys, minimum)
                 if not scores:
-                    lines.append("No answers yet: play a /quiz!")
+                    lines.append(t.NO_ANSWERS_YET)
                 for key, label in zip(keys, labels):
                     score = scores.get(key)
                     if score is None:
                         continue
-                    rank = f", rank {score.rank}" if score.rank else f" (ranked after {minimum} answers)"
-                    lines.append(f"{label}: {score.correct}/{score.answers} right ({texts.percent(score.accuracy)})"
-                                 f", best streak {score.best_streak}{rank}")
+                    lines.append(t.stats_line(label, score.correct, score.answers, score.accuracy,
+                                              score.best_streak, score.rank, minimum))
             overall = await standings.overall_accuracy(session)
             rates = await standings.fool_rates(session)
         lines.append("")
         if overall.answers:
-            lines.append(f"Everyone: {texts.percent(overall.share_right)} right over {overall.answers} answers "
-                         f"(people judged StyleGAN2 faces at {texts.percent(PNAS_ACCURACY)} in PNAS 2022).")
+            lines.append(t.stats_everyone(overall.share_right, overall.answers, PNAS_ACCURACY))
         if rates:
-            lines.append("How often our generator fools people (answers on fakes that said 'real', 95% CI):")
+            lines.append(t.FOOL_RATES_HEAD)
             for rate in rates:
-                lines.append(f"model {rate.model_version}, psi {rate.truncation:g}: {texts.percent(rate.rate)} "
-                             f"[{texts.percent(rate.low)}-{texts.percent(rate.high)}] of {rate.answers}")
+                lines.append(t.fool_rate_line(rate.model_version, rate.truncation, rate.rate, rate.low, rate.high,
+                                              rate.answers))
         return "\n".join(lines)
 
     async def forget(self, player: PlayerRef) -> str:
+        """Delete the player's data; the reply is in the player's language."""
+        t = texts.lang(player.lang)
         async with self.db.transaction() as session:
             row = await find_player(session, player.platform, player.user_id)
             if row is None:
-                return texts.FORGOTTEN_NOTHING
-            return texts.forgotten(await forget_player(session, row.id))
+                return t.FORGOTTEN_NOTHING
+            return t.forgotten(await forget_player(session, row.id))

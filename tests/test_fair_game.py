@@ -65,9 +65,9 @@ async def test_an_answer_shows_nowhere_until_the_reveal(long_rounds: Figment) ->
     [(_, _, reveal)] = presenter.reveals
     assert reveal.answers == 1 and reveal.correct == 0
     stats, *boards = await everything_shown(app, player(1))
-    assert "In this chat: 0/1 right" in stats and "Everyone: 0% right over 1 answers" in stats
+    assert "In this chat: 0/1 right" in stats and "Everyone: 0% right over 1 answer " in stats
     assert "100% [" in stats and "of 1" in stats  # fooled once out of one answer on a fake
-    assert all("Player 1: 0% of 1 answers" in board for board in boards)
+    assert all("Player 1: 0% of 1 answer," in board for board in boards)
 
 
 async def test_a_reveal_is_scored_once_across_a_restart(tmp_path: Path) -> None:

@@ -95,7 +95,7 @@ async def test_a_pair_game_end_to_end(app: Figment) -> None:
     await app.quiz.answer(post.round_id, player(1), True)
     await app.quiz.answer(post.round_id, player(2), True)
     await app.quiz.wait_idle()
-    assert "Player 1: 100% of 1 answers" in await app.boards.leaderboard_text(chat)
+    assert "Player 1: 100% of 1 answer," in await app.boards.leaderboard_text(chat)
     stats = await app.boards.stats_text(chat, player(1))
     assert "In this chat: 1/1 right" in stats and "Pairs in this chat: 2/3 right" in stats
 

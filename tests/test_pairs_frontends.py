@@ -91,7 +91,7 @@ async def test_a_pair_game_on_telegram(tmp_path: Path) -> None:
             assert await toast(api, wrong) == texts.ANSWER_WRONG_KIND
             api.command(chat, ann, "/stop")
             stopped = (await replies(api, GROUP, since=api.last_seq))[-1]
-            assert stopped.startswith("Game stopped. 1 rounds played.")
+            assert stopped.startswith("Game stopped. 1 round played.")
         finally:
             await bot.close()
         assert not api.breaches

@@ -154,7 +154,7 @@ async def test_forget_me_deletes_answers(app: Figment) -> None:
     await app.quiz.start(CHAT, player(0), 1)
     post = await presenter.next_post(1)
     await app.quiz.answer(post.round_id, player(1), True)
-    assert "1 answers" in await app.boards.forget(player(1))
+    assert "and 1 answer are deleted" in await app.boards.forget(player(1))
     assert "nothing stored" in await app.boards.forget(player(1))
     await app.quiz.stop(CHAT)
 

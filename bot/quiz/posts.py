@@ -20,12 +20,14 @@ class RoundPost:
     seconds: int
     image: PostedImage
     pair: bool = False  # two faces, A and B: the buttons are "A is real" / "B is real"
+    lang: str = "en"  # the chat's language (bot.i18n code): the caption and buttons are said in it
 
     @property
     def caption(self) -> str:
+        t = texts.lang(self.lang)
         if self.pair:
-            return texts.pair_caption(self.number, self.total, self.seconds)
-        return texts.round_caption(self.number, self.total, self.seconds)
+            return t.pair_caption(self.number, self.total, self.seconds)
+        return t.round_caption(self.number, self.total, self.seconds)
 
 
 @dataclass(frozen=True)
@@ -39,18 +41,14 @@ class Reveal:
     attribution: str
     tip: str = ""  # what gives a fake away (bot.quiz.tips), shown only now
     pair: bool = False  # a pair round: is_real says face A was the real one
+    lang: str = "en"  # the chat's language; attribution and tip come already said in it
 
     def text(self, limit: int | None = None) -> str:
         """The reveal, at most `limit` characters: the truth and the share always show; a long
         attribution (an operator's photo credits) is cut at a word, with an ellipsis."""
-        truth = "REAL photo" if self.is_real else "AI FAKE (this person does not exist)"
-        if self.pair:
-            truth = texts.pair_truth(self.is_real)
-        if self.answers:
-            share = f"{self.correct} of {self.answers} got it right ({texts.percent(self.correct / self.answers)})."
-        else:
-            share = "Nobody answered."
-        head = f"Round {self.number}/{self.total}: {'' if self.pair else 'it was a '}{truth}.\n{share}\n"
+        t = texts.lang(self.lang)
+        truth = t.reveal_head(self.number, self.total, self.is_real, t.pair_truth(self.is_real) if self.pair else None)
+        head = f"{truth}\n{t.reveal_share(self.correct, self.answers)}\n"
         if self.tip:
             head += self.tip + "\n"
         if limit is None:
@@ -74,16 +72,17 @@ class GameSummary:
     stopped: bool = False
     reason: str | None = None  # why a game stopped early, for the players (e.g. the generator is down)
     mode: str = SINGLE  # db.modes: the board shown is the mode's
+    lang: str = "en"  # the chat's language; board_text and reason come already said in it
 
     def text(self, escape: texts.Escape = texts._plain) -> str:
-        head = "Game stopped." if self.stopped else "Game over!"
-        lines = [f"{head} {self.rounds_played} rounds played."]
+        t = texts.lang(self.lang)
+        lines = [t.summary_head(self.stopped, self.rounds_played)]
         if self.reason:
             lines.append(self.reason)
         if not self.players:
-            lines.append("Nobody answered this time.")
+            lines.append(t.NOBODY_THIS_TIME)
         for place, player in enumerate(self.players, 1):
-            lines.append(f"{place}. {escape(player.name)}: {player.correct}/{player.answers} right")
+            lines.append(t.summary_line(place, escape(player.name), player.correct, player.answers))
         return "\n".join(lines) + "\n\n" + self.board_text
 
 
