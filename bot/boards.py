@@ -132,8 +132,10 @@ class BoardService:
         return "\n".join(lines)
 
     async def forget(self, player: PlayerRef) -> str:
+        """Delete the player's data; the reply is in the player's language."""
+        t = texts.lang(player.lang)
         async with self.db.transaction() as session:
             row = await find_player(session, player.platform, player.user_id)
             if row is None:
-                return texts.FORGOTTEN_NOTHING
-            return texts.forgotten(await forget_player(session, row.id))
+                return t.FORGOTTEN_NOTHING
+            return t.forgotten(await forget_player(session, row.id))

@@ -8,10 +8,16 @@ from bot import i18n, texts
 from db.database import Database
 from bot.errors import UserError
 from bot.parsing import parse_count
-from bot.refs import ChatRef
+from bot.refs import ChatRef, PlayerRef
 from bot.settings import Settings
 from db.models import Chat
 from db.people import get_or_create_chat
+
+def language_of(chat_row: Chat, chat: ChatRef | None = None) -> str:
+    """The chat's language: an admin's choice (or the first game's), else the platform's for the
+    chat, else English."""
+    return i18n.normalise((chat_row.settings or {}).get("language") or (chat.lang if chat else None))
+
 
 SECONDS_KEYS = ("seconds", "round", "round_seconds", "time")
 ROUNDS_KEYS = ("rounds", "rounds_per_game", "games")
@@ -33,6 +39,19 @@ class ChatSettings:
     def language(chat: Chat) -> str | None:
         """The chat's language (a bot.i18n code), None where nobody chose one yet."""
         return (chat.settings or {}).get("language")
+
+    @staticmethod
+    def first_language(chat_row: Chat, chat: ChatRef, by: PlayerRef) -> None:
+        """At a chat's first game: its language becomes the platform's for the chat (a Discord
+        server's locale) or else that of whoever started the game; an admin's choice stays."""
+        if ChatSettings.language(chat_row) is None:
+            chat_row.settings = {**(chat_row.settings or {}), "language": i18n.normalise(chat.lang or by.lang)}
+
+    async def language_of(self, chat: ChatRef) -> str:
+        """The language the chat's shared messages are said in (English until one is known)."""
+        async with self.db.transaction() as session:
+            row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
+            return language_of(row, chat)
 
     async def current(self, chat: ChatRef) -> tuple[int, int]:
         """(round seconds, rounds per game) in this chat."""
@@ -64,7 +83,7 @@ class ChatSettings:
         code = i18n.normalise(value)
         if not value or (code == i18n.ENGLISH and str(value).strip().lower().split("-")[0].split("_")[0] != "en"):
             known = ", ".join(i18n.available())
-            raise UserError(texts.settings_language_bad(known))
+            raise UserError(texts.later.settings_language_bad(known))
         return code
 
     def _parse(self, key: str, value: str | None) -> tuple[str, int]:
@@ -74,8 +93,8 @@ class ChatSettings:
         elif key in ROUNDS_KEYS:
             name, low, high, what = "rounds_per_game", 1, self.settings.max_rounds_per_game, texts.SETTING_ROUNDS
         else:
-            raise UserError(texts.UNKNOWN_SETTING + " " + texts.SETTINGS_USAGE)
-        error = texts.settings_bad(low, high, what)
+            raise UserError(texts.later.unknown_setting())
+        error = texts.later.settings_bad(low, high, what)
         if value is None or not str(value).strip():
             raise UserError(error)
         return name, parse_count(value, default=low, low=low, high=high, error=error)

@@ -25,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot import texts
+from bot import i18n, texts
 from db.database import Database
 from bot.errors import UserError
 from bot.imaging import PostedImage, load_rgb, quiz_image
@@ -57,10 +57,11 @@ class DailyRound:
     number: int
     total: int
     image: PostedImage
+    lang: str = "en"  # the player's language (bot.i18n code)
 
     @property
     def caption(self) -> str:
-        return texts.daily_caption(self.daily_number, self.number, self.total)
+        return texts.lang(self.lang).daily_caption(self.daily_number, self.number, self.total)
 
 
 @dataclass(frozen=True)
@@ -70,13 +71,14 @@ class DailyFinish:
     total: int
     marks: str
     board_text: str
+    lang: str = "en"
 
     @property
     def share(self) -> str:
-        return texts.daily_share(self.daily_number, self.correct, self.total, self.marks)
+        return texts.lang(self.lang).daily_share(self.daily_number, self.correct, self.total, self.marks)
 
     def text(self) -> str:
-        return texts.daily_finish(self.correct, self.total, self.share, self.board_text)
+        return texts.lang(self.lang).daily_finish(self.correct, self.total, self.share, self.board_text)
 
 
 @dataclass(frozen=True)
@@ -114,10 +116,10 @@ class DailyService:
             player_row = await get_or_create_player(session, player.platform, player.user_id, player.name)
             play = await dq.get_or_start_play(session, day.isoformat(), player_row.id)
             if play.finished_at is not None:
-                share = texts.daily_share(daily_number, play.correct, len(plan), play.marks)
-                raise UserError(texts.daily_done(share))
+                share = texts.lang(player.lang).daily_share(daily_number, play.correct, len(plan), play.marks)
+                raise UserError(texts.later.daily_done(share))
             number = play.next_number
-        return await self._round(day, number, plan)
+        return await self._round(day, number, plan, player.lang)
 
     async def answer(self, player: PlayerRef, day: date, number: int, guess_real: bool,
                      now: datetime | None = None) -> DailyStep:
@@ -139,17 +141,20 @@ class DailyService:
                 raise UserError(texts.ANSWER_ALREADY)
             await session.refresh(play)
             correct, marks = play.correct, play.marks
-        result = texts.daily_result(number, total, is_real, right)
+        t = texts.lang(player.lang)
+        result = t.daily_result(number, total, is_real, right)
         if number < total:
-            return DailyStep(result, await self._round(day, number + 1, plan), None)
-        return DailyStep(result, None, DailyFinish(daily_number, correct, total, marks, await self.board_text(day)))
+            return DailyStep(result, await self._round(day, number + 1, plan, player.lang), None)
+        return DailyStep(result, None, DailyFinish(daily_number, correct, total, marks,
+                                                   await self.board_text(day, lang=player.lang), t.lang))
 
-    async def board_text(self, day: date | None = None, escape: texts.Escape = texts._plain) -> str:
+    async def board_text(self, day: date | None = None, escape: texts.Escape = texts._plain,
+                         lang: str | None = None) -> str:
         day = day or utc_today()
         async with self.db.transaction() as session:
             today = await dq.day_board(session, day.isoformat(), BOARD_SIZE)
             ever = await dq.all_time_board(session, BOARD_SIZE)
-        return texts.daily_board(day_number(day), [(row.name, row.correct, row.rounds) for row in today],
+        return texts.lang(lang).daily_board(day_number(day), [(row.name, row.correct, row.rounds) for row in today],
                                  [(row.name, row.correct, row.rounds) for row in ever], escape)
 
     # -- the day's rounds --
@@ -239,9 +244,9 @@ class DailyService:
         return await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size,
                                        self.settings.quiz_detail)
 
-    async def _round(self, day: date, number: int, plan: list[dict[str, Any]]) -> DailyRound:
+    async def _round(self, day: date, number: int, plan: list[dict[str, Any]], lang: str | None = None) -> DailyRound:
         image = await self._image(day, number, plan[number - 1])
-        return DailyRound(day, day_number(day), number, len(plan), image)
+        return DailyRound(day, day_number(day), number, len(plan), image, i18n.normalise(lang))
 
     async def _image(self, day: date, number: int, entry: dict[str, Any]) -> PostedImage:
         key = (day.isoformat(), number)

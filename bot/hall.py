@@ -64,20 +64,22 @@ class HallService:
         """The all-time hall's faces of the model now serving: what a hard game may show again."""
         return [row for row in await self.rows("all") if row.model_version == self.source.model_version]
 
-    async def hall(self, player: PlayerRef | None, args: list[str] | None = None) -> HallPost:
-        """The hall for a player's /hall (rate limited like boards); UserError on bad input."""
+    async def hall(self, player: PlayerRef | None, args: list[str] | None = None, lang: str | None = None) -> HallPost:
+        """The hall for a player's /hall (rate limited like boards), in lang (default: the
+        player's); UserError on bad input."""
+        t = texts.lang(lang or (player.lang if player else None))
         period = parse_hall_args(list(args or []))
         if player is not None:
             await self._limiter.check((player.platform, player.user_id))
         rows = await self.rows(period)
         minimum = self.settings.hall_min_answers
         if not rows:
-            return HallPost(texts.hall_empty(period, minimum), None)
-        lines = [texts.hall_title(period, minimum)]
-        lines += [texts.hall_line(r.rank, r.fooled, r.answers, r.seed, r.truncation, r.model_version) for r in rows]
+            return HallPost(t.hall_empty(period, minimum), None)
+        lines = [t.hall_title(period, minimum)]
+        lines += [t.hall_line(r.rank, r.fooled, r.answers, r.seed, r.truncation, r.model_version) for r in rows]
         image = await self._sheet([r for r in rows if r.model_version == self.source.model_version])
         if image is not None:
-            lines.append(texts.HALL_PICTURED)
+            lines.append(t.HALL_PICTURED)
         return HallPost("\n".join(lines), image)
 
     async def _sheet(self, rows: list[HallRow]) -> PostedImage | None:

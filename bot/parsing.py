@@ -17,7 +17,7 @@ def parse_seed(text: str | int | None) -> int | None:
     try:
         return check_seed(int(str(text).strip()))
     except ValueError:  # not a whole number, or out of range (InvalidRequest is a ValueError)
-        raise UserError(texts.BAD_SEED) from None
+        raise UserError(texts.later.bad_seed()) from None
 
 
 def parse_psi(text: str | float | None) -> float:
@@ -26,7 +26,7 @@ def parse_psi(text: str | float | None) -> float:
     try:
         return check_psi(float(str(text).strip().replace(",", ".")))
     except ValueError:
-        raise UserError(texts.BAD_PSI) from None
+        raise UserError(texts.later.bad_psi()) from None
 
 
 def parse_count(text: str | int | None, *, default: int, low: int, high: int, error: str) -> int:

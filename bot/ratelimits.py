@@ -8,7 +8,7 @@ from collections import defaultdict, deque
 from typing import TYPE_CHECKING, Callable, Hashable
 
 from bot.errors import UserError
-from bot.texts import slow_down
+from bot import texts
 from db import ratelimits
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ class RateLimiter:
         while hits and now - hits[0] >= 60.0:
             hits.popleft()
         if len(hits) >= self.per_minute:
-            raise UserError(slow_down(max(1, math.ceil(60.0 - (now - hits[0])))))
+            raise UserError(texts.later.slow_down(max(1, math.ceil(60.0 - (now - hits[0])))))
         hits.append(now)
         if len(self._hits) > 100_000:  # forget idle users so memory stays bounded
             for idle in [k for k, v in self._hits.items() if not v or now - v[-1] >= 60.0]:
@@ -68,7 +68,7 @@ class SharedRateLimiter:
         now = self.clock()
         hits = [t for t in await ratelimits.locked_hits(session, self.kind, key, now) if now - t < 60.0]
         if len(hits) >= self.per_minute:
-            raise UserError(slow_down(max(1, math.ceil(60.0 - (now - hits[0])))))
+            raise UserError(texts.later.slow_down(max(1, math.ceil(60.0 - (now - hits[0])))))
         await ratelimits.save_hits(session, self.kind, key, hits + [now], now)
 
 

@@ -9,6 +9,8 @@ class PlayerRef:
     platform: str  # 'telegram', 'discord', 'web'
     user_id: str
     name: str
+    # The player's language as the platform says it ("pt-br", "uk"; None: unknown): their own replies.
+    lang: str | None = None
 
 
 @dataclass(frozen=True)
@@ -18,3 +20,6 @@ class ChatRef:
     title: str = ""
     # People expected to answer (small chats): a round closes early once they all have.
     expected_players: int | None = None
+    # The platform's language for the chat where it has one (Discord's server locale): the chat's
+    # language until an admin picks one with /settings language.
+    lang: str | None = None

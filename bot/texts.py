@@ -62,6 +62,13 @@ class Texts:
     def pgettext(self, context: str, msgid: str) -> str:
         return self._tr.pgettext(context, msgid)
 
+    def say(self, text: str) -> str:
+        """A text made elsewhere (a UserError's message, a stored reason) said in this language:
+        a later() text is made again here, a catalogue text is looked up, anything else is as is."""
+        if isinstance(text, Later):
+            return text.again(self)
+        return self._tr.gettext(text) if text else text
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
@@ -93,6 +100,29 @@ def lang(language: str | None) -> Texts:
 
 
 EN = lang(i18n.ENGLISH)
+
+
+class Later(str):
+    """A text from one of this module's functions: English as a str, made again in another
+    language by Texts.say (a UserError raised where nobody knows the reader's language)."""
+
+    def __new__(cls, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> "Later":
+        made = super().__new__(cls, getattr(EN, name)(*args, **kwargs))
+        made._call = (name, args, kwargs)
+        return made
+
+    def again(self, tr: Texts) -> str:
+        name, args, kwargs = self._call
+        return getattr(tr, name)(*args, **kwargs)
+
+
+class _Later:
+    def __getattr__(self, name: str) -> Callable[..., Later]:
+        return lambda *args, **kwargs: Later(name, args, kwargs)
+
+
+# texts.later.bad_rounds(5): the English text now, the reader's language where it is shown.
+later = _Later()
 
 
 BOT_NAME = "Figment"
@@ -322,6 +352,10 @@ def forgotten(answers: int, *, tr: Texts = EN) -> str:
 
 # --- /settings ---
 UNKNOWN_SETTING = N_("Unknown setting.")
+
+
+def unknown_setting(*, tr: Texts = EN) -> str:
+    return f"{tr.UNKNOWN_SETTING} {tr.SETTINGS_USAGE}"
 SETTING_SECONDS = N_("round length in seconds")
 SETTING_ROUNDS = N_("rounds per game")
 
@@ -336,7 +370,7 @@ def settings_now(round_seconds: int, rounds_per_game: int, language: str | None 
 
 
 def settings_bad(low: int, high: int, what: str, *, tr: Texts = EN) -> str:
-    return tr._("The %(what)s must be a whole number from %(low)s to %(high)s.", what=what, low=low, high=high)
+    return tr._("The %(what)s must be a whole number from %(low)s to %(high)s.", what=tr._(what), low=low, high=high)
 
 
 def settings_language_bad(known: str, *, tr: Texts = EN) -> str:

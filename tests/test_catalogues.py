@@ -194,7 +194,13 @@ async def test_discord_command_texts_follow_discords_rules(lang: str) -> None:
             for name in filter(None, [choice["name"], *[(choice.get("name_localizations") or {}).get(code)
                                                           for code in locales]]):
                 assert 1 <= len(name) <= 100, (lang, name)
-        counted += sum(1 for code in locales if (item.get("description_localizations") or {}).get(code))
+        if lang != i18n.ENGLISH and item.get("description"):  # every description translated, fitting
+            missing = [code for code in locales if not (item.get("description_localizations") or {}).get(code)]
+            assert not missing, (lang, item["name"], "description not translated or over 100 characters", missing)
+            counted += 1
+        # every choice translated, except the languages: each is named in itself ("Español")
+        for choice in item.get("choices") or [] if lang != i18n.ENGLISH and item["name"] != "language" else []:
+            assert all((choice.get("name_localizations") or {}).get(code) for code in locales), (lang, choice)
         for option in item.get("options") or []:
             check(option)
 
@@ -203,3 +209,15 @@ async def test_discord_command_texts_follow_discords_rules(lang: str) -> None:
         check(payload, menu=isinstance(command, app_commands.ContextMenu))
     if lang != i18n.ENGLISH and locales:  # a language Discord has: its descriptions are translated
         assert counted > 20, (lang, counted)
+
+
+def test_the_languages_table_is_made_from_the_catalogues() -> None:
+    """README.md and docs/languages.md show the table the catalogues make now (no stale claims)."""
+    from bot.i18n import report
+
+    made = report.table()
+    for path in report.FILES:
+        text = path.read_text(encoding="utf-8")
+        assert report.with_table(text, made) == text, f"{path.name}: run python -m bot.i18n.report --write"
+    for lang in i18n.available():
+        assert lang in report.AUDIENCE, f"say who {lang} is for in bot/i18n/report.py"

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import texts
-from bot.discord_app.people import PLATFORM, chat_of, player_of
+from bot.discord_app.people import PLATFORM, chat_of, player_of, said_to
 from bot.discord_app.replies import report_failure
 
 if TYPE_CHECKING:
@@ -25,11 +25,11 @@ ANSWER_TEMPLATE = r"figment:answer:(?P<round>[0-9]{1,19}):(?P<guess>[rf])"
 
 
 class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSWER_TEMPLATE):
-    def __init__(self, round_id: int, guess_real: bool, *, disabled: bool = False) -> None:
+    def __init__(self, round_id: int, guess_real: bool, *, disabled: bool = False, t: texts.Texts = texts.EN) -> None:
         self.round_id = round_id
         self.guess_real = guess_real
-        super().__init__(discord.ui.Button(
-            label=texts.BUTTON_REAL if guess_real else texts.BUTTON_FAKE,
+        super().__init__(discord.ui.Button(  # the label in the chat's language, the custom id the same in all
+            label=t.BUTTON_REAL if guess_real else t.BUTTON_FAKE,
             style=discord.ButtonStyle.success if guess_real else discord.ButtonStyle.danger,
             custom_id=f"figment:answer:{round_id}:{'r' if guess_real else 'f'}",
             disabled=disabled,
@@ -53,18 +53,18 @@ class AnswerButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANSW
         except discord.HTTPException:  # too late to say anything; the click still counts
             log.warning("could not acknowledge a click on round %s", self.round_id, exc_info=True)
         try:
-            reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user), self.guess_real,
+            reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user, interaction.locale), self.guess_real,
                                                   chat_of(interaction))
         except Exception:
             await report_failure(interaction, f"an answer to round {self.round_id}")
             return
-        await interaction.edit_original_response(content=reply.text)
+        await interaction.edit_original_response(content=said_to(interaction).say(reply.text))
 
 
-def round_view(round_id: int, *, disabled: bool = False) -> discord.ui.View:
+def round_view(round_id: int, *, disabled: bool = False, t: texts.Texts = texts.EN) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(AnswerButton(round_id, True, disabled=disabled))
-    view.add_item(AnswerButton(round_id, False, disabled=disabled))
+    view.add_item(AnswerButton(round_id, True, disabled=disabled, t=t))
+    view.add_item(AnswerButton(round_id, False, disabled=disabled, t=t))
     return view
 
 
@@ -74,11 +74,11 @@ PAIR_TEMPLATE = r"figment:pair:(?P<round>[0-9]{1,19}):(?P<side>[ab])"
 class PairButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAIR_TEMPLATE):
     """"A is real" / "B is real" under a pair round: `figment:pair:<round_id>:a` or `...:b`."""
 
-    def __init__(self, round_id: int, a_is_real: bool, *, disabled: bool = False) -> None:
+    def __init__(self, round_id: int, a_is_real: bool, *, disabled: bool = False, t: texts.Texts = texts.EN) -> None:
         self.round_id = round_id
         self.a_is_real = a_is_real
         super().__init__(discord.ui.Button(
-            label=texts.BUTTON_A_REAL if a_is_real else texts.BUTTON_B_REAL,
+            label=t.BUTTON_A_REAL if a_is_real else t.BUTTON_B_REAL,
             style=discord.ButtonStyle.primary,  # one colour for both: neither side looks "right"
             custom_id=f"figment:pair:{round_id}:{'a' if a_is_real else 'b'}",
             disabled=disabled,
@@ -100,16 +100,16 @@ class PairButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=PAIR_T
         except discord.HTTPException:
             log.warning("could not acknowledge a click on round %s", self.round_id, exc_info=True)
         try:
-            reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user), self.a_is_real,
+            reply = await bot.figment.quiz.answer(self.round_id, player_of(interaction.user, interaction.locale), self.a_is_real,
                                                   chat_of(interaction), pair=True)
         except Exception:
             await report_failure(interaction, f"an answer to pair round {self.round_id}")
             return
-        await interaction.edit_original_response(content=reply.text)
+        await interaction.edit_original_response(content=said_to(interaction).say(reply.text))
 
 
-def pair_view(round_id: int, *, disabled: bool = False) -> discord.ui.View:
+def pair_view(round_id: int, *, disabled: bool = False, t: texts.Texts = texts.EN) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(PairButton(round_id, True, disabled=disabled))
-    view.add_item(PairButton(round_id, False, disabled=disabled))
+    view.add_item(PairButton(round_id, True, disabled=disabled, t=t))
+    view.add_item(PairButton(round_id, False, disabled=disabled, t=t))
     return view

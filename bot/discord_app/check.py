@@ -14,7 +14,7 @@ from discord import app_commands
 
 from bot import texts
 from bot.discord_app.translator import loc
-from bot.discord_app.people import PLATFORM
+from bot.discord_app.people import PLATFORM, said_to
 from bot.discord_app.replies import acknowledge, reply, reply_privately
 from bot.errors import UserError
 from bot.provenance.check import MAX_BYTES, CheckService
@@ -28,7 +28,7 @@ MENU_NAME = loc("Check with Figment")
 
 async def _check(interaction: discord.Interaction, image: discord.Attachment) -> None:
     if image.size > MAX_BYTES:
-        await reply(interaction, texts.check_too_big(MAX_BYTES), ephemeral=True)
+        await reply(interaction, said_to(interaction).check_too_big(MAX_BYTES), ephemeral=True)
         return
     await acknowledge(interaction, private=False)  # counting, downloading and reading take a moment
     bot: "FigmentClient" = interaction.client  # type: ignore[assignment]
@@ -36,10 +36,10 @@ async def _check(interaction: discord.Interaction, image: discord.Attachment) ->
     try:
         await checks.admit(PLATFORM, str(interaction.user.id))  # the key /face uses
     except UserError as error:  # over the limit: said to the asker alone, the public "thinking" goes
-        await reply_privately(interaction, error.message)
+        await reply_privately(interaction, said_to(interaction).say(error.message))
         return
     data = await image.read()
-    await reply(interaction, await checks.reply(data))
+    await reply(interaction, await checks.reply(data, said_to(interaction).lang))
 
 
 def add_check_command(tree: app_commands.CommandTree) -> None:
@@ -51,6 +51,6 @@ def add_check_command(tree: app_commands.CommandTree) -> None:
     @tree.context_menu(name=MENU_NAME)
     async def check_message(interaction: discord.Interaction, message: discord.Message) -> None:
         if not message.attachments:
-            await reply(interaction, texts.CHECK_HOW_DISCORD, ephemeral=True)
+            await reply(interaction, said_to(interaction).CHECK_HOW_DISCORD, ephemeral=True)
             return
         await _check(interaction, message.attachments[0])

@@ -12,6 +12,7 @@ from bot.app import Figment
 from bot.discord_app import timing
 from bot.discord_app.api_errors import error_trace
 from bot.discord_app.buttons import AnswerButton, PairButton
+from bot.discord_app.translator import FigmentTranslator
 from bot.discord_app.commands import FigmentTree, add_commands
 from bot.discord_app.daily import DailyButton
 from bot.discord_app.face import AnotherFaceButton
@@ -37,6 +38,10 @@ class CommandClient(discord.Client):
         self.tree = FigmentTree(self)
         add_commands(self.tree)
 
+    async def setup_hook(self) -> None:
+        # Command names and descriptions in each player's language (bot.discord_app.translator).
+        await self.tree.set_translator(FigmentTranslator())
+
 
 class FigmentBot(CommandClient):
     def __init__(self, figment: Figment, *, test_guild: int | None = None, sync: bool = True,
@@ -51,6 +56,7 @@ class FigmentBot(CommandClient):
 
     async def setup_hook(self) -> None:
         # Logged in, not yet connected to the gateway: REST works, no events arrive yet.
+        await super().setup_hook()
         self.add_dynamic_items(AnswerButton, AnotherFaceButton, PairButton, DailyButton)
         self.figment.quiz.register(PLATFORM, self.presenter)
         if self.sync and not self.runs_shard_zero:

@@ -21,7 +21,7 @@ from bot.discord_app.check import add_check_command
 from bot.discord_app.context import FigmentClient
 from bot.discord_app.daily import add_daily_command
 from bot.discord_app.face import send_face, send_hall
-from bot.discord_app.people import chat_of, escape, player_of
+from bot.discord_app.people import chat_of, escape, player_of, said_to
 from bot.discord_app.presenter import QUIZ_CHANNEL, DiscordPresenter
 from bot.discord_app.replies import acknowledge, reply, reply_privately
 from bot.errors import UserError
@@ -53,14 +53,15 @@ class FigmentTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction,  # type: ignore[override]
                        error: app_commands.AppCommandError) -> None:
         original = error.original if isinstance(error, app_commands.CommandInvokeError) else error
+        t = said_to(interaction)  # an error is said to the asker alone, in their language
         if isinstance(original, UserError):
-            text = original.message
+            text = t.say(original.message)
         elif isinstance(original, app_commands.TransformerError):
-            text = texts.DISCORD_BAD_OPTION
+            text = t.DISCORD_BAD_OPTION
         else:
             command = interaction.command.qualified_name if interaction.command else "?"
             log.error("command /%s failed", command, exc_info=original)
-            text = texts.ERROR
+            text = t.ERROR
         try:
             await reply_privately(interaction, text)
         except discord.HTTPException:
@@ -94,19 +95,20 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         if interaction.guild_id is not None:
             target = await bot.presenter.quiz_channel(chat) or target
         # The game's channel is stored with its start: every process posts it there.
-        await bot.figment.quiz.start(chat, player_of(interaction.user), rounds, mode or SINGLE, hard=hard,
+        await bot.figment.quiz.start(chat, player_of(interaction.user, interaction.locale), rounds, mode or SINGLE, hard=hard,
                                      options=bot.presenter.start_options(chat, target))
+        t = said_to(interaction)
         if target == interaction.channel_id:
-            await reply(interaction, texts.DISCORD_QUIZ_STARTED)
+            await reply(interaction, t.DISCORD_QUIZ_STARTED)
         else:
-            await reply(interaction, texts.discord_quiz_elsewhere(f"<#{target}>"))
+            await reply(interaction, t.discord_quiz_elsewhere(f"<#{target}>"))
 
     @tree.command(name="stop", description=loc("End the game in this server now"))
     async def stop(interaction: discord.Interaction) -> None:
         # stopping reveals the open round and posts the summary: that can take a few seconds
         await interaction.response.defer(ephemeral=True, thinking=True)
         await _bot(interaction).figment.quiz.stop(chat_of(interaction))
-        await interaction.edit_original_response(content=texts.DISCORD_GAME_STOPPED)
+        await interaction.edit_original_response(content=said_to(interaction).DISCORD_GAME_STOPPED)
 
     @tree.command(name="leaderboard", description=loc("Who spots fakes best"))
     @app_commands.describe(scope=loc("This server or everywhere (default: this server)"),
@@ -120,8 +122,11 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         # no database: at once
         when, where, game = parse_board_query([word for word in (period, scope, mode) if word])
         await acknowledge(interaction, private=False)
-        await reply(interaction, await _bot(interaction).figment.boards.leaderboard_text(
-            chat_of(interaction), when, where, escape, by=player_of(interaction.user), mode=game))
+        bot, chat = _bot(interaction), chat_of(interaction)
+        # a board is the server's: said in the server's language
+        await reply(interaction, await bot.figment.boards.leaderboard_text(
+            chat, when, where, escape, by=player_of(interaction.user, interaction.locale), mode=game,
+            lang=await bot.figment.chats.language_of(chat)))
 
     @tree.command(name="stats", description=loc("A record, and how often the generator fools people"))
     @app_commands.describe(member=loc("Whose record (default: yours)"))
@@ -129,7 +134,8 @@ def add_commands(tree: app_commands.CommandTree) -> None:
         who = player_of(member or interaction.user)
         await acknowledge(interaction, private=False)
         await reply(interaction, await _bot(interaction).figment.boards.stats_text(
-            chat_of(interaction), who, escape, by=player_of(interaction.user)))
+            chat_of(interaction), who, escape, by=player_of(interaction.user, interaction.locale),
+            lang=said_to(interaction).lang))
 
     @tree.command(name="hall", description=loc("The hall of fakes: the AI faces that fooled the most players"))
     @app_commands.describe(period=loc("This week or all time (default: this week)"))
@@ -140,12 +146,12 @@ def add_commands(tree: app_commands.CommandTree) -> None:
     @tree.command(name="forgetme", description=loc("Delete everything Figment stores about you"))
     async def forgetme(interaction: discord.Interaction) -> None:
         await acknowledge(interaction, private=True)
-        await reply(interaction, await _bot(interaction).figment.boards.forget(player_of(interaction.user)),
+        await reply(interaction, await _bot(interaction).figment.boards.forget(player_of(interaction.user, interaction.locale)),
                     ephemeral=True)
 
     @tree.command(name="tips", description=loc("What gives a fake away"))
     async def tips(interaction: discord.Interaction) -> None:
-        await reply(interaction, tips_text(), ephemeral=True)  # a list for the asker, not the channel
+        await reply(interaction, tips_text(None, said_to(interaction).lang), ephemeral=True)  # a list for the asker, not the channel
 
     @tree.command(name="settings", description=loc("Round length, rounds per game, the quiz channel and the language"))
     @app_commands.default_permissions(manage_guild=True)
@@ -179,7 +185,7 @@ def add_commands(tree: app_commands.CommandTree) -> None:
             await bot.figment.chats.set_option(chat, QUIZ_CHANNEL, None if any_channel else str(channel.id))
         if in_server:
             current = await bot.presenter.quiz_channel(chat)
-            text += "\n" + texts.discord_quiz_channel(f"<#{current}>" if current else None)
+            text += "\n" + said_to(interaction).discord_quiz_channel(f"<#{current}>" if current else None)
         await reply(interaction, text, ephemeral=True)
 
     add_daily_command(tree)

@@ -23,7 +23,7 @@ from bot import texts
 from bot.discord_app.translator import loc
 from bot.daily import DailyRound
 from bot.daily_keys import KEY_PATTERN, parse_round_key, round_key
-from bot.discord_app.people import MESSAGE_LIMIT, escape, pieces, player_of
+from bot.discord_app.people import MESSAGE_LIMIT, escape, pieces, player_of, said_to
 from bot.discord_app.replies import acknowledge, report_failure
 from bot.errors import UserError
 
@@ -35,13 +35,14 @@ DAILY_TEMPLATE = f"figment:daily:(?P<key>{KEY_PATTERN}):(?P<guess>[rf])"
 
 
 class DailyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DAILY_TEMPLATE):
-    def __init__(self, day: date | None, number: int, guess_real: bool, key: str | None = None) -> None:
+    def __init__(self, day: date | None, number: int, guess_real: bool, key: str | None = None,
+                 t: texts.Texts = texts.EN) -> None:
         self.day = day  # None: a well-formed id with an impossible date (a made-up request)
         self.number = number
         self.guess_real = guess_real
         key = key or round_key(day, number)  # type: ignore[arg-type]
         super().__init__(discord.ui.Button(
-            label=texts.BUTTON_REAL if guess_real else texts.BUTTON_FAKE,
+            label=t.BUTTON_REAL if guess_real else t.BUTTON_FAKE,
             style=discord.ButtonStyle.success if guess_real else discord.ButtonStyle.danger,
             custom_id=f"figment:daily:{key}:{'r' if guess_real else 'f'}",
         ))
@@ -62,10 +63,10 @@ class DailyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DAILY
         try:
             if self.day is None:
                 raise UserError(texts.BUTTON_UNKNOWN)
-            step = await bot.figment.daily.answer(player_of(interaction.user), self.day, self.number,
+            step = await bot.figment.daily.answer(player_of(interaction.user, interaction.locale), self.day, self.number,
                                                   self.guess_real)
         except UserError as error:  # yesterday's button, a double click: said to the clicker alone
-            await interaction.followup.send(error.message, ephemeral=True)
+            await interaction.followup.send(said_to(interaction).say(error.message), ephemeral=True)
             return
         except Exception:
             await report_failure(interaction, f"an answer to daily round {self.number}")
@@ -88,8 +89,9 @@ class DailyButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=DAILY
 
 def daily_view(round_: DailyRound) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(DailyButton(round_.day, round_.number, True))
-    view.add_item(DailyButton(round_.day, round_.number, False))
+    t = texts.lang(round_.lang)  # the player's language: a daily round is theirs alone
+    view.add_item(DailyButton(round_.day, round_.number, True, t=t))
+    view.add_item(DailyButton(round_.day, round_.number, False, t=t))
     return view
 
 
@@ -104,7 +106,7 @@ def add_daily_command(tree: app_commands.CommandTree) -> None:
     async def daily(interaction: discord.Interaction) -> None:
         await acknowledge(interaction, private=True)  # the first image of the day may take a moment
         bot: FigmentClient = interaction.client  # type: ignore[assignment]
-        round_ = await bot.figment.daily.start(player_of(interaction.user))  # UserError: FigmentTree.on_error
+        round_ = await bot.figment.daily.start(player_of(interaction.user, interaction.locale))  # UserError: FigmentTree.on_error
         parts = round_message(round_)
         interaction.extras["answered"] = True
         await interaction.edit_original_response(content=parts["content"], attachments=[parts["file"]],

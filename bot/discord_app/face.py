@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import discord
 
 from bot import texts
-from bot.discord_app.people import PLATFORM, pieces, player_of
+from bot.discord_app.people import PLATFORM, pieces, player_of, said_to
 from bot.discord_app.replies import report_failure
 from bot.errors import UserError
 from bot.faces import FacePost
@@ -22,14 +22,14 @@ if TYPE_CHECKING:
 ANOTHER_TEMPLATE = r"figment:another:(?P<psi>[0-9]{1,2}(?:\.[0-9]{1,4})?)"
 
 
-def face_card(post: FacePost) -> tuple[discord.File, discord.Embed]:
+def face_card(post: FacePost, t: texts.Texts = texts.EN) -> tuple[discord.File, discord.Embed]:
     """The image as a file, and an embed that says what it is and how to make it again."""
     file = discord.File(io.BytesIO(post.image.data), filename=post.image.filename,
-                        description=texts.AI_NOTICE)
-    embed = discord.Embed(title=texts.DISCORD_FACE_TITLE, description=texts.AI_NOTICE)
-    embed.add_field(name="Seed", value=str(post.seed))
-    embed.add_field(name="Truncation (psi)", value=f"{post.psi:g}")
-    embed.add_field(name="Model", value=discord.utils.escape_markdown(post.model_version))
+                        description=t.AI_NOTICE)
+    embed = discord.Embed(title=t.DISCORD_FACE_TITLE, description=t.AI_NOTICE)
+    embed.add_field(name=t.DISCORD_FIELD_SEED, value=str(post.seed))
+    embed.add_field(name=t.DISCORD_FIELD_PSI, value=f"{post.psi:g}")
+    embed.add_field(name=t.DISCORD_FIELD_MODEL, value=discord.utils.escape_markdown(post.model_version))
     embed.set_image(url=f"attachment://{post.image.filename}")
     return file, embed
 
@@ -40,41 +40,43 @@ async def send_face(interaction: discord.Interaction, seed: int | str | None, ps
         parse_seed(seed)
         psi_value = parse_psi(psi)
     except UserError as error:
-        await interaction.response.send_message(error.message, ephemeral=True)
+        await interaction.response.send_message(said_to(interaction).say(error.message), ephemeral=True)
         return
     # Generating may take longer than Discord's 3 s to answer: say "thinking" first.
     await interaction.response.defer(thinking=True)
     try:
-        post = await bot.figment.faces.face(player_of(interaction.user), seed, psi_value)
+        post = await bot.figment.faces.face(player_of(interaction.user, interaction.locale), seed, psi_value)
     except UserError as error:  # a refusal (rate limit, busy generator) is for the asker alone
         await interaction.delete_original_response()
-        await interaction.followup.send(error.message, ephemeral=True)
+        await interaction.followup.send(said_to(interaction).say(error.message), ephemeral=True)
         return
-    file, embed = face_card(post)
-    await interaction.edit_original_response(attachments=[file], embed=embed, view=face_view(post.psi))
+    t = said_to(interaction)
+    file, embed = face_card(post, t)
+    await interaction.edit_original_response(attachments=[file], embed=embed, view=face_view(post.psi, t))
 
 
 async def send_hall(interaction: discord.Interaction, args: list[str]) -> None:
     """The hall of fakes: its list, and one picture of its faces when they can be made again."""
     bot: FigmentClient = interaction.client  # type: ignore[assignment]
-    player = player_of(interaction.user)
+    player = player_of(interaction.user, interaction.locale)
     try:
         parse_hall_args(args)  # bad input gets a private answer at once
     except UserError as error:
-        await interaction.response.send_message(error.message, ephemeral=True)
+        await interaction.response.send_message(said_to(interaction).say(error.message), ephemeral=True)
         return
     await interaction.response.defer(thinking=True)  # remaking the faces may take a few seconds
     try:
         post = await bot.figment.hall.hall(player, args)
     except UserError as error:
         await interaction.delete_original_response()
-        await interaction.followup.send(error.message, ephemeral=True)
+        await interaction.followup.send(said_to(interaction).say(error.message), ephemeral=True)
         return
     text = pieces(post.text)
     if post.image is None:
         await interaction.edit_original_response(content=text[0])
     else:
-        file = discord.File(io.BytesIO(post.image.data), filename=post.image.filename, description=texts.AI_NOTICE)
+        file = discord.File(io.BytesIO(post.image.data), filename=post.image.filename,
+                            description=said_to(interaction).AI_NOTICE)
         await interaction.edit_original_response(content=text[0], attachments=[file])
     for piece in text[1:]:
         await interaction.followup.send(piece)
@@ -85,9 +87,9 @@ def psi_text(psi: float) -> str:
 
 
 class AnotherFaceButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=ANOTHER_TEMPLATE):
-    def __init__(self, psi: float) -> None:
+    def __init__(self, psi: float, t: texts.Texts = texts.EN) -> None:
         self.psi = psi
-        super().__init__(discord.ui.Button(label=texts.BUTTON_ANOTHER, style=discord.ButtonStyle.primary,
+        super().__init__(discord.ui.Button(label=t.BUTTON_ANOTHER, style=discord.ButtonStyle.primary,
                                            custom_id=f"figment:another:{psi_text(psi)}"))
 
     @classmethod
@@ -104,7 +106,7 @@ class AnotherFaceButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template
                 await report_failure(interaction, "the another-face button")
 
 
-def face_view(psi: float) -> discord.ui.View:
+def face_view(psi: float, t: texts.Texts = texts.EN) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(AnotherFaceButton(psi))
+    view.add_item(AnotherFaceButton(psi, t))
     return view

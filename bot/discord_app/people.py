@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import discord
 
+from bot import texts
 from bot.refs import ChatRef, PlayerRef
 from bot.texts import split_message
 
@@ -11,8 +12,15 @@ MESSAGE_LIMIT = 2000  # Discord refuses longer message contents
 NO_MENTIONS = discord.AllowedMentions.none()  # a player named @everyone pings nobody
 
 
-def player_of(user: discord.abc.User) -> PlayerRef:
-    return PlayerRef(PLATFORM, str(user.id), user.display_name)
+def player_of(user: discord.abc.User, locale: discord.Locale | None = None) -> PlayerRef:
+    """locale: the player's client language (interaction.locale) where it is the player who acts."""
+    return PlayerRef(PLATFORM, str(user.id), user.display_name, locale.value if locale else None)
+
+
+def said_to(interaction: discord.Interaction) -> texts.Texts:
+    """The texts in the language of whoever used the command or button (their client's locale):
+    what only they see (ephemeral replies) is said in it."""
+    return texts.lang(interaction.locale.value if interaction.locale else None)
 
 
 def chat_of(interaction: discord.Interaction) -> ChatRef:
@@ -23,7 +31,9 @@ def chat_of(interaction: discord.Interaction) -> ChatRef:
     """
     if interaction.guild_id is not None:
         guild = interaction.guild
-        return ChatRef(PLATFORM, str(interaction.guild_id), (guild.name if guild else "") or "", None)
+        # The server's language (its community locale) until an admin picks one with /settings.
+        locale = interaction.guild_locale.value if interaction.guild_locale else None
+        return ChatRef(PLATFORM, str(interaction.guild_id), (guild.name if guild else "") or "", None, locale)
     return ChatRef(PLATFORM, str(interaction.channel_id), "direct messages", expected_players=1)
 
 

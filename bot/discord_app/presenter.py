@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot import texts
 from bot.discord_app.buttons import pair_view, round_view
 from bot.discord_app.people import MESSAGE_LIMIT, escape, pieces
 from bot.quiz.posts import GameSummary, Reveal, RoundPost
@@ -57,14 +58,15 @@ class DiscordPresenter:
     async def post_round(self, chat: ChatRef, post: RoundPost) -> str:
         channel = await self._channel(chat)
         file = discord.File(io.BytesIO(post.image.data), filename=post.image.filename)
-        view = (pair_view if post.pair else round_view)(post.round_id)
+        view = (pair_view if post.pair else round_view)(post.round_id, t=texts.lang(post.lang))
         message = await channel.send(post.caption, file=file, view=view)
         return f"{channel.id}:{message.id}"
 
     async def reveal_round(self, chat: ChatRef, message_ref: str, reveal: Reveal) -> None:
         channel_id, message_id = (int(part) for part in message_ref.split(":"))
         message = self.client.get_partial_messageable(channel_id).get_partial_message(message_id)
-        await message.edit(content=reveal.text(MESSAGE_LIMIT), view=(pair_view if reveal.pair else round_view)(reveal.round_id, disabled=True))
+        await message.edit(content=reveal.text(MESSAGE_LIMIT), view=(pair_view if reveal.pair else round_view)(reveal.round_id, disabled=True,
+                                                                     t=texts.lang(reveal.lang)))
 
     async def reveal_apart(self, chat: ChatRef, reveal: Reveal) -> None:
         await (await self._channel(chat)).send(reveal.text(MESSAGE_LIMIT))
@@ -72,6 +74,7 @@ class DiscordPresenter:
     async def end_game(self, chat: ChatRef, summary: GameSummary) -> None:
         channel = await self._channel(chat)
         # the core's board text is plain; rebuild it with names escaped for Discord
-        board = await self.figment.boards.leaderboard_text(chat, "all", "chat", escape, mode=summary.mode)
+        board = await self.figment.boards.leaderboard_text(chat, "all", "chat", escape, mode=summary.mode,
+                                                           lang=summary.lang)
         for piece in pieces(replace(summary, board_text=board).text(escape)):
             await channel.send(piece)

@@ -56,6 +56,6 @@ async def report_failure(interaction: discord.Interaction, what: str) -> None:
     """Log the exception being handled and tell the user something went wrong (never a traceback)."""
     log.exception("%s failed", what)
     try:
-        await reply_privately(interaction, texts.ERROR)
+        await reply_privately(interaction, texts.lang(interaction.locale.value if interaction.locale else None).ERROR)
     except discord.HTTPException:
         log.warning("could not tell the user about the failure", exc_info=True)

@@ -16,6 +16,8 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot import i18n
+
 log = logging.getLogger(__name__)
 
 RECORD_FILE = "discord_commands.json"
@@ -29,7 +31,9 @@ def command_payload(tree: app_commands.CommandTree, guild_id: int | None) -> lis
     """What tree.sync would send for this scope (commands sorted, so order does not matter)."""
     guild = discord.Object(guild_id) if guild_id is not None else None
     commands = tree.get_commands(guild=guild)
-    return sorted((command.to_dict(tree) for command in commands), key=lambda c: (c.get("type", 1), c["name"]))
+    payload = sorted((command.to_dict(tree) for command in commands), key=lambda c: (c.get("type", 1), c["name"]))
+    # The translations are part of what Discord holds: a changed catalogue syncs again.
+    return [*payload, {"catalogues": i18n.catalogue_digest()}]
 
 
 def payload_hash(payload: list[dict[str, Any]]) -> str:

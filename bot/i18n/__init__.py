@@ -171,6 +171,16 @@ def log_once(lang: str, what: str) -> None:
         log.error("%s; its players get English there", what)
 
 
+def catalogue_digest() -> str:
+    """One hash of every catalogue: what changes when any translation does."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for lang in available()[1:]:
+        digest.update(lang.encode() + b"\0" + po_path(lang).read_bytes())
+    return digest.hexdigest()
+
+
 def compile_all(*, strict: bool = True) -> list[str]:
     """Compile every catalogue (make setup, tests); raises on the first broken one when strict."""
     done = []

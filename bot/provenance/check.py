@@ -27,19 +27,20 @@ __all__ = ["MAX_BYTES", "MAX_PIXELS", "CheckRefused", "CheckResult", "CheckServi
 
 
 async def reply_for(data: bytes, *, posted_size: int, known_versions: Iterable[str] = (),
-                    gate: CheckGate = GATE, worker: CheckWorker = WORKER) -> str:
+                    gate: CheckGate = GATE, worker: CheckWorker = WORKER, lang: str | None = None) -> str:
     """The chat reply for an uploaded image: the finding, or why it cannot be checked (not an
     image, too big, busy, out of time). One check at a time in this process, in the worker process."""
     versions = tuple(known_versions)
+    t = texts.lang(lang)
     try:
         result = await gate.run(lambda: worker.check(data, posted_size, versions))
     except CheckRefused as refused:
-        return str(refused)
+        return t.say(str(refused))
     except GateBusy:
-        return texts.CHECK_BUSY
+        return t.CHECK_BUSY
     except CheckTimedOut:
-        return texts.CHECK_TIMEOUT
-    return result.reply()
+        return t.CHECK_TIMEOUT
+    return result.reply(t.lang)
 
 
 def known_versions(source: object) -> list[str]:
@@ -71,7 +72,8 @@ class CheckService:
         """Before downloading anything: UserError ("try again in N s") when over the limit."""
         await self.limiter.check((platform, user_id))
 
-    async def reply(self, data: bytes) -> str:
+    async def reply(self, data: bytes, lang: str | None = None) -> str:
+        """The reply in lang (the asker's language; English when None)."""
         return await reply_for(data, posted_size=self.figment.settings.posted_size,
                                known_versions=known_versions(self.figment.source), gate=self.gate,
-                               worker=self.worker)
+                               worker=self.worker, lang=lang)

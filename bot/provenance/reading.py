@@ -26,8 +26,8 @@ class CheckResult:
     def figment(self) -> bool:
         return self.mark.found or bool(self.manifest and self.manifest.facts)
 
-    def reply(self) -> str:
-        return texts.check_reply(self.manifest, self.mark, self.model_version)
+    def reply(self, lang: str | None = None) -> str:
+        return texts.lang(lang).check_reply(self.manifest, self.mark, self.model_version)
 
 
 def check_image(data: bytes, *, posted_size: int = 512, known_versions: Iterable[str] = (),

@@ -28,7 +28,8 @@ from db import leases
 from db.clock import db_now
 from db.games import add_generated_face, add_round, close_round, round_tally, start_clock
 from db.hall import HallRow
-from db.models import Game, Round, as_utc
+from bot.chat_settings import language_of
+from db.models import Chat, Game, Round, as_utc
 from db.modes import PAIRS
 from generator.interface import FaceSource, GeneratorBusy, GeneratorError
 
@@ -198,7 +199,9 @@ class GameLoop:
                                      closes_at=opened + timedelta(seconds=seconds) + UNPOSTED_GRACE,
                                      generated_face_id=face_id, real_photo_id=prepared.photo_id, opened_at=opened,
                                      pair=pair)
-            return round_.id, RoundPost(round_.id, number, total, seconds, prepared.posted, pair)
+            chat_row = await session.get(Chat, game.chat_id)
+            lang = language_of(chat_row, running.chat) if chat_row is not None else "en"
+            return round_.id, RoundPost(round_.id, number, total, seconds, prepared.posted, pair, lang)
 
 
 def _discard(task: asyncio.Task[None]) -> None:

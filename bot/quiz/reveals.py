@@ -16,7 +16,9 @@ from bot.ops.metrics import BotMetrics
 from bot.quiz.posts import BoardTexts, GameSummary, PlayerResult, QuizPresenter, Reveal
 from bot.refs import ChatRef
 from db.games import close_round, end_game, game_tallies, open_rounds, round_tally, rounds_played, summary_posted
-from db.models import Game, GeneratedFace, RealPhoto, Round
+from bot import i18n
+from bot.chat_settings import language_of
+from db.models import Chat, Game, GeneratedFace, RealPhoto, Round
 from db.scoring import reveal_and_score
 
 log = logging.getLogger(__name__)
@@ -40,11 +42,12 @@ class Reveals:
             assert round_ is not None
             game = await session.get(Game, round_.game_id)
             tally = await round_tally(session, round_id)
-            attribution = await _attribution(session, round_)
+            lang = await _language(session, game, chat)
+            attribution = await _attribution(session, round_, lang)
             reveal = Reveal(round_id, round_.number, game.rounds_total if game else round_.number,
                             round_.is_real, tally.answers, tally.correct, attribution,
-                            tips.after_reveal(round_.game_id, round_.number, round_.is_real and not round_.pair),
-                            round_.pair)
+                            tips.after_reveal(round_.game_id, round_.number, round_.is_real and not round_.pair, lang),
+                            round_.pair, lang)
             message_ref = message_ref or round_.message_ref
             revealed = round_.revealed_at is not None
             closes_at, closed_at = round_.closes_at, round_.closed_at
@@ -83,11 +86,14 @@ class Reveals:
             if game is None or game.summary_due is None or presenter is None:
                 return
             due, mode, chat_id = game.summary_due, game.mode, game.chat_id
+            lang = await _language(session, game, chat)
             played = await rounds_played(session, game_id)
             results = [PlayerResult(name, answers, correct)
                        for _, name, answers, correct in await game_tallies(session, game_id)]
-        board = await self.boards.chat_board_text(chat_id, mode=mode)
-        summary = GameSummary(game_id, played, results, board, bool(due.get("stopped")), due.get("reason"), mode)
+        board = await self.boards.chat_board_text(chat_id, mode=mode, lang=lang)
+        reason = due.get("reason")
+        summary = GameSummary(game_id, played, results, board, bool(due.get("stopped")),
+                              texts.lang(lang).say(reason) if reason else reason, mode, lang)
         try:
             await presenter.end_game(chat, summary)
         except Exception:  # tried: a summary the platform refuses is not tried again
@@ -116,22 +122,29 @@ class Reveals:
             return await reveal_and_score(session, round_id)
 
 
-async def _attribution(session, round_: Round) -> str:  # type: ignore[no-untyped-def]
+async def _language(session, game: Game | None, chat: ChatRef) -> str:  # type: ignore[no-untyped-def]
+    """The language of the game's chat (bot.chat_settings.language_of)."""
+    row = await session.get(Chat, game.chat_id) if game is not None else None
+    return language_of(row, chat) if row is not None else i18n.normalise(chat.lang)
+
+
+async def _attribution(session, round_: Round, lang: str = "en") -> str:  # type: ignore[no-untyped-def]
+    t = texts.lang(lang)
     if round_.pair:  # both faces: the real photo's credit, then the fake's
-        return (f"{await _photo_credit(session, round_.real_photo_id)}\n"
-                f"{await _face_credit(session, round_.generated_face_id)}")
+        return (f"{await _photo_credit(session, round_.real_photo_id, t)}\n"
+                f"{await _face_credit(session, round_.generated_face_id, t)}")
     if round_.is_real:
-        return await _photo_credit(session, round_.real_photo_id)
-    return await _face_credit(session, round_.generated_face_id)
+        return await _photo_credit(session, round_.real_photo_id, t)
+    return await _face_credit(session, round_.generated_face_id, t)
 
 
-async def _photo_credit(session, photo_id: int | None) -> str:  # type: ignore[no-untyped-def]
+async def _photo_credit(session, photo_id: int | None, t: texts.Texts) -> str:  # type: ignore[no-untyped-def]
     photo = await session.get(RealPhoto, photo_id) if photo_id else None
     if photo is None:
-        return texts.photo_credit(None, None, None)
-    return texts.photo_credit(photo.pack, photo.source, photo.licence)
+        return t.photo_credit(None, None, None)
+    return t.photo_credit(photo.pack, photo.source, photo.licence)
 
 
-async def _face_credit(session, face_id: int | None) -> str:  # type: ignore[no-untyped-def]
+async def _face_credit(session, face_id: int | None, t: texts.Texts) -> str:  # type: ignore[no-untyped-def]
     face = await session.get(GeneratedFace, face_id)
-    return texts.face_credit(face.model_version, face.seed, face.truncation)
+    return t.face_credit(face.model_version, face.seed, face.truncation)

@@ -97,7 +97,7 @@ class QuizService:
         async with self.db.transaction() as session:
             chat_row = await get_or_create_chat(session, chat.platform, chat.chat_id, chat.title)
             total = parse_count(rounds, default=self.chats.rounds_per_game(chat_row), low=1, high=maximum,
-                                error=texts.bad_rounds(maximum))
+                                error=texts.later.bad_rounds(maximum))
             if await active_game(session, chat_row.id) is not None:
                 raise UserError(texts.GAME_RUNNING)
             if await count_quiz_photos(session, self.settings.photo_packs) == 0:
@@ -110,6 +110,7 @@ class QuizService:
             except GameAlreadyRunning:
                 raise UserError(texts.GAME_RUNNING) from None
             await self.leases.take_new(session, game)
+            self.chats.first_language(chat_row, chat, by)
             if options:
                 merged = {**(chat_row.settings or {}), **options}
                 chat_row.settings = {key: value for key, value in merged.items() if value is not None}

@@ -53,20 +53,21 @@ class CheckHandlers:
         message, user = update.effective_message, update.effective_user
         if message is None or update.effective_chat is None or user is None:
             return
+        t = texts.lang(user.language_code)
         found = _attached(message) or _attached(message.reply_to_message)
         if found is None:
-            await self.say(update, context, texts.CHECK_HOW)
+            await self.say(update, context, t.CHECK_HOW)
             return
         file_id, size = found
         if size is not None and size > MAX_BYTES:
-            await self.say(update, context, texts.check_too_big(MAX_BYTES))
+            await self.say(update, context, t.check_too_big(MAX_BYTES))
             return
         checks = CheckService(self.figment)
         try:
             await checks.admit(PLATFORM, str(user.id))  # the key /face uses: (platform, user id)
         except UserError as error:
-            await self.say(update, context, error.message)
+            await self.say(update, context, t.say(error.message))
             return
         file = await context.bot.get_file(file_id)
         data = bytes(await file.download_as_bytearray())
-        await self.say(update, context, await checks.reply(data))
+        await self.say(update, context, await checks.reply(data, t.lang))

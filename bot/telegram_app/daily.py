@@ -44,13 +44,14 @@ class DailyHandlers:
         chat, user = update.effective_chat, update.effective_user
         if chat is None or user is None:
             return
+        t = texts.lang(user.language_code)  # the player's own language, in private and in a group
         if chat.type != Chat.PRIVATE:  # the try is private: nothing starts in a group
-            await self.say(update, context, texts.DAILY_PRIVATE)
+            await self.say(update, context, t.DAILY_PRIVATE)
             return
         try:
             round_ = await self.figment.daily.start(player_ref(user), context.args or [])
         except UserError as error:
-            await self.say(update, context, error.message)
+            await self.say(update, context, t.say(error.message))
             return
         await send_round(context.bot, chat.id, round_)
 
@@ -58,14 +59,15 @@ class DailyHandlers:
         query = update.callback_query
         assert query is not None
         parsed = parse_daily_answer(query.data)
+        t = texts.lang(query.from_user.language_code)
         if parsed is None or not isinstance(query.message, Message):
-            await _toast(query, texts.BUTTON_UNKNOWN)
+            await _toast(query, t.BUTTON_UNKNOWN)
             return
         day, number, guess_real = parsed
         try:  # stored before anything is said: a lost toast or post still counts the answer once
             step = await self.figment.daily.answer(player_ref(query.from_user), day, number, guess_real)
         except UserError as error:  # yesterday's button, a double click, a try never started
-            await _toast(query, error.message)
+            await _toast(query, t.say(error.message))
             return
         await _toast(query, step.result)
         await _settle(context.bot, query.message, step.result)
@@ -80,7 +82,7 @@ async def send_round(bot: Bot, chat_id: int, round_: DailyRound) -> None:
     # since the core takes one answer per round and refuses the second kindly.
     photo = InputFile(round_.image.data, filename=round_.image.filename)
     await deliver(lambda: bot.send_photo(chat_id, photo, caption=round_.caption,
-                                         reply_markup=daily_keyboard(round_.day, round_.number)),
+                                         reply_markup=daily_keyboard(round_.day, round_.number, texts.lang(round_.lang))),
                   "sendPhoto (daily)")
 
 

@@ -43,9 +43,15 @@ def command(handler: Handler) -> Handler:
             return
         try:
             await handler(self, update, context)
-        except UserError as error:
-            await self.say(update, context, error.message)
+        except UserError as error:  # said to the asker, in their language
+            await self.say(update, context, asker(update).say(error.message))
     return run
+
+
+def asker(update: Update) -> texts.Texts:
+    """The texts in the language of whoever sent the update (Telegram's language_code)."""
+    user = update.effective_user
+    return texts.lang(user.language_code if user else None)
 
 
 class Handlers:
@@ -124,11 +130,11 @@ class Handlers:
         return lanes.room_for(chat_id) if isinstance(lanes, ChatLanes) else nullcontext()
 
     async def send_face(self, context: Context, chat_id: int, post: FacePost,
-                        reply_to: ReplyParameters | None) -> None:
+                        reply_to: ReplyParameters | None, t: texts.Texts = texts.EN) -> None:
         photo = InputFile(post.image.data, filename=post.image.filename)
         with sending_as(BULK):  # after the game's posts and the chat's replies
-            await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=post.caption,
-                                                         reply_markup=face_keyboard(), reply_parameters=reply_to),
+            await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=t.face_caption(post.seed, post.psi, post.model_version),
+                                                         reply_markup=face_keyboard(t), reply_parameters=reply_to),
                           "sendPhoto (face)")
 
     async def on_error(self, update: object, context: Context) -> None:
@@ -137,35 +143,35 @@ class Handlers:
             return
         try:  # best effort: the failure may be Telegram itself
             if update.callback_query is not None:
-                await update.callback_query.answer(texts.ERROR)
+                await update.callback_query.answer(asker(update).ERROR)
             elif update.effective_chat is not None and update.effective_message is not None:
-                await context.bot.send_message(update.effective_chat.id, texts.ERROR)
+                await context.bot.send_message(update.effective_chat.id, asker(update).ERROR)
         except TelegramError:
             pass
 
     # -- commands --
     @command
     async def start(self, update: Update, context: Context) -> None:
-        await self.say(update, context, texts.START)
+        await self.say(update, context, asker(update).START)
 
     @command
     async def help(self, update: Update, context: Context) -> None:
-        await self.say(update, context, texts.HELP)
+        await self.say(update, context, asker(update).HELP)
 
     @command
     async def face(self, update: Update, context: Context) -> None:
         args = context.args or []
         if len(args) > 2:
-            raise UserError(texts.FACE_USAGE)
+            raise UserError(texts.FACE_USAGE)  # a catalogue text: said in the asker's language
         seed, psi = (args + [None, None])[:2]
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
         try:
             # Asked before the face is drawn: a refused /face costs no GPU time and no rate-limit turn.
             with self.room_for(context, chat_id):
                 post = await self.figment.faces.face(player_ref(update.effective_user), seed, psi)  # type: ignore[arg-type]
-                await self.send_face(context, chat_id, post, self._reply_to(update))
+                await self.send_face(context, chat_id, post, self._reply_to(update), asker(update))
         except ChatBusy as busy:
-            raise UserError(texts.chat_busy(busy.seconds)) from None
+            raise UserError(texts.later.chat_busy(busy.seconds)) from None
 
     @command
     async def quiz(self, update: Update, context: Context) -> None:
@@ -182,14 +188,17 @@ class Handlers:
     @command
     async def leaderboard(self, update: Update, context: Context) -> None:
         period, scope, mode = parse_board_query(context.args or [])
-        text = await self.figment.boards.leaderboard_text(self.plain_ref(update.effective_chat), period, scope,  # type: ignore[arg-type]
-                                                          by=player_ref(update.effective_user), mode=mode)  # type: ignore[arg-type]
+        chat = self.plain_ref(update.effective_chat)  # type: ignore[arg-type]
+        # A board is the chat's: said in the chat's language.
+        text = await self.figment.boards.leaderboard_text(chat, period, scope, by=player_ref(update.effective_user),  # type: ignore[arg-type]
+                                                          mode=mode, lang=await self.figment.chats.language_of(chat))
         await self.say(update, context, text)
 
     @command
     async def stats(self, update: Update, context: Context) -> None:
         asker = player_ref(update.effective_user)  # type: ignore[arg-type]
-        text = await self.figment.boards.stats_text(self.plain_ref(update.effective_chat), asker, by=asker)  # type: ignore[arg-type]
+        text = await self.figment.boards.stats_text(self.plain_ref(update.effective_chat), asker, by=asker,  # type: ignore[arg-type]
+                                                    lang=asker.lang)
         await self.say(update, context, text)
 
     @command
@@ -199,7 +208,8 @@ class Handlers:
         if post.image is not None:
             photo = InputFile(post.image.data, filename=post.image.filename)
             chat_id = update.effective_chat.id  # type: ignore[union-attr]
-            await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=texts.HALL_CAPTION),
+            caption = asker(update).HALL_CAPTION
+            await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=caption),
                           "sendPhoto (hall)")
 
     @command
@@ -208,7 +218,7 @@ class Handlers:
 
     @command
     async def tips(self, update: Update, context: Context) -> None:
-        await self.say(update, context, tips_text(context.args or []))
+        await self.say(update, context, tips_text(context.args or [], asker(update).lang))
 
     @command
     async def settings(self, update: Update, context: Context) -> None:
@@ -236,44 +246,46 @@ class Handlers:
         query = update.callback_query
         assert query is not None
         parsed = parse(query.data)
+        t = texts.lang(query.from_user.language_code)  # a toast is the clicker's alone: their language
         if parsed is None:
-            await self.toast(query, texts.BUTTON_UNKNOWN)
+            await self.toast(query, t.BUTTON_UNKNOWN)
             return
         round_id, guess = parsed
         # The answer is stored before the toast: if the toast is lost, the answer still counts once.
         chat = self.plain_ref(query.message.chat) if query.message is not None else None
         reply = await self.figment.quiz.answer(round_id, player_ref(query.from_user), guess, chat, pair=pair)
-        await self.toast(query, reply.text)
+        await self.toast(query, t.say(reply.text))
 
     async def another_face(self, update: Update, context: Context) -> None:
         query = update.callback_query
         assert query is not None
+        t = texts.lang(query.from_user.language_code)
         if query.message is None:
-            await self.toast(query, texts.BUTTON_UNKNOWN)
+            await self.toast(query, t.BUTTON_UNKNOWN)
             return
         chat_id = query.message.chat.id
         try:
             with self.room_for(context, chat_id):
-                await self._another_face(query, context, chat_id)
+                await self._another_face(query, context, chat_id, t)
         except ChatBusy as busy:
-            await self.toast(query, texts.chat_busy(busy.seconds))
+            await self.toast(query, t.chat_busy(busy.seconds))
 
-    async def _another_face(self, query: CallbackQuery, context: Context, chat_id: int) -> None:
+    async def _another_face(self, query: CallbackQuery, context: Context, chat_id: int, t: texts.Texts) -> None:
         try:
             await self.figment.faces.admit(player_ref(query.from_user))
         except UserError as error:
-            await self.toast(query, error.message)
+            await self.toast(query, t.say(error.message))
             return
         # Answer the button first: a face can take longer than Telegram waits for the answer.
         await self.toast(query, None)
         try:
             post = await self.figment.faces.make()
         except UserError as error:  # e.g. the generator is busy: said in the chat, the button is answered
-            refusal = error.message
+            refusal = t.say(error.message)
             await deliver(lambda: context.bot.send_message(chat_id, refusal), "sendMessage")
             return
-        await self.send_face(context, chat_id, post, None)
+        await self.send_face(context, chat_id, post, None, t)
 
     async def unknown_button(self, update: Update, context: Context) -> None:
         if update.callback_query is not None:
-            await self.toast(update.callback_query, texts.BUTTON_UNKNOWN)
+            await self.toast(update.callback_query, texts.lang(update.callback_query.from_user.language_code).BUTTON_UNKNOWN)

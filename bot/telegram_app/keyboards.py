@@ -29,10 +29,11 @@ def parse_answer(data: str | None) -> tuple[int, bool] | None:
     return int(match.group(1)), match.group(2) == "r"
 
 
-def round_keyboard(round_id: int) -> InlineKeyboardMarkup:
+def round_keyboard(round_id: int, t: texts.Texts = texts.EN) -> InlineKeyboardMarkup:
+    """The buttons in the chat's language; their data is the same in every language."""
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_REAL, callback_data=answer_data(round_id, True)),
-        InlineKeyboardButton(texts.BUTTON_FAKE, callback_data=answer_data(round_id, False)),
+        InlineKeyboardButton(t.BUTTON_REAL, callback_data=answer_data(round_id, True)),
+        InlineKeyboardButton(t.BUTTON_FAKE, callback_data=answer_data(round_id, False)),
     ]])
 
 
@@ -52,10 +53,10 @@ def parse_pair_answer(data: str | None) -> tuple[int, bool] | None:
     return int(match.group(1)), match.group(2) == "a"
 
 
-def pair_keyboard(round_id: int) -> InlineKeyboardMarkup:
+def pair_keyboard(round_id: int, t: texts.Texts = texts.EN) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_A_REAL, callback_data=pair_answer_data(round_id, True)),
-        InlineKeyboardButton(texts.BUTTON_B_REAL, callback_data=pair_answer_data(round_id, False)),
+        InlineKeyboardButton(t.BUTTON_A_REAL, callback_data=pair_answer_data(round_id, True)),
+        InlineKeyboardButton(t.BUTTON_B_REAL, callback_data=pair_answer_data(round_id, False)),
     ]])
 
 
@@ -77,12 +78,12 @@ def parse_daily_answer(data: str | None) -> tuple[date, int, bool] | None:
     return key[0], key[1], match.group(2) == "r"
 
 
-def daily_keyboard(day: date, number: int) -> InlineKeyboardMarkup:
+def daily_keyboard(day: date, number: int, t: texts.Texts = texts.EN) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[
-        InlineKeyboardButton(texts.BUTTON_REAL, callback_data=daily_answer_data(day, number, True)),
-        InlineKeyboardButton(texts.BUTTON_FAKE, callback_data=daily_answer_data(day, number, False)),
+        InlineKeyboardButton(t.BUTTON_REAL, callback_data=daily_answer_data(day, number, True)),
+        InlineKeyboardButton(t.BUTTON_FAKE, callback_data=daily_answer_data(day, number, False)),
     ]])
 
 
-def face_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.BUTTON_ANOTHER, callback_data=ANOTHER_FACE)]])
+def face_keyboard(t: texts.Texts = texts.EN) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.BUTTON_ANOTHER, callback_data=ANOTHER_FACE)]])

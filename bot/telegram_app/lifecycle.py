@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import urlsplit
 
-from telegram import BotCommand
+from telegram import Bot, BotCommand
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import Application, ApplicationBuilder
 
-from bot import texts
+from bot import i18n, texts
 from bot.app import Figment
 from bot.ops.health import Readiness
 from bot.settings import Settings
@@ -97,8 +97,18 @@ def _file_url(base_url: str) -> str:
     return f"{head}/file/bot{tail}" if head else base_url
 
 
-def bot_commands() -> list[BotCommand]:
-    return [BotCommand(name, description) for name, description in texts.COMMANDS]
+def bot_commands(lang: str | None = None) -> list[BotCommand]:
+    return [BotCommand(name, description) for name, description in texts.lang(lang).COMMANDS]
+
+
+async def publish_commands(bot: Bot) -> None:
+    """The command menu: English for everyone, and each catalogue's for users whose app speaks it
+    (Telegram picks by the user's language_code, a two-letter code: pt_BR is published as "pt")."""
+    await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands", attempts=2)
+    for lang in i18n.available()[1:]:
+        code = lang.split("_")[0]
+        await deliver(lambda lang=lang, code=code: bot.set_my_commands(bot_commands(lang), language_code=code),
+                      "setMyCommands", attempts=2)
 
 
 async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: object) -> None:
@@ -129,7 +139,7 @@ async def serve(figment: Figment, token: str, stop: asyncio.Event, **options: ob
         handlers.install(application, once=not opts.webhook_url)  # webhook: the receiver claims updates
         CheckHandlers(figment, handlers.say).install(application)
         try:
-            await deliver(lambda: bot.set_my_commands(bot_commands()), "setMyCommands", attempts=2)
+            await publish_commands(bot)
         except TelegramError as error:  # the menu is a nicety: typed commands work without it
             log.warning("could not publish the Telegram command menu (%s); the next start tries again", error)
         # Resume games before any update is taken: clicks that waited at Telegram while the bot was

@@ -16,7 +16,9 @@ PLATFORM = "telegram"
 
 def player_ref(user: User) -> PlayerRef:
     # The name exactly as the user set it; every message is sent as plain text, so it shows as typed.
-    return PlayerRef(PLATFORM, str(user.id), user.full_name or user.username or f"user {user.id}")
+    # language_code ("pt-br", "uk") says the user's app language: their own replies are said in it.
+    return PlayerRef(PLATFORM, str(user.id), user.full_name or user.username or f"user {user.id}",
+                     user.language_code)
 
 
 def chat_title(chat: Chat) -> str:

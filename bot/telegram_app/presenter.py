@@ -45,7 +45,7 @@ class TelegramPresenter:
                                 "sendPhoto (round)", retry_timeouts=False)
         try:
             await deliver(lambda: self.bot.edit_message_reply_markup(
-                chat_id=int(chat.chat_id), message_id=message.message_id, reply_markup=(pair_keyboard if post.pair else round_keyboard)(post.round_id),
+                chat_id=int(chat.chat_id), message_id=message.message_id, reply_markup=(pair_keyboard if post.pair else round_keyboard)(post.round_id, texts.lang(post.lang)),
             ), "editMessageReplyMarkup (round)")
         except BadRequest as error:
             if not is_not_modified(error):  # not modified: an earlier try went through

@@ -35,7 +35,7 @@ class PlaygroundDaily:
         yesterday's round, a second click, a try never started."""
         step = await self.daily.answer(player, day, number, guess_real)
         total = step.next_round.total if step.next_round else step.finish.total  # type: ignore[union-attr]
-        caption = texts.daily_caption(day_number(day), number, total)
+        caption = texts.lang(player.lang).daily_caption(day_number(day), number, total)
         messages = [Message(_message_id(day, number), "daily", f"{caption}\n{step.result}", daily=round_key(day, number))]
         return messages + self._after(step)
 
@@ -48,7 +48,8 @@ class PlaygroundDaily:
     def _round(self, round_: DailyRound) -> Message:
         return Message(_message_id(round_.day, round_.number), "daily", round_.caption,
                        image=self.room.keep_private(round_.image),
-                       buttons=[Button(texts.BUTTON_REAL, "real"), Button(texts.BUTTON_FAKE, "fake")],
+                       buttons=[Button(texts.lang(round_.lang).BUTTON_REAL, "real"),
+                                Button(texts.lang(round_.lang).BUTTON_FAKE, "fake")],
                        daily=round_key(round_.day, round_.number))
 
 

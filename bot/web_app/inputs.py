@@ -34,7 +34,7 @@ def check_name(value: object) -> str:
     if not name:
         raise UserError(texts.WEB_NEED_NAME)
     if len(name) > MAX_NAME_CHARS:
-        raise UserError(texts.web_name_too_long(MAX_NAME_CHARS))
+        raise UserError(texts.later.web_name_too_long(MAX_NAME_CHARS))
     return name
 
 
@@ -45,12 +45,13 @@ def check_text(value: object) -> str:
     if not text:
         raise UserError(texts.WEB_EMPTY_MESSAGE)
     if len(text) > MAX_MESSAGE_CHARS:
-        raise UserError(texts.web_message_too_long(MAX_MESSAGE_CHARS))
+        raise UserError(texts.later.web_message_too_long(MAX_MESSAGE_CHARS))
     return text
 
 
-def player_ref(client: str, name: str) -> PlayerRef:
+def player_ref(client: str, name: str, lang: object = None) -> PlayerRef:
     """One browser (client id, kept in localStorage) and one name make a player, so two tabs with
     two names play as two people; the same name again is the same player."""
     digest = hashlib.sha256(name.casefold().encode()).hexdigest()[:16]
-    return PlayerRef("web", f"{client}:{digest}", name)
+    # the page's language (bot.i18n normalises anything, so an odd value is English, never an error)
+    return PlayerRef("web", f"{client}:{digest}", name, lang[:35] if isinstance(lang, str) else None)

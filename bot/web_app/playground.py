@@ -52,11 +52,12 @@ class Playground:
         self.limiter = RateLimiter(MESSAGES_PER_MINUTE)
         self.daily = PlaygroundDaily(figment.daily, room)
 
-    async def say(self, client: object, name: object, text: object) -> Reply:
+    async def say(self, client: object, name: object, text: object, lang: object = None) -> Reply:
         reply = Reply()
+        t = texts.lang(lang if isinstance(lang, str) else None)  # the tab's language
         try:
             browser = check_client(client)
-            player = player_ref(browser, check_name(name))
+            player = player_ref(browser, check_name(name), lang)
             text = check_text(text)
             self.limiter.check(browser)
             command, *args = text.split()
@@ -67,40 +68,44 @@ class Playground:
             if text.startswith("/"):
                 reply.messages += await self._command(player, text)
         except UserError as error:
-            reply.error = error.message
+            reply.error = t.say(error.message)
         return reply
 
-    async def answer(self, client: object, name: object, round_id: object, guess: object) -> Reply:
+    async def answer(self, client: object, name: object, round_id: object, guess: object,
+                     lang: object = None) -> Reply:
+        t = texts.lang(lang if isinstance(lang, str) else None)
         try:
-            player = player_ref(check_client(client), check_name(name))
+            player = player_ref(check_client(client), check_name(name), lang)
             if not isinstance(round_id, int) or isinstance(round_id, bool) or guess not in GUESSES:
                 raise UserError(texts.WEB_BAD_ANSWER)
             message = self.room.round_message(round_id)
             if message is None:  # not a round of this room (ids are shared with other platforms)
-                return Reply(toast=texts.ANSWER_UNKNOWN, status=AnswerStatus.NO_ROUND.value)
+                return Reply(toast=t.ANSWER_UNKNOWN, status=AnswerStatus.NO_ROUND.value)
             # "a" and "b" are a pair round's buttons: guess_real then means "A is real"
             result = await self.figment.quiz.answer(round_id, player, guess_real=guess in ("real", "a"),
                                                     pair=guess in ("a", "b"))
         except UserError as error:
-            return Reply(error=error.message)
+            return Reply(error=t.say(error.message))
         if result.status is AnswerStatus.RECORDED and player.name not in message.answered:
             message.answered.append(player.name)
             self.room.changed(message)
-        return Reply(toast=result.text, status=result.status.value)
+        return Reply(toast=t.say(result.text), status=result.status.value)
 
-    async def answer_daily(self, client: object, name: object, key: object, guess: object) -> Reply:
+    async def answer_daily(self, client: object, name: object, key: object, guess: object,
+                           lang: object = None) -> Reply:
         """A click on a daily round (this tab's own): its result, then the next round or the finish."""
+        t = texts.lang(lang if isinstance(lang, str) else None)
         try:
-            player = player_ref(check_client(client), check_name(name))
+            player = player_ref(check_client(client), check_name(name), lang)
             parsed = parse_round_key(key)
             if parsed is None or not isinstance(guess, str) or guess not in DAILY_GUESSES:
                 raise UserError(texts.WEB_BAD_ANSWER)
         except UserError as error:
-            return Reply(error=error.message)
+            return Reply(error=t.say(error.message))
         try:
             return Reply(messages=await self.daily.answer(player, *parsed, DAILY_GUESSES[guess]))
         except UserError as error:  # yesterday's round, a second click: said under the round
-            return Reply(toast=error.message)
+            return Reply(toast=t.say(error.message))
 
     def online(self, client: object, name: object) -> Presence | None:
         """Who an event stream belongs to; None for a tab with no (valid) name yet: it only watches."""
@@ -114,13 +119,14 @@ class Playground:
         command, *args = text.split()
         command = command.lower().split("@")[0]
         chat = self.presenter.chat()
+        t = texts.lang(player.lang)  # the asker's own replies; rounds and boards: the room's language
         if command in ("/help", "/start"):
-            return [self.room.post("bot", texts.HELP)]
+            return [self.room.post("bot", t.HELP)]
         if command == "/face":
             if len(args) > 2:  # as on Telegram: extra words are a mistake, not something to ignore
                 raise UserError(texts.FACE_USAGE)
             post = await self.figment.faces.face(player, *args)
-            return [self.room.post("bot", post.caption, image=post.image)]
+            return [self.room.post("bot", t.face_caption(post.seed, post.psi, post.model_version), image=post.image)]
         if command == "/quiz":
             # a round closes early once everyone with a named tab open has answered
             chat = self.presenter.chat(len(self.room.players_online()) or None)
@@ -131,20 +137,21 @@ class Playground:
                 if error.message == texts.NO_PHOTOS:
                     # a first-run import under way (or why there is none) says more than the hint
                     status = self.starter.text() if self.starter is not None else ""
-                    raise UserError(status or f"{texts.NO_PHOTOS}\n\n{texts.WEB_PHOTOS_HINT}") from None
+                    raise UserError(status or f"{t.NO_PHOTOS}\n\n{t.WEB_PHOTOS_HINT}") from None
                 raise
             return []  # the rounds arrive through the presenter
         if command == "/tips":
-            return [self.room.post("bot", tips_text(args))]
+            return [self.room.post("bot", tips_text(args, t.lang))]
         if command == "/stop":
             await self.figment.quiz.stop(chat)
             return []
         if command in ("/leaderboard", "/board"):
             period, scope, mode = parse_board_query(args)
-            return [self.room.post("bot", await self.figment.boards.leaderboard_text(chat, period, scope,
-                                                                                         by=player, mode=mode))]
+            board = await self.figment.boards.leaderboard_text(chat, period, scope, by=player, mode=mode,
+                                                               lang=await self.figment.chats.language_of(chat))
+            return [self.room.post("bot", board)]
         if command == "/stats":
-            return [self.room.post("bot", await self.figment.boards.stats_text(chat, player, by=player))]
+            return [self.room.post("bot", await self.figment.boards.stats_text(chat, player, by=player, lang=t.lang))]
         if command == "/hall":
             post = await self.figment.hall.hall(player, args)
             return [self.room.post("bot", post.text, image=post.image)]
@@ -159,4 +166,4 @@ class Playground:
             key, value = (args + [None, None])[:2]
             return [self.room.post("bot", await self.figment.chats.update(
                 chat, is_admin=True, key=key, value=value))]
-        raise UserError(texts.web_unknown_command(command[:40]))
+        raise UserError(texts.later.web_unknown_command(command[:40]))

@@ -5,6 +5,7 @@ import logging
 
 from bot import texts
 from bot.boards import BoardService
+from bot.chat_settings import ChatSettings
 from bot.quiz.modes import PAIRS, SINGLE
 from bot.quiz.posts import GameSummary, Reveal, RoundPost
 from bot.refs import ChatRef
@@ -14,9 +15,10 @@ log = logging.getLogger(__name__)
 
 
 class WebPresenter:
-    def __init__(self, room: Room, boards: BoardService) -> None:
+    def __init__(self, room: Room, boards: BoardService, chats: ChatSettings | None = None) -> None:
         self.room = room
         self.boards = boards
+        self.chats = chats  # the room's language for its side board (English without one)
         self.board_mode = SINGLE  # the side board follows the mode of the game last played
 
     def chat(self, expected_players: int | None = None) -> ChatRef:
@@ -24,10 +26,11 @@ class WebPresenter:
 
     async def post_round(self, chat: ChatRef, post: RoundPost) -> str:
         self.board_mode = PAIRS if post.pair else SINGLE
+        t = texts.lang(post.lang)  # the room's language; the buttons' values are the same in all
         if post.pair:
-            buttons = [Button(texts.BUTTON_A_REAL, "a"), Button(texts.BUTTON_B_REAL, "b")]
+            buttons = [Button(t.BUTTON_A_REAL, "a"), Button(t.BUTTON_B_REAL, "b")]
         else:
-            buttons = [Button(texts.BUTTON_REAL, "real"), Button(texts.BUTTON_FAKE, "fake")]
+            buttons = [Button(t.BUTTON_REAL, "real"), Button(t.BUTTON_FAKE, "fake")]
         message = self.room.post("round", post.caption, image=post.image, round_id=post.round_id, buttons=buttons)
         # A restarted room numbers its messages anew: the epoch keeps an old ref from naming a new message.
         return f"{self.room.epoch}:{message.id}"
@@ -56,8 +59,13 @@ class WebPresenter:
         self.room.post("summary", summary.text())  # plain text: the page renders it as text
         await self.refresh_board()
 
+    async def _language(self, chat: ChatRef) -> str:
+        return await self.chats.language_of(chat) if self.chats is not None else "en"
+
     async def refresh_board(self) -> None:
         try:
-            self.room.set_board(await self.boards.leaderboard_text(self.chat(), mode=self.board_mode))
+            chat = self.chat()
+            self.room.set_board(await self.boards.leaderboard_text(chat, mode=self.board_mode,
+                                                                   lang=await self._language(chat)))
         except Exception:  # the board is a nicety; the game goes on without it
             log.exception("could not refresh the playground board")

@@ -23,6 +23,7 @@ from bot import texts
 from bot.app import Figment
 from bot.ops.starter_photos import StarterPhotos
 from bot.web_app.inputs import MAX_MESSAGE_CHARS
+from bot.web_app.page import page_language, render
 from bot.web_app.playground import Playground
 from bot.web_app.presenter import WebPresenter
 from bot.web_app.room import Message, Room
@@ -88,26 +89,27 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 
 async def page(request: web.Request) -> web.StreamResponse:
-    return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
+    return web.Response(text=render(page_language(request)), content_type="text/html",
+                        headers={"Cache-Control": "no-cache", "Vary": "Accept-Language"})
 
 
 async def say(request: web.Request) -> web.Response:
     body = await _json_body(request)
-    reply = await request.app[PLAYGROUND].say(body.get("client"), body.get("name"), body.get("text"))
+    reply = await request.app[PLAYGROUND].say(body.get("client"), body.get("name"), body.get("text"), body.get("lang"))
     return web.json_response(reply.json())
 
 
 async def answer(request: web.Request) -> web.Response:
     body = await _json_body(request)
     reply = await request.app[PLAYGROUND].answer(body.get("client"), body.get("name"), body.get("round_id"),
-                                                 body.get("guess"))
+                                                 body.get("guess"), body.get("lang"))
     return web.json_response(reply.json())
 
 
 async def daily(request: web.Request) -> web.Response:
     body = await _json_body(request)
     reply = await request.app[PLAYGROUND].answer_daily(body.get("client"), body.get("name"), body.get("daily"),
-                                                       body.get("guess"))
+                                                       body.get("guess"), body.get("lang"))
     return web.json_response(reply.json())
 
 
@@ -162,7 +164,7 @@ async def check(request: web.Request) -> web.Response:
         if size > MAX_BYTES:
             return _error(413, texts.check_too_big(MAX_BYTES))
         chunks.append(chunk)
-    return web.json_response({"ok": True, "reply": await checks.reply(b"".join(chunks))})
+    return web.json_response({"ok": True, "reply": await checks.reply(b"".join(chunks), page_language(request))})
 
 
 async def events(request: web.Request) -> web.StreamResponse:
@@ -222,7 +224,7 @@ def build_app(figment: Figment, *, title: str = "Playground", starter: StarterPh
     """The playground as an aiohttp application. Registers its quiz presenter for platform 'web';
     on start-up it recovers the web games a previous run left open."""
     room = Room(CHAT_ID, title)
-    presenter = WebPresenter(room, figment.boards)
+    presenter = WebPresenter(room, figment.boards, figment.chats)
     figment.quiz.register("web", presenter)
     figment.quiz.on_scores_moved(presenter.scores_moved)
     app = web.Application(middlewares=[guard], client_max_size=MAX_BODY)

@@ -143,3 +143,66 @@ class RateLimits:
             headers["X-RateLimit-Remaining"] = str(bucket.limit - used - 1)
             return Verdict(headers)
         return Verdict({})
+
+
+# --- application commands (PUT /applications/{id}/commands) -----------------------------------
+# Discord's locales (discord.com/developers/docs/reference#locales): a localization under any
+# other key is refused.
+LOCALES = frozenset({
+    "id", "da", "de", "en-GB", "en-US", "es-ES", "es-419", "fr", "hr", "it", "lt", "hu", "nl", "no", "pl",
+    "pt-BR", "ro", "fi", "sv-SE", "vi", "tr", "cs", "el", "bg", "ru", "uk", "hi", "th", "zh-CN", "ja",
+    "zh-TW", "ko"})
+# Slash command and option names: 1-32 characters of letters (any script), digits, - and _;
+# lowercase wherever the letter has a lowercase form.
+_NAME = re.compile(r"^[-_\w]{1,32}$")
+COMMAND_DESCRIPTION = 100
+CHOICE_NAME = 100
+MENU_NAME = 32
+
+
+def _name_problem(name: Any, slash: bool) -> str | None:
+    if not isinstance(name, str) or not name:
+        return "a name is required"
+    if not slash:  # a context-menu name: any text, 1-32 characters
+        return None if len(name) <= MENU_NAME else f"{name!r} is longer than {MENU_NAME}"
+    if not _NAME.match(name) or name != name.lower():
+        return f"{name!r} is not a valid command name (lowercase, no spaces, 1-32 characters)"
+    return None
+
+
+def _localized(item: dict[str, Any], key: str) -> list[tuple[str, Any]]:
+    values = item.get(f"{key}_localizations") or {}
+    return [(locale, value) for locale, value in values.items()]
+
+
+def command_problems(commands: Any) -> list[str]:
+    """Why Discord would refuse this command set (empty: it takes it)."""
+    problems: list[str] = []
+
+    def check(item: dict[str, Any], slash: bool, where: str) -> None:
+        for locale, name in [("", item.get("name")), *_localized(item, "name")]:
+            if locale and locale not in LOCALES:
+                problems.append(f"{where}: {locale!r} is not a Discord locale")
+            problem = _name_problem(name, slash)
+            if problem:
+                problems.append(f"{where} {locale}: {problem}")
+        if slash:
+            for locale, text in [("", item.get("description")), *_localized(item, "description")]:
+                if locale and locale not in LOCALES:
+                    problems.append(f"{where}: {locale!r} is not a Discord locale")
+                if not isinstance(text, str) or not 1 <= len(text) <= COMMAND_DESCRIPTION:
+                    problems.append(f"{where} {locale}: description must be 1-{COMMAND_DESCRIPTION} characters")
+        for choice in item.get("choices") or []:
+            for locale, name in [("", choice.get("name")), *_localized(choice, "name")]:
+                if locale and locale not in LOCALES:
+                    problems.append(f"{where}: {locale!r} is not a Discord locale")
+                if not isinstance(name, str) or not 1 <= len(name) <= CHOICE_NAME:
+                    problems.append(f"{where} choice {locale}: name must be 1-{CHOICE_NAME} characters")
+        for option in item.get("options") or []:
+            check(option, True, f"{where}.{option.get('name')}")
+
+    if not isinstance(commands, list):
+        return ["the body must be a list of commands"]
+    for command in commands:
+        check(command, command.get("type", 1) == 1, f"/{command.get('name')}")
+    return problems

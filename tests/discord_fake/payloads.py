@@ -41,6 +41,7 @@ class FakeMember:
     user: dict[str, Any]
     permissions: int = MEMBER_PERMISSIONS
     nick: str | None = None
+    locale: str = "en-US"  # the member's client language: interactions carry it as "locale"
 
     @property
     def id(self) -> int:
@@ -65,6 +66,7 @@ class FakeGuild:
     owner_id: int
     channels: dict[int, dict[str, Any]] = field(default_factory=dict)
     members: dict[int, FakeMember] = field(default_factory=dict)
+    locale: str = "en-US"  # the server's community language: interactions carry it as "guild_locale"
 
     def add_text_channel(self, name: str) -> dict[str, Any]:
         channel = {"id": str(snowflake()), "type": TEXT_CHANNEL, "guild_id": str(self.id), "name": name,
@@ -83,7 +85,7 @@ class FakeGuild:
                 "roles": [everyone], "channels": list(self.channels.values()),
                 "members": [bot_member.payload()], "features": [], "emojis": [], "stickers": [],
                 "voice_states": [], "presences": [], "threads": [], "stage_instances": [],
-                "guild_scheduled_events": [], "soundboard_sounds": [], "preferred_locale": "en-US",
+                "guild_scheduled_events": [], "soundboard_sounds": [], "preferred_locale": self.locale,
                 "verification_level": 0, "default_message_notifications": 0, "explicit_content_filter": 0,
                 "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0, "system_channel_flags": 0,
                 "icon": None, "splash": None, "banner": None, "description": None, "afk_timeout": 300}

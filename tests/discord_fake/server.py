@@ -189,8 +189,8 @@ class FakeDiscord:
         return guild
 
     def add_member(self, guild: p.FakeGuild, name: str, *, permissions: int = p.MEMBER_PERMISSIONS,
-                   nick: str | None = None) -> p.FakeMember:
-        member = p.FakeMember(p.user(p.snowflake(), name), permissions, nick)
+                   nick: str | None = None, locale: str = "en-US") -> p.FakeMember:
+        member = p.FakeMember(p.user(p.snowflake(), name), permissions, nick, locale)
         guild.members[member.id] = member
         return member
 
@@ -302,6 +302,9 @@ class FakeDiscord:
                             ) -> tuple[int, Any]:
         if int(application_id) != self.application_id:
             return 403, {"message": "Missing Access", "code": 50001}
+        refused = limits.command_problems(record.body)
+        if refused:  # Discord checks every name, description and localization, and takes none of a bad set
+            return 400, {"message": "Invalid Form Body", "code": 50035, "errors": refused}
         synced = []
         for command in record.body:
             entry = {"description": "", **command, "id": str(p.snowflake()), "application_id": application_id,
@@ -471,12 +474,12 @@ class FakeDiscord:
         payload: dict[str, Any] = {
             "id": str(interaction.id), "application_id": str(self.application_id), "type": kind,
             "token": interaction.token, "version": 1, "channel_id": str(channel_id), "channel": channel,
-            "locale": "en-US", "app_permissions": str(p.MEMBER_PERMISSIONS), "entitlements": [],
+            "locale": member.locale, "app_permissions": str(p.MEMBER_PERMISSIONS), "entitlements": [],
             "attachment_size_limit": limits.UPLOAD_BYTES,
         }
         if guild is not None:
-            payload.update(guild_id=str(guild.id), guild_locale="en-US", context=0,
-                           guild={"id": str(guild.id), "locale": "en-US", "features": []},
+            payload.update(guild_id=str(guild.id), guild_locale=guild.locale, context=0,
+                           guild={"id": str(guild.id), "locale": guild.locale, "features": []},
                            member=member.payload(), authorizing_integration_owners={"0": str(guild.id)})
         else:
             payload.update(user=member.user, context=1, authorizing_integration_owners={"1": member.user["id"]})

@@ -23,6 +23,7 @@ a limit is counted in `breaches`, so a test can assert the bot kept within all o
 from __future__ import annotations
 
 import asyncio
+import re
 import itertools
 import json
 import time
@@ -123,7 +124,8 @@ class FakeBotApi:
         self.member_counts: dict[int, int] = {}
         self.admins: dict[int, set[int]] = defaultdict(set)
         self.owners: dict[int, int] = {}
-        self.commands: list[dict[str, Any]] = []
+        self.commands: list[dict[str, Any]] = []  # the menu for every language without its own
+        self.commands_by_language: dict[str, list[dict[str, Any]]] = {}  # setMyCommands(language_code=...)
         self.webhook: dict[str, Any] = {}
         self.updates: list[dict[str, Any]] = []
         self.sender = WebhookSender(self.updates, timeout=webhook_timeout, retry_after=webhook_retry)
@@ -180,8 +182,11 @@ class FakeBotApi:
 
     @staticmethod
     def user(user_id: int, first_name: str, last_name: str | None = None,
-             username: str | None = None) -> dict[str, Any]:
-        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+             username: str | None = None, language_code: str | None = "en") -> dict[str, Any]:
+        """A user as Telegram sends one; language_code is their app's language (IETF tag, may be absent)."""
+        user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+        if language_code:
+            user["language_code"] = language_code
         if last_name:
             user["last_name"] = last_name
         if username:
@@ -475,11 +480,27 @@ class FakeBotApi:
         commands = params.get("commands")
         if not isinstance(commands, list) or not all({"command", "description"} <= set(c) for c in commands):
             raise ApiError(400, "Bad Request: can't parse commands JSON object")
-        self.commands = commands
+        if len(commands) > 100:
+            raise ApiError(400, "Bad Request: too many commands specified")
+        for command in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command["command"])):
+                raise ApiError(400, "Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(str(command["description"])) <= 256:
+                raise ApiError(400, "Bad Request: command description is too long" if command["description"]
+                               else "Bad Request: command description is empty")
+        # A two-letter ISO 639-1 code, or none (the menu for every language without its own).
+        code = params.get("language_code")
+        if code is not None and not re.fullmatch(r"[a-z]{2}", str(code)):
+            raise ApiError(400, "Bad Request: invalid language code specified")
+        if code:
+            self.commands_by_language[code] = commands
+        else:
+            self.commands = commands
         return True
 
     def _m_getMyCommands(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
-        return self.commands
+        code = params.get("language_code")
+        return self.commands_by_language.get(code, self.commands) if code else self.commands
 
     def _m_sendMessage(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
         fields: dict[str, Any] = {"text": self._text(params)}

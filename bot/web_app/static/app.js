@@ -3,6 +3,9 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
+// The page's words in its language (the server picked it: ?lang=, else the browser's Accept-Language).
+const T = JSON.parse($("page-texts").textContent);
+const pageLang = document.documentElement.lang || "en";
 const log = $("log");
 const nameInput = $("name");
 const textInput = $("text");
@@ -56,7 +59,7 @@ function create(m) {
   item.appendChild(el("div", "who"));
   if (m.image && m.image.startsWith("/api/images/")) {
     const img = el("img");
-    img.alt = m.kind === "round" || m.kind === "daily" ? "Quiz image: real photo or AI fake?" : "AI-generated face";
+    img.alt = m.kind === "round" || m.kind === "daily" ? T.QUIZ_IMAGE : T.FACE_IMAGE;
     img.src = m.image;
     img.addEventListener("load", () => {
       img.classList.toggle("pair", img.naturalWidth > img.naturalHeight); // two faces side by side
@@ -91,10 +94,10 @@ function render(m) {
   item.querySelector(".who").textContent = m.kind === "user" ? m.name : "Figment";
   item.querySelector(".text").textContent = m.text;
   item.querySelector(".answered").textContent = m.answered && m.answered.length
-    ? `Answered: ${m.answered.join(", ")}` : "";
+    ? `${T.ANSWERED} ${m.answered.join(", ")}` : "";
   if (!m.buttons || !m.buttons.length) item.querySelector(".buttons").replaceChildren(); // revealed
   if (m.download && !item.querySelector("a.download")) {
-    const link = el("a", "download", "Download with credentials");
+    const link = el("a", "download", T.CREDENTIALS_LINK);
     link.href = m.download;
     link.setAttribute("download", "");
     item.querySelector(".buttons").appendChild(link);
@@ -106,7 +109,7 @@ function note(text) {
   // a private reply (refusal, error): only this tab sees it
   const item = el("li", "msg note");
   item.dataset.id = `n${++noteCount}`;
-  item.appendChild(el("div", "who", "Figment (only you see this)"));
+  item.appendChild(el("div", "who", T.ONLY_YOU));
   item.appendChild(el("p", "text", text));
   log.appendChild(item);
   window.scrollTo(0, document.body.scrollHeight);
@@ -126,7 +129,7 @@ function handle(event) {
       render(event.message);
       break;
     case "presence":
-      $("online").textContent = event.names.length ? `Online: ${event.names.join(", ")}` : "";
+      $("online").textContent = event.names.length ? `${T.ONLINE} ${event.names.join(", ")}` : "";
       break;
     case "board":
       $("board").textContent = event.text;
@@ -140,7 +143,7 @@ function connect() {
   source = new EventSource(`/api/events?${query}`);
   source.onopen = () => { $("status").hidden = true; };
   source.onerror = () => {
-    $("status").textContent = "Connection to the server lost; reconnecting…";
+    $("status").textContent = T.RECONNECTING;
     $("status").hidden = false;
   };
   source.onmessage = (e) => handle(JSON.parse(e.data));
@@ -151,11 +154,11 @@ async function post(path, body) {
     const response = await fetch(path, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ client: clientId, name: nameInput.value, ...body }),
+      body: JSON.stringify({ client: clientId, name: nameInput.value, lang: pageLang, ...body }),
     });
     return await response.json();
   } catch (error) {
-    return { ok: false, error: "The server could not be reached. Is `figment demo` still running?", messages: [] };
+    return { ok: false, error: T.UNREACHABLE, messages: [] };
   }
 }
 
@@ -191,11 +194,11 @@ $("check").addEventListener("change", async (e) => {
   e.target.value = "";
   if (!file) return;
   try {
-    const response = await fetch(`/api/check?${new URLSearchParams({ client: clientId })}`, { method: "POST", body: file });
+    const response = await fetch(`/api/check?${new URLSearchParams({ client: clientId, lang: pageLang })}`, { method: "POST", body: file });
     const reply = await response.json();
     note(reply.reply || reply.error);
   } catch (error) {
-    note("The server could not be reached. Is `figment demo` still running?");
+    note(T.UNREACHABLE);
   }
 });
 
@@ -218,3 +221,10 @@ nameInput.addEventListener("change", () => {
 });
 
 connect();
+
+// The language picker: the page again in the chosen language (the choice stays in the address).
+$("language").addEventListener("change", (event) => {
+  const params = new URLSearchParams(location.search);
+  params.set("lang", event.target.value);
+  location.search = params.toString();
+});
