@@ -29,12 +29,15 @@ LONG_REF = "1:2:" + "t" * 600  # a Discord interaction token has no documented l
 class Shown:
     progress: list[tuple[str, str]] = field(default_factory=list)
     reveals: list[tuple[str, str]] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)  # the language each edit was said in
 
-    async def show_progress(self, ref: str, caption: str) -> None:
+    async def show_progress(self, ref: str, caption: str, lang: str) -> None:
         self.progress.append((ref, caption))
+        self.languages.append(lang)
 
-    async def reveal(self, ref: str, text: str) -> None:
+    async def reveal(self, ref: str, text: str, lang: str) -> None:
         self.reveals.append((ref, text))
+        self.languages.append(lang)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -86,6 +89,28 @@ async def test_three_answers_close_and_score_once(app: Figment) -> None:
             select(Player.platform_user_id, Score.answers, Score.correct).join(Player, Player.id == Score.player_id)
             .where(Score.scope == GLOBAL_SCOPE, Score.period == ALL_TIME))).all()
     assert sorted(board) == [("1", 1, 1), ("2", 1, 0), ("3", 1, 1)] and len(shown.reveals) == 1
+
+
+async def test_the_message_speaks_the_senders_language_and_each_answer_the_clickers(app: Figment) -> None:
+    shown = Shown()
+    app.challenges.register("chat", shown)
+    english = await app.challenges.create("chat", PlayerRef("chat", "0", "Sender"))
+    post = await app.challenges.create("chat", PlayerRef("chat", "5", "Remitente", "es-419"))
+    assert (english.lang, post.lang) == ("en", "es")
+    assert post.caption == texts.lang("es").challenge_caption(0, 0, 60, app.settings.challenge_answers)
+    await app.challenges.posted("chat", post.round_id, "ref-es")
+    is_real = await truth(app, post.round_id)
+    click = await app.challenges.answer("chat", post.round_id, PlayerRef("chat", "1", "Ana", "pt-br"), is_real)
+    assert click.text == texts.lang("pt_BR").challenge_answer(True, is_real)
+    assert (await app.challenges.answer("chat", post.round_id, PlayerRef("chat", "1", "Ana", "pt-br"), is_real)
+            ).text == texts.lang("pt_BR").ANSWER_ALREADY
+    await wait_for(lambda: shown.progress)
+    await app.challenges.close_and_reveal("chat", post.round_id)
+    [(_, text)] = shown.reveals
+    assert text.startswith(texts.lang("es").challenge_reveal(is_real, 1, 1, "").split("\n")[0])
+    assert set(shown.languages) == {"es"}  # the count and the reveal: the sender's, kept with the challenge
+    # each language's challenges keep to their own chat; both are still this platform's
+    assert (await app.challenges.answer("chat", english.round_id, PlayerRef("chat", "2", "B"), True)).recorded
 
 
 async def test_a_quiz_rounds_id_is_not_a_challenge(app: Figment) -> None:

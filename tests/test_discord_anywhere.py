@@ -150,7 +150,7 @@ async def test_challenge_in_a_server_without_the_bot_reveals_inside_the_token_li
 async def test_a_long_challenge_is_cut_to_fit_the_token(fake: FakeDiscord, tmp_path: Path) -> None:
     make_world(fake, [])
     figment = await open_figment(tmp_path, challenge_seconds=3600)
-    _, channel, people = elsewhere(fake)
+    guild, channel, people = elsewhere(fake)
     try:
         async with running_bot(fake, figment):
             posted = await fake.reply(await fake.slash("challenge", people[0], channel))
@@ -160,6 +160,13 @@ async def test_a_long_challenge_is_cut_to_fit_the_token(fake: FakeDiscord, tmp_p
                 found = await session.get(Round, round_id)
                 assert found is not None and found.message_ref is not None
                 assert (found.closes_at - found.opened_at).total_seconds() <= MAX_SECONDS + 5 < TOKEN_LIFETIME
+            # A clicker whose Discord speaks Brazilian Portuguese gets their private answer in it.
+            guest = fake.add_member(guild, "Bia", locale="pt-BR")
+            is_real = await truth_of(figment, round_id)
+            click = await fake.click(posted, f"figment:challenge:{round_id}:{'r' if is_real else 'f'}", guest)
+            said = await ephemeral_text(fake, click)
+            assert said == texts.lang("pt-BR").challenge_answer(True, is_real)
+            assert said != texts.challenge_answer(True, is_real)  # holds once the catalogue translates it
     finally:
         await figment.close()
 

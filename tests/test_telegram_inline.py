@@ -150,7 +150,12 @@ async def test_challenge_closes_on_time_without_inline_feedback(api: FakeBotApi,
         [challenge] = answer["results"]
         inline_id = api.choose(user, answer["inline_query_id"], challenge["id"])
         assert inline_id is not None and not api.calls_to("editMessageCaption")
-        await toast(api, api.click_inline(api.user(11, "Ada"), inline_id, f"{challenge['id']}:r"))
+        # A clicker whose Telegram speaks Spanish gets their private answer (the toast) in Spanish.
+        ana = api.user(11, "Ana", language_code="es")
+        is_real = (await wait_round(bot, int(challenge["id"][2:]), lambda r: r.message_ref is not None)).is_real
+        said = await toast(api, api.click_inline(ana, inline_id, f"{challenge['id']}:r"))
+        assert said == texts.lang("es").challenge_answer(is_real, is_real)
+        assert said != texts.challenge_answer(is_real, is_real)  # holds once the catalogue translates it
         [reveal] = await api.wait_calls("editMessageCaption", 1, lambda c: str(c.params.get("caption", ""))
                                         .startswith("Challenge over"), timeout=20)
         assert reveal.params["inline_message_id"] == inline_id

@@ -29,7 +29,7 @@ COMMAND_NAMES = (
     NC_("command name", "face"), NC_("command name", "quiz"), NC_("command name", "daily"),
     NC_("command name", "stop"), NC_("command name", "tips"), NC_("command name", "leaderboard"),
     NC_("command name", "stats"), NC_("command name", "hall"), NC_("command name", "forgetme"),
-    NC_("command name", "settings"), NC_("command name", "check"),
+    NC_("command name", "settings"), NC_("command name", "check"), NC_("command name", "challenge"),
     NC_("command name", "seed"), NC_("command name", "psi"), NC_("command name", "rounds"),
     NC_("command name", "mode"), NC_("command name", "hard"), NC_("command name", "scope"),
     NC_("command name", "period"), NC_("command name", "member"), NC_("command name", "seconds"),

@@ -8,6 +8,9 @@ the public message shows only how many answered and the share right so far. The 
 after a set time or number of answers, when the front-end edits the message to reveal it and the
 answers move the players' boards (db.scoring, once, in the reveal's transaction).
 
+Languages: the public message (its caption, count and reveal) is said in the sender's language,
+kept with the challenge (db.challenges); each clicker's own answer in the clicker's language.
+
 Rounds are kept with the ordinary model (db.challenges); a background task closes challenges
 whose time is up, in every process, so a restart reveals what was due while it was down.
 """
@@ -19,7 +22,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot import texts
+from bot import i18n, texts
 from bot.errors import UserError
 from bot.imaging import PostedImage
 from bot.quiz.next_image import RoundImages
@@ -47,6 +50,7 @@ class ChallengePost:
     image: PostedImage
     caption: str
     seconds: int
+    lang: str  # the sender's language (a bot.i18n code): the buttons' labels too
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,9 @@ class ChallengeClick:
 class ChallengePresenter(Protocol):
     """How a front-end shows a challenge's progress and its end. message_ref is the front-end's own."""
 
-    async def show_progress(self, message_ref: str, caption: str) -> None: ...
+    async def show_progress(self, message_ref: str, caption: str, lang: str) -> None: ...
 
-    async def reveal(self, message_ref: str, text: str) -> None: ...
+    async def reveal(self, message_ref: str, text: str, lang: str) -> None: ...
 
 
 class ChallengeService:
@@ -101,18 +105,19 @@ class ChallengeService:
             raise UserError(texts.GENERATOR_UNAVAILABLE) from None
         image = images.take(secrets.randbelow(2) == 1)
         seconds = self.seconds_for(max_seconds)
+        lang = i18n.normalise(player.lang)
         async with self.db.transaction() as session:
             face_id = None
             if image.face is not None:
                 face = image.face
                 face_id = (await add_generated_face(session, face.seed, face.psi, face.model_version)).id
             round_id = await dc.add_challenge(session, platform, is_real=image.is_real, seconds=seconds,
-                                              generated_face_id=face_id, real_photo_id=image.photo_id)
-        return ChallengePost(round_id, image.posted, self.caption(0, 0, seconds), seconds)
+                                              generated_face_id=face_id, real_photo_id=image.photo_id, lang=lang)
+        return ChallengePost(round_id, image.posted, self.caption(0, 0, seconds, lang=lang), seconds, lang)
 
-    def caption(self, answers: int, correct: int, seconds: int | None = None) -> str:
-        return texts.challenge_caption(answers, correct, seconds or self.settings.challenge_seconds,
-                                       self.settings.challenge_answers)
+    def caption(self, answers: int, correct: int, seconds: int | None = None, *, lang: str | None = None) -> str:
+        return texts.lang(lang).challenge_caption(answers, correct, seconds or self.settings.challenge_seconds,
+                                                  self.settings.challenge_answers)
 
     async def posted(self, platform: str, round_id: int, message_ref: str, *, start_clock: bool = True,
                      max_seconds: int | None = None) -> None:
@@ -127,21 +132,23 @@ class ChallengeService:
     async def answer(self, platform: str, round_id: int, player: PlayerRef, guess_real: bool,
                      message_ref: str | None = None) -> ChallengeClick:
         """Record a click and tell the clicker, privately, whether they were right. The public
-        message then shows the new count, or the reveal once enough have answered."""
+        message then shows the new count, or the reveal once enough have answered. The reply is
+        in the clicker's language (player.lang)."""
+        t = texts.lang(player.lang)
         async with self.db.transaction() as session:
             found = await dc.find_challenge(session, platform, round_id)
             if found is None:
-                return ChallengeClick(texts.CHALLENGE_UNKNOWN, False)
+                return ChallengeClick(t.CHALLENGE_UNKNOWN, False)
             if found.message_ref is None and message_ref:  # posted without feedback: its first click says where
                 await dc.set_message(session, round_id, message_ref, None)
             row = await get_or_create_player(session, player.platform, player.user_id, player.name)
             [outcome] = await record_answers(session, [AnswerRequest(round_id, row.id, guess_real)])
             tally = await round_tally(session, round_id)
         if outcome.status is AnswerStatus.ALREADY:
-            return ChallengeClick(texts.ANSWER_ALREADY, False)
+            return ChallengeClick(t.ANSWER_ALREADY, False)
         if outcome.status is not AnswerStatus.RECORDED:
-            return ChallengeClick(texts.CHALLENGE_CLOSED, False)
-        reply = ChallengeClick(texts.challenge_answer(guess_real == found.is_real, found.is_real), True)
+            return ChallengeClick(t.CHALLENGE_CLOSED, False)
+        reply = ChallengeClick(t.challenge_answer(guess_real == found.is_real, found.is_real), True)
         if tally.answers >= self.settings.challenge_answers:
             asyncio.create_task(self.close_and_reveal(platform, round_id))  # the clicker's toast goes first
         else:
@@ -157,8 +164,9 @@ class ChallengeService:
                     return
                 tally, ref, seconds = await round_tally(session, round_id), round_.message_ref, None
                 seconds = int((round_.closes_at - round_.opened_at).total_seconds())
+                lang = await dc.language_of_round(session, round_)
             try:
-                await presenter.show_progress(ref, self.caption(tally.answers, tally.correct, seconds))
+                await presenter.show_progress(ref, self.caption(tally.answers, tally.correct, seconds, lang=lang), lang)
             except Exception:  # the count is a nicety; the reveal will show the truth
                 log.warning("could not show the progress of challenge %s", round_id, exc_info=True)
 
@@ -172,12 +180,13 @@ class ChallengeService:
                 if round_ is None or round_.revealed_at is not None:
                     return
                 tally = await round_tally(session, round_id)
-                text = texts.challenge_reveal(round_.is_real, tally.answers, tally.correct,
-                                              await _attribution(session, round_))
+                lang = await dc.language_of_round(session, round_)
+                text = texts.lang(lang).challenge_reveal(round_.is_real, tally.answers, tally.correct,
+                                                         await _attribution(session, round_, lang))
                 ref = round_.message_ref
             if ref and presenter is not None:
                 try:
-                    await presenter.reveal(ref, text)
+                    await presenter.reveal(ref, text, lang)
                 except Exception:  # the answers still count: a lost edit must not lose the scores
                     log.exception("could not reveal challenge %s in its message", round_id)
 

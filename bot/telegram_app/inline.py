@@ -12,6 +12,9 @@ A challenge result is a quiz image with Real / Fake buttons whose data names the
 ("c:<round>:r|f"), never the truth. Its clicks arrive with an inline_message_id instead of a
 chat; the clicker's own answer is a toast, and the message is edited through that id (its count,
 then the reveal) by InlinePresenter, for bot.quiz.challenges.
+
+Languages: results are said in the querier's Telegram language (from.language_code), a toast in
+the clicker's, the challenge's public message (caption, buttons, reveal) in its sender's.
 """
 from __future__ import annotations
 
@@ -49,9 +52,10 @@ FRESH_CACHE = 0
 SEEDED_CACHE = 300  # a seed's face never changes: Telegram may serve it from its cache
 
 
-def challenge_keyboard(round_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.BUTTON_REAL, callback_data=f"c:{round_id}:r"),
-                                  InlineKeyboardButton(texts.BUTTON_FAKE, callback_data=f"c:{round_id}:f")]])
+def challenge_keyboard(round_id: int, t: texts.Texts = texts.EN) -> InlineKeyboardMarkup:
+    """t: the sender's language (the buttons are public; their data is the same in all)."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(t.BUTTON_REAL, callback_data=f"c:{round_id}:r"),
+                                  InlineKeyboardButton(t.BUTTON_FAKE, callback_data=f"c:{round_id}:f")]])
 
 
 def message_ref(round_id: int, inline_message_id: str) -> str:
@@ -113,11 +117,11 @@ class InlinePresenter:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def show_progress(self, ref: str, caption: str) -> None:
+    async def show_progress(self, ref: str, caption: str, lang: str = "en") -> None:
         round_id, inline_id = ref.split(" ", 1)
-        await self._edit(inline_id, caption, challenge_keyboard(int(round_id)))
+        await self._edit(inline_id, caption, challenge_keyboard(int(round_id), texts.lang(lang)))
 
-    async def reveal(self, ref: str, text: str) -> None:
+    async def reveal(self, ref: str, text: str, lang: str = "en") -> None:
         await self._edit(ref.split(" ", 1)[1], texts.clip(text, MessageLimit.CAPTION_LENGTH), None)
 
     async def _edit(self, inline_id: str, caption: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -145,36 +149,38 @@ class InlineHandlers:
         query = update.inline_query
         assert query is not None
         with self.figment.metrics.handling(PLATFORM, "inline_query"):
+            player = player_ref(query.from_user)
+            t = texts.lang(player.lang)  # the querier's own language: results are theirs alone
             if self.store is None:
-                results, cache = [_article("setup", texts.INLINE_SETUP_TITLE, texts.INLINE_SETUP)], FRESH_CACHE
+                results, cache = [_article("setup", t.INLINE_SETUP_TITLE, t.INLINE_SETUP)], FRESH_CACHE
             else:
-                results, cache = await self._results(query.query, player_ref(query.from_user))
+                results, cache = await self._results(query.query, player, t)
             # answerInlineQuery takes at most 50 results (Bot API); a page is far smaller.
             await deliver(lambda: query.answer(results[:InlineQueryLimit.RESULTS], cache_time=cache,
                                                is_personal=True), "answerInlineQuery")
 
-    async def _results(self, text: str, player) -> tuple[list, int]:  # type: ignore[no-untyped-def, type-arg]
+    async def _results(self, text: str, player, t: texts.Texts) -> tuple[list, int]:  # type: ignore[no-untyped-def, type-arg]
         words = text.split()
         try:
             if words and words[0].lower() == "challenge" and len(words) == 1:
-                return [await self._challenge(player)], FRESH_CACHE
+                return [await self._challenge(player, t)], FRESH_CACHE
             if words:
                 if len(words) > 2:
                     raise UserError(texts.FACE_USAGE)
                 post = await self.figment.faces.face(player, *(words + [None])[:2])
-                return [await self._face_result(post)], SEEDED_CACHE
+                return [await self._face_result(post, t)], SEEDED_CACHE
             results = []
             try:
-                results.append(await self._challenge(player))
+                results.append(await self._challenge(player, t))
             except UserError as error:  # e.g. the challenge limit: the faces still show
                 log.info("no challenge on this inline page: %s", error.message)
             await self.figment.faces.admit(player)  # a page counts as one /face
             for _ in range(self.figment.settings.inline_faces):
-                results.append(await self._face_result(await self.figment.faces.make()))
+                results.append(await self._face_result(await self.figment.faces.make(), t))
             return results, FRESH_CACHE
         except UserError as error:  # a bad seed, the rate limit, a busy generator: said as a result
-            return [_article("help", texts.INLINE_BAD_QUERY_TITLE if words else texts.INLINE_BUSY_TITLE,
-                             error.message)], FRESH_CACHE
+            return [_article("help", t.INLINE_BAD_QUERY_TITLE if words else t.INLINE_BUSY_TITLE,
+                             t.say(error.message))], FRESH_CACHE
 
     async def _photo(self, result_id: str, image: PostedImage, **fields):  # type: ignore[no-untyped-def]
         """A photo result: by file_id (storage chat) or by URL (the bot's own address)."""
@@ -184,15 +190,16 @@ class InlineHandlers:
         assert self.store is not None
         return InlineQueryResultCachedPhoto(result_id, await self.store.file_id(image), **fields)
 
-    async def _face_result(self, post):  # type: ignore[no-untyped-def]
-        return await self._photo(f"f:{post.seed}:{post.psi:g}", post.image, title=texts.INLINE_FACE_TITLE,
-                                 description=texts.inline_face_description(post.seed, post.psi), caption=post.caption)
+    async def _face_result(self, post, t: texts.Texts):  # type: ignore[no-untyped-def]
+        return await self._photo(f"f:{post.seed}:{post.psi:g}", post.image, title=t.INLINE_FACE_TITLE,
+                                 description=t.inline_face_description(post.seed, post.psi),
+                                 caption=t.face_caption(post.seed, post.psi, post.model_version))
 
-    async def _challenge(self, player):  # type: ignore[no-untyped-def]
-        post = await self.figment.challenges.create(PLATFORM, player)
-        return await self._photo(f"c:{post.round_id}", post.image, title=texts.INLINE_CHALLENGE_TITLE,
-                                 description=texts.INLINE_CHALLENGE_DESCRIPTION, caption=post.caption,
-                                 reply_markup=challenge_keyboard(post.round_id))
+    async def _challenge(self, player, t: texts.Texts):  # type: ignore[no-untyped-def]
+        post = await self.figment.challenges.create(PLATFORM, player)  # in the sender's language
+        return await self._photo(f"c:{post.round_id}", post.image, title=t.INLINE_CHALLENGE_TITLE,
+                                 description=t.INLINE_CHALLENGE_DESCRIPTION, caption=post.caption,
+                                 reply_markup=challenge_keyboard(post.round_id, texts.lang(post.lang)))
 
     # -- a result sent (needs /setinlinefeedback in BotFather) --
     async def chosen(self, update: Update, context: Context) -> None:
@@ -210,7 +217,7 @@ class InlineHandlers:
         with self.figment.metrics.handling(PLATFORM, "challenge_answer"):
             match = CHALLENGE_DATA.match(query.data or "")
             if match is None:
-                text = texts.BUTTON_UNKNOWN
+                text = texts.lang(query.from_user.language_code).BUTTON_UNKNOWN
             else:
                 round_id = int(match["round"])
                 ref = message_ref(round_id, query.inline_message_id) if query.inline_message_id else None
