@@ -9,6 +9,7 @@ from bot.daily import DailyService
 from db.database import Database
 from bot.faces import FaceService
 from bot.hall import HallService
+from bot.morphs import MorphService
 from bot.ops.metrics import BotMetrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
@@ -33,6 +34,7 @@ class Figment:
     curated: CuratedSource
     daily: DailyService
     metrics: BotMetrics
+    morphs: MorphService
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
@@ -67,6 +69,8 @@ class Figment:
             curated=curated,
             daily=DailyService(db, source, settings),
             metrics=metrics,
+            morphs=MorphService(source, size=settings.morph_size, frames=settings.morph_frames,
+                                fps=settings.morph_fps, per_minute=settings.morph_per_minute, db=db),
         )
 
     async def close(self) -> None:

@@ -25,7 +25,9 @@ AI_NOTICE = "AI-generated: this person does not exist."
 
 # (command, arguments, what it does): the one list that /help and the platforms' command menus show.
 COMMAND_TABLE: tuple[tuple[str, str, str], ...] = (
-    ("face", "[seed] [psi]", "a face of someone who does not exist"),
+    ("face", "[seed] [psi] [older|younger|smile|serious|age N] [strip]", "a face of someone who does not exist, "
+     "as is or edited (older, smiling, or a strip of five steps)"),
+    ("morph", "A B", "an animation of face A turning into face B"),
     ("quiz", "[pairs|hard] [rounds]", "play real photo or AI fake (pairs: which of two faces is real? hard: faces from the hall of fakes)"),
     ("daily", "", "today's challenge: the same faces for everyone, one try a day, played in private"),
     ("stop", "", "end the game in this chat"),
@@ -349,3 +351,37 @@ def check_reply(manifest: "ManifestReading | None", mark: "MarkReading", model_v
     elif not manifest:
         lines.append("No Content Credentials (re-saving or uploading a file usually removes them).")
     return "\n".join(lines)
+
+
+# ---- /face edits and /morph: faces steered in W, and animations between two faces ----------
+MORPH_USAGE = "Give two seeds, for example /morph 42 7: an animation of face 42 turning into face 7."
+MORPH_SAME = "Those are the same face. Give two different seeds, for example /morph 42 7."
+MORPH_BAD_SEED = f"Each seed must be a whole number from 0 to {MAX_SEED}, for example /morph 42 7."
+MORPH_RUNNING = "Your last morph is still being made. Wait for it, then ask for another."
+MORPH_MAKING = "Making the morph: this takes a few seconds."
+EDITS_UNAVAILABLE = ("Edits and morphs need Figment's own generator running in this bot process; "
+                     "this one cannot make them. Plain /face works.")
+EDIT_NO_DIRECTIONS = "This generator has no attribute directions yet, so faces cannot be edited. Plain /face works."
+EDIT_USAGE = ("Edit a face like this: /face 42 older, /face 42 younger, /face 42 smile, /face 42 serious, "
+              "/face 42 age 70, or add strip for five steps: /face 42 older strip.")
+EDIT_NEEDS_SEED = "An edit needs a seed, so you can see the same face before and after: for example /face 42 older."
+
+
+def edit_unknown(word: str, known: "tuple[str, ...]") -> str:
+    return f"I don't know the edit \"{word[:40]}\". Try one of: {', '.join(known)}; or age N."
+
+
+def edit_bad_age(low: int, high: int) -> str:
+    return f"The age must be a whole number from {low} to {high}, for example /face 42 age 70."
+
+
+def edit_caption(seed: int, psi: float, model_version: str, what: str) -> str:
+    return f"{AI_NOTICE}\nseed {seed} · psi {psi:g} · {what} · model {model_version}"
+
+
+def edit_strip_caption(seed: int, psi: float, model_version: str, what: str) -> str:
+    return f"{AI_NOTICE}\nseed {seed} · psi {psi:g} · {what}, five steps left to right · model {model_version}"
+
+
+def morph_caption(seed_a: int, seed_b: int, psi: float, model_version: str) -> str:
+    return f"{AI_NOTICE} (neither person exists)\nmorph: seed {seed_a} to seed {seed_b} · psi {psi:g} · model {model_version}"
