@@ -38,6 +38,8 @@ class MorphPost:
     psi: float
     model_version: str
     frames: int
+    size: int          # side in pixels
+    fps: int
     seconds: float     # wall time making it took (render, watermark, encode)
 
 
@@ -121,7 +123,7 @@ class MorphService:
         mp4 = PostedImage(animation.mp4(frames, self.fps, caption), f"{stem}.mp4", animation.MP4_MIME)
         gif = PostedImage(animation.gif(frames, self.fps, caption), f"{stem}.gif", animation.GIF_MIME)
         return MorphPost(mp4, gif, caption, seed_a, seed_b, psi, model.model_version, len(frames),
-                         time.perf_counter() - started)
+                         self.size, self.fps, time.perf_counter() - started)
 
 
 def marked_frames(frames: list[Image.Image], size: int, model_version: str) -> list[Image.Image]:

@@ -27,6 +27,7 @@ from bot.refs import ChatRef
 from bot.ops.seen_updates import UpdateLog
 from bot.telegram_app.calls import deliver, is_stale_query
 from bot.telegram_app.flood import BULK, ChatBusy, ChatLanes, sending_as
+from bot.telegram_app.morph import morph as telegram_morph
 from bot.telegram_app.keyboards import ANOTHER_FACE, face_keyboard, parse_answer, parse_pair_answer
 from bot.telegram_app.people import PLATFORM, ChatDirectory, chat_title, player_ref
 
@@ -62,7 +63,7 @@ class Handlers:
         for name, callback in (("start", self.start), ("help", self.help), ("face", self.face),
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
                                ("stats", self.stats), ("hall", self.hall), ("forgetme", self.forget_me),
-                               ("settings", self.settings), ("tips", self.tips)):
+                               ("settings", self.settings), ("tips", self.tips), ("morph", self.morph)):
             application.add_handler(CommandHandler(name, self.timed(name, callback), filters=only_new))
         application.add_handler(CallbackQueryHandler(self.timed("answer", self.answer), pattern=r"^a:"))
         application.add_handler(CallbackQueryHandler(self.timed("pair_answer", self.pair_answer), pattern=r"^p:"))
@@ -166,6 +167,10 @@ class Handlers:
                 await self.send_face(context, chat_id, post, self._reply_to(update))
         except ChatBusy as busy:
             raise UserError(texts.chat_busy(busy.seconds)) from None
+
+    @command
+    async def morph(self, update: Update, context: Context) -> None:
+        await telegram_morph(self, update, context)
 
     @command
     async def quiz(self, update: Update, context: Context) -> None:
