@@ -358,7 +358,7 @@ MORPH_USAGE = "Give two seeds, for example /morph 42 7: an animation of face 42 
 MORPH_SAME = "Those are the same face. Give two different seeds, for example /morph 42 7."
 MORPH_BAD_SEED = f"Each seed must be a whole number from 0 to {MAX_SEED}, for example /morph 42 7."
 MORPH_RUNNING = "Your last morph is still being made. Wait for it, then ask for another."
-MORPH_MAKING = "Making the morph: this takes a few seconds."
+MORPH_TOO_BIG = "That morph came out too big to upload here. Try two other seeds."
 EDITS_UNAVAILABLE = ("Edits and morphs need Figment's own generator running in this bot process; "
                      "this one cannot make them. Plain /face works.")
 EDIT_NO_DIRECTIONS = "This generator has no attribute directions yet, so faces cannot be edited. Plain /face works."

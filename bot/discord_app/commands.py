@@ -20,6 +20,7 @@ from bot.discord_app.check import add_check_command
 from bot.discord_app.context import FigmentClient
 from bot.discord_app.daily import add_daily_command
 from bot.discord_app.face import send_face, send_hall
+from bot.discord_app.morph import add_morph_command
 from bot.discord_app.people import chat_of, escape, player_of
 from bot.discord_app.presenter import QUIZ_CHANNEL, DiscordPresenter
 from bot.discord_app.replies import acknowledge, reply, reply_privately
@@ -178,3 +179,4 @@ def add_commands(tree: app_commands.CommandTree) -> None:
 
     add_daily_command(tree)
     add_check_command(tree)
+    add_morph_command(tree)
