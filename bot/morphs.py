@@ -103,6 +103,12 @@ class MorphService:
         finally:
             self._making.discard(key)
 
+    async def morph_words(self, player: PlayerRef, words: list[str]) -> MorphPost:
+        """`/morph A B [psi]` as typed (Telegram and the playground)."""
+        if len(words) not in (2, 3):
+            raise UserError(texts.MORPH_USAGE)
+        return await self.morph(player, *words)
+
     async def make(self, model: LatentModel, seed_a: int, seed_b: int, psi: float) -> MorphPost:
         cache_key = (seed_a, seed_b, psi, model.model_version, self.frames, self.size)
         if (hit := self._cache.get(cache_key)) is not None:

@@ -17,15 +17,13 @@ Context = ContextTypes.DEFAULT_TYPE
 async def morph(handlers: object, update: Update, context: Context) -> None:
     """`/morph A [B] [psi]`: UserError (shown as the reply by the command wrapper) on bad input."""
     args = context.args or []
-    if len(args) not in (2, 3):
-        raise UserError(texts.MORPH_USAGE)
     figment = handlers.figment  # type: ignore[attr-defined]
     chat_id = update.effective_chat.id  # type: ignore[union-attr]
     reply_to = handlers._reply_to(update)  # type: ignore[attr-defined]
     try:
         with handlers.room_for(context, chat_id):  # type: ignore[attr-defined]
             await context.bot.send_chat_action(chat_id, "upload_video")  # seconds of work: show it is coming
-            post = await figment.morphs.morph(player_ref(update.effective_user), *args)  # type: ignore[arg-type]
+            post = await figment.morphs.morph_words(player_ref(update.effective_user), args)  # type: ignore[arg-type]
             await send_morph(context, chat_id, post, reply_to)
     except ChatBusy as busy:
         raise UserError(texts.chat_busy(busy.seconds)) from None

@@ -121,6 +121,9 @@ class Playground:
                 raise UserError(texts.FACE_USAGE)
             post = await self.figment.faces.face(player, *args)
             return [self.room.post("bot", post.caption, image=post.image)]
+        if command == "/morph":  # the GIF: every browser plays it inline, looping
+            post = await self.figment.morphs.morph_words(player, args)
+            return [self.room.post("bot", post.caption, image=post.gif)]
         if command == "/quiz":
             # a round closes early once everyone with a named tab open has answered
             chat = self.presenter.chat(len(self.room.players_online()) or None)
