@@ -8,6 +8,7 @@ from bot.chat_settings import ChatSettings
 from bot.daily import DailyService
 from db.database import Database
 from bot.faces import FaceService
+from bot.edits import EditService
 from bot.hall import HallService
 from bot.morphs import MorphService
 from bot.ops.metrics import BotMetrics
@@ -35,6 +36,7 @@ class Figment:
     daily: DailyService
     metrics: BotMetrics
     morphs: MorphService
+    edits: EditService
 
     @classmethod
     async def open(cls, settings: Settings, source: FaceSource, *, upgrade: bool = True,
@@ -71,6 +73,8 @@ class Figment:
             metrics=metrics,
             morphs=MorphService(source, size=settings.morph_size, frames=settings.morph_frames,
                                 fps=settings.morph_fps, per_minute=settings.morph_per_minute, db=db),
+            edits=EditService(source, settings.weights, size=settings.posted_size,
+                              per_minute=settings.face_per_minute, db=db),
         )
 
     async def close(self) -> None:

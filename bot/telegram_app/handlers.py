@@ -22,6 +22,7 @@ from bot.app import Figment
 from bot.boards import parse_board_query
 from bot.quiz.modes import parse_quiz_args
 from bot.errors import UserError
+from bot.edits import EditPost, is_edit
 from bot.faces import FacePost
 from bot.refs import ChatRef
 from bot.ops.seen_updates import UpdateLog
@@ -124,7 +125,7 @@ class Handlers:
         lanes = context.bot.rate_limiter
         return lanes.room_for(chat_id) if isinstance(lanes, ChatLanes) else nullcontext()
 
-    async def send_face(self, context: Context, chat_id: int, post: FacePost,
+    async def send_face(self, context: Context, chat_id: int, post: FacePost | EditPost,
                         reply_to: ReplyParameters | None) -> None:
         photo = InputFile(post.image.data, filename=post.image.filename)
         with sending_as(BULK):  # after the game's posts and the chat's replies
@@ -156,14 +157,17 @@ class Handlers:
     @command
     async def face(self, update: Update, context: Context) -> None:
         args = context.args or []
-        if len(args) > 2:
+        if len(args) > 2 and not is_edit(args):
             raise UserError(texts.FACE_USAGE)
         seed, psi = (args + [None, None])[:2]
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
         try:
             # Asked before the face is drawn: a refused /face costs no GPU time and no rate-limit turn.
             with self.room_for(context, chat_id):
-                post = await self.figment.faces.face(player_ref(update.effective_user), seed, psi)  # type: ignore[arg-type]
+                if is_edit(args):  # /face 42 older, /face 42 age 70 strip ... (bot.edits)
+                    post = await self.figment.edits.face_words(player_ref(update.effective_user), args)  # type: ignore[arg-type]
+                else:
+                    post = await self.figment.faces.face(player_ref(update.effective_user), seed, psi)  # type: ignore[arg-type]
                 await self.send_face(context, chat_id, post, self._reply_to(update))
         except ChatBusy as busy:
             raise UserError(texts.chat_busy(busy.seconds)) from None

@@ -12,6 +12,7 @@ from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_query
 from bot.quiz.modes import parse_quiz_args
+from bot.edits import is_edit
 from bot.errors import UserError
 from bot.quiz.tips import tips_text
 from bot.quiz.posts import AnswerStatus
@@ -116,6 +117,9 @@ class Playground:
         chat = self.presenter.chat()
         if command in ("/help", "/start"):
             return [self.room.post("bot", texts.HELP)]
+        if command == "/face" and is_edit(args):  # /face 42 older, /face 42 age 70 (the sliders send these)
+            post = await self.figment.edits.face_words(player, args)
+            return [self.room.post("bot", post.caption, image=post.image)]
         if command == "/face":
             if len(args) > 2:  # as on Telegram: extra words are a mistake, not something to ignore
                 raise UserError(texts.FACE_USAGE)
