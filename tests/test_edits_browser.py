@@ -73,3 +73,33 @@ async def test_playground_morph_plays_as_a_gif_and_bad_input_is_told(browser, ur
     await tab.shot("morph")
     assert tab.problems == []
     await context.close()
+
+
+async def slide(tab: Tab, slider: str, value: str) -> None:
+    """Move a range input as a user's drag ends: input events, then change."""
+    await tab.page.locator(slider).evaluate(
+        "(el, v) => { el.value = v; el.dispatchEvent(new Event('input')); el.dispatchEvent(new Event('change')); }",
+        value)
+
+
+async def test_playground_sliders_edit_the_seeded_face(browser, url: str) -> None:
+    context = await browser.new_context()
+    tab = await Tab.open(context, url, "Ada")
+    await tab.page.fill("#edit-seed", "42")
+    await slide(tab, "#edit-age", "70")
+    await wait_text(tab.page.locator(".msg.kind-bot .text").last, "age 70")
+    first = await newest_image_loaded(tab)
+    assert first["width"] == 512
+    await slide(tab, "#edit-smile", "2")
+    await wait_text(tab.page.locator(".msg.kind-bot .text").last, "age 70, smiling")
+    second = await newest_image_loaded(tab)
+    assert second["src"] != first["src"]
+    assert await tab.page.locator(".msg.kind-user").last.inner_text() != ""
+    await playwright_api.expect(tab.page.locator("#edit-age-value")).to_have_text("70")
+    await tab.say("/face 42 age 99")
+    await tab.expect_note(texts.edit_bad_age(10, 80))
+    await tab.say("/face 42 taller")
+    await tab.expect_note(texts.edit_unknown("taller", ("older", "younger", "smile", "serious", "strip")))
+    await tab.shot("edit-sliders")
+    assert tab.problems == []
+    await context.close()

@@ -158,3 +158,31 @@ def _cpu_name() -> str:
     except OSError:
         pass
     return ""
+
+
+@app.command()
+def picture(seed: int = typer.Option(42, help="The face."),
+            ages: str = typer.Option("20,35,50,65,80", help="Ages, comma-separated."),
+            psi: float = typer.Option(0.7, help="Truncation, as /face."),
+            tile: int = typer.Option(192, min=64, max=512, help="Side of each face, in pixels."),
+            out: Path = typer.Option(Path("docs/ages.png"), help="Where to write the PNG.")) -> None:
+    """One face at several ages side by side (the README's picture), as `/face SEED age N` makes them."""
+    from PIL import Image
+
+    from bot.edits import EditRequest, edited_w
+    from generator.editing.directions import Directions, DirectionsError, directions_path
+    from generator.model.sampling import save_small_png
+
+    try:
+        found = Directions.load(directions_path(settings().weights))
+        wanted = [float(a) for a in ages.split(",")]
+    except (DirectionsError, ValueError) as error:
+        fail(str(error))
+    model = _model()
+    w = model.w_of([seed], psi)
+    faces = [model.render(edited_w(w, EditRequest(seed, psi, age=age), found))[0] for age in wanted]
+    sheet = Image.new("RGB", (tile * len(faces), tile))
+    for index, face in enumerate(faces):
+        sheet.paste(face.resize((tile, tile), Image.Resampling.LANCZOS), (index * tile, 0))
+    size = save_small_png(sheet, out, max_bytes=400_000)
+    console.print(f"wrote {out} ({size} bytes): seed {seed} at ages {ages}")
