@@ -8,9 +8,9 @@ from bot.chat_settings import ChatSettings
 from bot.daily import DailyService
 from db.database import Database
 from bot.faces import FaceService
-from bot.edits import EditService
+from bot.edits.face_edits import EditService
 from bot.hall import HallService
-from bot.morphs import MorphService
+from bot.edits.morphs import MorphService
 from bot.ops.metrics import BotMetrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks

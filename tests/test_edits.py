@@ -12,7 +12,7 @@ from PIL import Image
 
 from bot import texts
 from bot.app import Figment
-from bot.edits import MAX_AGE, MIN_AGE, EditService, WORDS, is_edit, parse_edit
+from bot.edits.face_edits import MAX_AGE, MIN_AGE, EditService, WORDS, is_edit, parse_edit
 from bot.errors import UserError
 from bot.refs import PlayerRef
 from generator.editing.attributes import FaceReader

@@ -14,10 +14,10 @@ import pytest
 from PIL import Image
 
 from bot import texts
-from bot.animation import mp4_frames
+from bot.edits.animation import mp4_frames
 from bot.app import Figment
 from bot.errors import UserError
-from bot.morphs import MorphService
+from bot.edits.morphs import MorphService
 from bot.provenance import watermark
 from bot.refs import PlayerRef
 from bot.settings import Settings

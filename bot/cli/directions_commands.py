@@ -133,7 +133,7 @@ def measure(work: Path = WORK, count: int = typer.Option(100, min=10, help="Seed
 
 
 async def _time_morphs(model, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    from bot.morphs import MorphService
+    from bot.edits.morphs import MorphService
 
     config = settings()
     service = MorphService(object(), size=config.morph_size, frames=config.morph_frames, fps=config.morph_fps)
@@ -169,7 +169,7 @@ def picture(seed: int = typer.Option(42, help="The face."),
     """One face at several ages side by side (the README's picture), as `/face SEED age N` makes them."""
     from PIL import Image
 
-    from bot.edits import EditRequest, edited_w
+    from bot.edits.face_edits import EditRequest, edited_w
     from generator.editing.directions import Directions, DirectionsError, directions_path
     from generator.model.sampling import save_small_png
 

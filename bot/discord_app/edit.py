@@ -1,5 +1,5 @@
 """/face with edits on Discord: the options `edit` (older, younger, smile, serious), `age` and
-`strip` become the words /face takes elsewhere (bot.edits), so every front-end edits alike."""
+`strip` become the words /face takes elsewhere (bot.edits.face_edits), so every front-end edits alike."""
 from __future__ import annotations
 
 import io
@@ -11,7 +11,7 @@ from discord.app_commands import Choice
 from bot import texts
 from bot.discord_app.people import player_of
 from bot.discord_app.replies import acknowledge, reply_privately
-from bot.edits import MAX_AGE, MIN_AGE, parse_edit
+from bot.edits.face_edits import MAX_AGE, MIN_AGE, parse_edit
 from bot.errors import UserError
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from bot.discord_app.people import player_of
 from bot.discord_app.replies import acknowledge, reply_privately
 from bot.errors import UserError
 from bot.imaging import PostedImage
-from bot.morphs import MorphPost, parse_morph_seeds
+from bot.edits.morphs import MorphPost, parse_morph_seeds
 from bot.parsing import parse_psi
 from generator.interface import MAX_PSI, MAX_SEED, MIN_PSI
 

@@ -22,7 +22,7 @@ from bot.app import Figment
 from bot.boards import parse_board_query
 from bot.quiz.modes import parse_quiz_args
 from bot.errors import UserError
-from bot.edits import EditPost, is_edit
+from bot.edits.face_edits import EditPost, is_edit
 from bot.faces import FacePost
 from bot.refs import ChatRef
 from bot.ops.seen_updates import UpdateLog
@@ -164,7 +164,7 @@ class Handlers:
         try:
             # Asked before the face is drawn: a refused /face costs no GPU time and no rate-limit turn.
             with self.room_for(context, chat_id):
-                if is_edit(args):  # /face 42 older, /face 42 age 70 strip ... (bot.edits)
+                if is_edit(args):  # /face 42 older, /face 42 age 70 strip ... (bot.edits.face_edits)
                     post = await self.figment.edits.face_words(player_ref(update.effective_user), args)  # type: ignore[arg-type]
                 else:
                     post = await self.figment.faces.face(player_ref(update.effective_user), seed, psi)  # type: ignore[arg-type]

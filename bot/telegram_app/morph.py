@@ -6,7 +6,7 @@ from telegram.ext import ContextTypes
 
 from bot import texts
 from bot.errors import UserError
-from bot.morphs import MorphPost
+from bot.edits.morphs import MorphPost
 from bot.telegram_app.calls import deliver
 from bot.telegram_app.flood import BULK, ChatBusy, sending_as
 from bot.telegram_app.people import player_ref

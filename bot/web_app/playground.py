@@ -12,7 +12,7 @@ from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_query
 from bot.quiz.modes import parse_quiz_args
-from bot.edits import is_edit
+from bot.edits.face_edits import is_edit
 from bot.errors import UserError
 from bot.quiz.tips import tips_text
 from bot.quiz.posts import AnswerStatus

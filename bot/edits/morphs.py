@@ -15,7 +15,8 @@ from typing import Hashable
 
 from PIL import Image
 
-from bot import animation, texts
+from bot import texts
+from bot.edits import animation
 from bot.errors import UserError
 from bot.imaging import PostedImage, to_posted_size
 from bot.parsing import parse_psi

@@ -17,7 +17,7 @@ import torch
 from bot import texts
 from bot.errors import UserError
 from bot.imaging import PostedImage, face_png, faces_sheet_png, to_posted_size
-from bot.morphs import source_latents
+from bot.edits.morphs import source_latents
 from bot.parsing import parse_psi, parse_seed
 from bot.provenance import watermark
 from bot.ratelimits import RateLimiter, SharedRateLimiter
