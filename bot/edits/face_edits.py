@@ -33,6 +33,8 @@ MIN_AGE, MAX_AGE = 10, 80  # what the photos the age model learnt from cover wel
 SMILE_SPREADS = 2.0        # "smile" / "serious"
 MAX_SMILE = 3.0
 STRIP = 5
+# a strip's ends, in spreads: ageing shows slowly on this generator's faces, a smile at once
+STRIP_AGE_SPREADS, STRIP_SMILE_SPREADS = 6.0, 3.0
 WORDS = ("older", "younger", "smile", "serious", "strip")
 
 
@@ -138,7 +140,8 @@ def edited_w(w: torch.Tensor, request: EditRequest, directions: Directions) -> t
     if request.strip:
         direction = age if request.age_change is not None else smile
         sign = 1.0 if (request.age_change or 0) > 0 or (request.smile or 0) > 0 else -1.0
-        spreads = torch.linspace(-SMILE_SPREADS, SMILE_SPREADS, STRIP, dtype=w.dtype) * sign
+        reach = STRIP_AGE_SPREADS if direction is age else STRIP_SMILE_SPREADS
+        spreads = torch.linspace(-reach, reach, STRIP, dtype=w.dtype) * sign
         return direction.moved(w.expand(STRIP, -1), spreads * direction.spread)
     out = w
     if request.age is not None:

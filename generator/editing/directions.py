@@ -18,7 +18,7 @@ from safetensors.numpy import load_file, save_file
 
 FILE_NAME = "directions.safetensors"
 FORMAT = "figment-directions-v1"
-MAX_SPREADS = 3.0
+MAX_SPREADS = 8.0
 
 
 class DirectionsError(ValueError):
