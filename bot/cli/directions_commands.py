@@ -107,7 +107,8 @@ def learn(work: Path = WORK, out: Path = typer.Option(None, help="Directions fil
 
 
 @app.command()
-def measure(work: Path = WORK, count: int = typer.Option(100, min=10, help="Seeds 0..count-1 to edit."),
+def measure(work: Path = WORK, count: int = typer.Option(100, min=0, help="Seeds 0..count-1 to edit (0: "
+                                                                         "morphs only)."),
             psi: float = typer.Option(0.7, help="Truncation, as /face."),
             morphs: int = typer.Option(3, min=0, help="Morphs to time (seed pairs 1-2, 3-4, ...)."),
             directions: Path = typer.Option(None, help="Directions file (default: next to the weights).")) -> None:
@@ -125,14 +126,17 @@ def measure(work: Path = WORK, count: int = typer.Option(100, min=10, help="Seed
         fail(str(error))
     model = _model()
     report: dict[str, object] = {"cpu": _cpu_name() or platform.processor(), "model": model.model_version}
-    report["edits"] = measure_edits(model, found, AgeModel.load(work / "age-model.npz"), list(range(count)), psi,
-                                    progress=console.print)
+    if count:
+        report["edits"] = measure_edits(model, found, AgeModel.load(work / "age-model.npz"), list(range(count)),
+                                        psi, progress=console.print)
     if morphs:
         report["morphs"] = asyncio.run(_time_morphs(model, morphs))
     console.print(json.dumps(report, indent=1))
 
 
 async def _time_morphs(model, count: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    import asyncio
+
     from bot.edits.morphs import MorphService
 
     config = settings()
