@@ -154,3 +154,22 @@ async def test_discord_face_with_edit_options(tmp_path: Path, model) -> None:  #
     finally:
         await fake.close()
         await app.close()
+
+
+def test_directions_commands_refuse_bad_input_clearly(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from bot.cli import app
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["generator", "directions", *args])
+        return result.exit_code, " ".join(result.output.split())  # however the console wrapped it
+
+    code, output = run("learn", "--work", str(tmp_path))
+    assert code == 2 and "run `figment generator directions photos` first" in output
+    code, output = run("measure", "--work", str(tmp_path), "--count", "5")
+    assert code == 2 and "no age model" in output
+    code, output = run("picture", "--ages", "20,x", "--out", str(tmp_path / "x.png"))
+    assert code == 2 and "--ages must be numbers" in output
+    code, output = run("photos", "--faces", str(tmp_path), "--work", str(tmp_path))
+    assert code == 2 and "utkface-crop" in output

@@ -124,6 +124,8 @@ def measure(work: Path = WORK, count: int = typer.Option(100, min=0, help="Seeds
         found = Directions.load(directions or directions_path(settings().weights))
     except DirectionsError as error:
         fail(str(error))
+    if count and not (work / "age-model.npz").is_file():
+        fail(f"no age model in {work}: run `figment generator directions photos` first")
     model = _model()
     report: dict[str, object] = {"cpu": _cpu_name() or platform.processor(), "model": model.model_version}
     if count:
@@ -180,8 +182,10 @@ def picture(seed: int = typer.Option(42, help="The face."),
     try:
         found = Directions.load(directions_path(settings().weights))
         wanted = [float(a) for a in ages.split(",")]
-    except (DirectionsError, ValueError) as error:
+    except DirectionsError as error:
         fail(str(error))
+    except ValueError:
+        fail(f"--ages must be numbers separated by commas, not {ages!r}")
     model = _model()
     w = model.w_of([seed], psi)
     faces = [model.render(edited_w(w, EditRequest(seed, psi, age=age), found))[0] for age in wanted]
