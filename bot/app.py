@@ -12,7 +12,9 @@ from bot.chat_settings import ChatSettings
 from bot.daily import DailyService
 from db.database import Database
 from bot.faces import FaceService
+from bot.edits.face_edits import EditService
 from bot.hall import HallService
+from bot.edits.morphs import MorphService
 from bot.ops.metrics import BotMetrics
 from bot.provenance.credentials import load as load_credentials
 from bot.provenance.marking import FaceMarks
@@ -39,6 +41,8 @@ class Figment:
     daily: DailyService
     metrics: BotMetrics
     challenges: ChallengeService
+    morphs: MorphService
+    edits: EditService
     bank: FaceBank | None = None
 
     @classmethod
@@ -86,6 +90,10 @@ class Figment:
             metrics=metrics,
             challenges=ChallengeService(db, quiz_source, settings),
             bank=bank,
+            morphs=MorphService(source, size=settings.morph_size, frames=settings.morph_frames,
+                                fps=settings.morph_fps, per_minute=settings.morph_per_minute, db=db),
+            edits=EditService(source, settings.weights, size=settings.posted_size,
+                              per_minute=settings.face_per_minute, db=db),
         )
 
     async def close(self) -> None:

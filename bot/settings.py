@@ -88,6 +88,12 @@ class Settings(BaseSettings):
     inline_faces: int = Field(4, ge=1, le=20, description="Fresh faces on an inline page (`@bot` with no seed).")
     check_per_minute: int = Field(4, ge=1, description="/check requests per user per minute (each reads an "
                                   "uploaded image: up to about a second of CPU).")
+    morph_per_minute: int = Field(2, ge=1, description="/morph requests per user per minute (each renders "
+                                  "and encodes dozens of frames: seconds of CPU).")
+    morph_frames: int = Field(36, ge=24, le=60, description="Frames in a /morph animation (there and back).")
+    morph_fps: int = Field(12, ge=4, le=30, description="Frames per second of a /morph animation.")
+    morph_size: int = Field(256, ge=128, le=512, description="Side of a /morph animation, in pixels "
+                            "(upscaled from the generator's resolution as /face is).")
 
     device: Literal["auto", "cpu", "cuda"] = "auto"
     weights: Path | None = Field(None, description="Generator weights; default the shipped ones.")

@@ -135,7 +135,9 @@ AI_NOTICE = N_("AI-generated: this person does not exist.")
 # Command names and the words typed after them (pairs, hard, week, all, global, seconds, rounds)
 # stay as they are in every language: the bot understands only those.
 COMMAND_TABLE: tuple[tuple[str, str, Msg], ...] = (
-    ("face", "[seed] [psi]", N_("a face of someone who does not exist")),
+    ("face", "[seed] [psi] [older|younger|smile|serious|age N] [strip]", N_("a face of someone who does not exist, "
+     "as is or edited (older, smiling, or a strip of five steps)")),
+    ("morph", "A B", N_("an animation of face A turning into face B")),
     ("quiz", "[pairs|hard] [rounds]", N_("play real photo or AI fake (pairs: which of two faces is real? hard: faces from the hall of fakes)")),
     ("daily", "", N_("today's challenge: the same faces for everyone, one try a day, played in private")),
     ("stop", "", N_("end the game in this chat")),
@@ -789,6 +791,46 @@ def discord_install_links(server: str, user: str, *, tr: Texts = EN) -> str:
                 server=server, user=user)
 
 
+# ---- /face edits and /morph: faces steered in W, and animations between two faces ----------
+MORPH_USAGE = N_("Give two seeds, for example /morph 42 7: an animation of face 42 turning into face 7.")
+MORPH_SAME = N_("Those are the same face. Give two different seeds, for example /morph 42 7.")
+MORPH_RUNNING = N_("Your last morph is still being made. Wait for it, then ask for another.")
+MORPH_TOO_BIG = N_("That morph came out too big to upload here. Try two other seeds.")
+EDITS_UNAVAILABLE = N_("Edits and morphs need Figment's own generator running in this bot process; "
+                       "this one cannot make them. Plain /face works.")
+EDIT_NO_DIRECTIONS = N_("This generator has no attribute directions yet, so faces cannot be edited. Plain /face works.")
+EDIT_USAGE = N_("Edit a face like this: /face 42 older, /face 42 younger, /face 42 smile, /face 42 serious, "
+                "/face 42 age 70, or add strip for five steps: /face 42 older strip.")
+EDIT_NEEDS_SEED = N_("An edit needs a seed, so you can see the same face before and after: for example /face 42 older.")
+
+
+def morph_bad_seed(*, tr: Texts = EN) -> str:
+    return tr._("Each seed must be a whole number from 0 to %(max_seed)s, for example /morph 42 7.", max_seed=MAX_SEED)
+
+
+def edit_unknown(word: str, known: "tuple[str, ...]", *, tr: Texts = EN) -> str:
+    return tr._('I don\'t know the edit "%(word)s". Try one of: %(known)s; or age N.', word=word[:40], known=", ".join(known))
+
+
+def edit_bad_age(low: int, high: int, *, tr: Texts = EN) -> str:
+    return tr._("The age must be a whole number from %(low)s to %(high)s, for example /face 42 age 70.", low=low, high=high)
+
+
+def edit_caption(seed: int, psi: float, model_version: str, what: str, *, tr: Texts = EN) -> str:
+    return tr.AI_NOTICE + "\n" + tr._("seed %(seed)s · psi %(psi)s · %(what)s · model %(model)s",
+                                      seed=seed, psi=f"{psi:g}", what=what, model=model_version)
+
+
+def edit_strip_caption(seed: int, psi: float, model_version: str, what: str, *, tr: Texts = EN) -> str:
+    return tr.AI_NOTICE + "\n" + tr._("seed %(seed)s · psi %(psi)s · %(what)s, five steps left to right · model %(model)s",
+                                      seed=seed, psi=f"{psi:g}", what=what, model=model_version)
+
+
+def morph_caption(seed_a: int, seed_b: int, psi: float, model_version: str, *, tr: Texts = EN) -> str:
+    return tr._("%(notice)s (neither person exists)\nmorph: seed %(a)s to seed %(b)s · psi %(psi)s · model %(model)s",
+                notice=tr.AI_NOTICE, a=seed_a, b=seed_b, psi=f"{psi:g}", model=model_version)
+
+
 # Texts built from others, per language (Texts reads them by these names).
 _DERIVED: dict[str, Callable[[Texts], Any]] = {
     "COMMAND_TABLE": _command_table,
@@ -798,6 +840,7 @@ _DERIVED: dict[str, Callable[[Texts], Any]] = {
     "HALL_CAPTION": _hall_caption,
     "BAD_SEED": lambda tr: bad_seed(tr=tr),
     "BAD_PSI": lambda tr: bad_psi(tr=tr),
+    "MORPH_BAD_SEED": lambda tr: morph_bad_seed(tr=tr),
 }
 HELP = _help(EN)
 START = _DERIVED["START"](EN)
@@ -805,3 +848,4 @@ COMMANDS = _commands(EN)
 HALL_CAPTION = _hall_caption(EN)
 BAD_SEED = bad_seed()
 BAD_PSI = bad_psi()
+MORPH_BAD_SEED = morph_bad_seed()

@@ -173,7 +173,7 @@ async def test_commands_sync_only_when_the_set_changes(fake: FakeDiscord, tmp_pa
             pass
         assert puts(global_path) == 1 and {c["name"] for c in fake.commands["global"]} == {
             "face", "quiz", "daily", "challenge", "stop", "tips", "leaderboard", "stats", "hall", "forgetme", "settings",
-            "check", "Check with Figment"}
+            "check", "morph", "Check with Figment"}
         settings_command = next(c for c in fake.commands["global"] if c["name"] == "settings")
         assert settings_command["default_member_permissions"] == "32"  # Manage Server
         async with running_bot(fake, figment):  # same set: Discord is left alone

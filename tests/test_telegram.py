@@ -55,7 +55,7 @@ def players(api: FakeBotApi, count: int) -> list[dict]:  # type: ignore[type-arg
 async def test_commands_are_registered_and_help_answers(api: FakeBotApi, bot: RunningBot) -> None:
     [call] = [c for c in api.calls_to("setMyCommands") if "language_code" not in c.params]  # English: for all
     assert [c["command"] for c in call.params["commands"]] == [
-        "start", "help", "face", "quiz", "daily", "stop", "tips", "leaderboard", "stats", "hall", "forgetme",
+        "start", "help", "face", "morph", "quiz", "daily", "stop", "tips", "leaderboard", "stats", "hall", "forgetme",
         "settings", "check"]
     user = api.user(5, "Alice")
     chat = api.private(user)

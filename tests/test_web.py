@@ -121,7 +121,8 @@ async def test_face_posts_a_png_that_decodes(client: TestClient, app: Figment) -
     ("/face banana", texts.BAD_SEED),
     ("/face -1", texts.BAD_SEED),
     ("/face 42 9", texts.BAD_PSI),
-    ("/face 1 0.5 extra", texts.FACE_USAGE),
+    ("/face 1 0.5 2", texts.FACE_USAGE),
+    ("/face 1 0.5 extra", "I don't know the edit \"extra\""),  # words after a seed are edits (bot.edits)
     ("/settings seconds 30 please", texts.SETTINGS_USAGE),
     ("/quiz 0", texts.bad_rounds(20)),
     ("/leaderboard sideways", "Use /leaderboard"),

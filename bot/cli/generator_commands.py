@@ -5,10 +5,12 @@ import asyncio
 
 import typer
 
+from bot.cli import directions_commands
 from bot.cli.common import console, fail, settings
 from generator.serving.netaddr import is_loopback_host
 
 app = typer.Typer(help="The shared face generator.", no_args_is_help=True)
+app.add_typer(directions_commands.app, name="directions")
 
 
 @app.command()

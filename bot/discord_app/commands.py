@@ -23,6 +23,8 @@ from bot.discord_app.check import add_check_command
 from bot.discord_app.context import FigmentClient
 from bot.discord_app.daily import add_daily_command
 from bot.discord_app.face import send_face, send_hall
+from bot.discord_app.edit import EDIT_CHOICES, EDIT_OPTIONS, MAX_AGE, MIN_AGE, send_edit
+from bot.discord_app.morph import add_morph_command
 from bot.discord_app.people import chat_of, escape, player_of, said_to
 from bot.discord_app.presenter import QUIZ_CHANNEL, DiscordPresenter
 from bot.discord_app.replies import acknowledge, reply, reply_privately
@@ -81,8 +83,14 @@ def add_commands(tree: app_commands.CommandTree) -> None:
                                     max_seed=MAX_SEED),
                            psi=loc("Truncation from %(low)s to %(high)s: low looks typical, high varied (default 0.7)",
                                    low=f"{MIN_PSI:g}", high=f"{MAX_PSI:g}"))
+    @app_commands.describe(**EDIT_OPTIONS)
+    @app_commands.choices(edit=EDIT_CHOICES)
     async def face(interaction: discord.Interaction, seed: Optional[Range[int, 0, MAX_SEED]] = None,
-                   psi: Optional[Range[float, MIN_PSI, MAX_PSI]] = None) -> None:
+                   psi: Optional[Range[float, MIN_PSI, MAX_PSI]] = None, edit: Optional[str] = None,
+                   age: Optional[Range[int, MIN_AGE, MAX_AGE]] = None, strip: Optional[bool] = None) -> None:
+        if edit is not None or age is not None or strip:  # an edited face (bot.discord_app.edit)
+            await send_edit(interaction, seed, psi, edit, age, bool(strip))
+            return
         await send_face(interaction, seed, psi)
 
     @tree.command(name="quiz", description=loc("Play real photo or AI fake"))
@@ -203,3 +211,4 @@ def add_commands(tree: app_commands.CommandTree) -> None:
     add_daily_command(tree)
     add_challenge_command(tree)
     add_check_command(tree)
+    add_morph_command(tree)

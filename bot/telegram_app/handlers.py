@@ -22,11 +22,13 @@ from bot.app import Figment
 from bot.boards import parse_board_query
 from bot.quiz.modes import parse_quiz_args
 from bot.errors import UserError
+from bot.edits.face_edits import EditPost, is_edit
 from bot.faces import FacePost
 from bot.refs import ChatRef
 from bot.ops.seen_updates import UpdateLog
 from bot.telegram_app.calls import deliver, is_stale_query
 from bot.telegram_app.flood import BULK, ChatBusy, ChatLanes, sending_as
+from bot.telegram_app.morph import morph as telegram_morph
 from bot.telegram_app.keyboards import ANOTHER_FACE, face_keyboard, parse_answer, parse_pair_answer
 from bot.telegram_app.people import PLATFORM, ChatDirectory, chat_title, player_ref
 
@@ -68,7 +70,7 @@ class Handlers:
         for name, callback in (("start", self.start), ("help", self.help), ("face", self.face),
                                ("quiz", self.quiz), ("stop", self.stop), ("leaderboard", self.leaderboard),
                                ("stats", self.stats), ("hall", self.hall), ("forgetme", self.forget_me),
-                               ("settings", self.settings), ("tips", self.tips)):
+                               ("settings", self.settings), ("tips", self.tips), ("morph", self.morph)):
             application.add_handler(CommandHandler(name, self.timed(name, callback), filters=only_new))
         application.add_handler(CallbackQueryHandler(self.timed("answer", self.answer), pattern=r"^a:"))
         application.add_handler(CallbackQueryHandler(self.timed("pair_answer", self.pair_answer), pattern=r"^p:"))
@@ -129,11 +131,13 @@ class Handlers:
         lanes = context.bot.rate_limiter
         return lanes.room_for(chat_id) if isinstance(lanes, ChatLanes) else nullcontext()
 
-    async def send_face(self, context: Context, chat_id: int, post: FacePost,
+    async def send_face(self, context: Context, chat_id: int, post: FacePost | EditPost,
                         reply_to: ReplyParameters | None, t: texts.Texts = texts.EN) -> None:
         photo = InputFile(post.image.data, filename=post.image.filename)
+        # an edited face's caption names its edit (bot.edits.face_edits); a plain face's is said in t
+        caption = post.caption if isinstance(post, EditPost) else t.face_caption(post.seed, post.psi, post.model_version)
         with sending_as(BULK):  # after the game's posts and the chat's replies
-            await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=t.face_caption(post.seed, post.psi, post.model_version),
+            await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=caption,
                                                          reply_markup=face_keyboard(t), reply_parameters=reply_to),
                           "sendPhoto (face)")
 
@@ -161,17 +165,24 @@ class Handlers:
     @command
     async def face(self, update: Update, context: Context) -> None:
         args = context.args or []
-        if len(args) > 2:
+        if len(args) > 2 and not is_edit(args):
             raise UserError(texts.FACE_USAGE)  # a catalogue text: said in the asker's language
         seed, psi = (args + [None, None])[:2]
         chat_id = update.effective_chat.id  # type: ignore[union-attr]
         try:
             # Asked before the face is drawn: a refused /face costs no GPU time and no rate-limit turn.
             with self.room_for(context, chat_id):
-                post = await self.figment.faces.face(player_ref(update.effective_user), seed, psi)  # type: ignore[arg-type]
+                if is_edit(args):  # /face 42 older, /face 42 age 70 strip ... (bot.edits.face_edits)
+                    post = await self.figment.edits.face_words(player_ref(update.effective_user), args)  # type: ignore[arg-type]
+                else:
+                    post = await self.figment.faces.face(player_ref(update.effective_user), seed, psi)  # type: ignore[arg-type]
                 await self.send_face(context, chat_id, post, self._reply_to(update), asker(update))
         except ChatBusy as busy:
             raise UserError(texts.later.chat_busy(busy.seconds)) from None
+
+    @command
+    async def morph(self, update: Update, context: Context) -> None:
+        await telegram_morph(self, update, context)
 
     @command
     async def quiz(self, update: Update, context: Context) -> None:

@@ -12,6 +12,7 @@ from bot import texts
 from bot.app import Figment
 from bot.boards import parse_board_query
 from bot.quiz.modes import parse_quiz_args
+from bot.edits.face_edits import is_edit
 from bot.errors import UserError
 from bot.quiz.tips import tips_text
 from bot.quiz.posts import AnswerStatus
@@ -122,11 +123,17 @@ class Playground:
         t = texts.lang(player.lang)  # the asker's own replies; rounds and boards: the room's language
         if command in ("/help", "/start"):
             return [self.room.post("bot", t.HELP)]
+        if command == "/face" and is_edit(args):  # /face 42 older, /face 42 age 70 (the sliders send these)
+            post = await self.figment.edits.face_words(player, args)
+            return [self.room.post("bot", post.caption, image=post.image)]
         if command == "/face":
             if len(args) > 2:  # as on Telegram: extra words are a mistake, not something to ignore
                 raise UserError(texts.FACE_USAGE)
             post = await self.figment.faces.face(player, *args)
             return [self.room.post("bot", t.face_caption(post.seed, post.psi, post.model_version), image=post.image)]
+        if command == "/morph":  # the GIF: every browser plays it inline, looping
+            post = await self.figment.morphs.morph_words(player, args)
+            return [self.room.post("bot", post.caption, image=post.gif)]
         if command == "/quiz":
             # a round closes early once everyone with a named tab open has answered
             chat = self.presenter.chat(len(self.room.players_online()) or None)

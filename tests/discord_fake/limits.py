@@ -46,7 +46,7 @@ class Breach(Exception):
         self.limit, self.message, self.code, self.status = limit, message, code, status
 
 
-def check_message(body: dict[str, Any] | None, upload_sizes: list[int]) -> None:
+def check_message(body: dict[str, Any] | None, upload_sizes: list[int], upload_bytes: int = UPLOAD_BYTES) -> None:
     """Raise Breach for a message body (create, edit, follow-up, interaction response) over a limit."""
     body = body or {}
     if len(body.get("content") or "") > CONTENT_LENGTH:
@@ -81,7 +81,7 @@ def check_message(body: dict[str, Any] | None, upload_sizes: list[int]) -> None:
                 raise Breach("custom id", "Invalid Form Body: custom_id: Must be 100 or fewer in length.")
             if len(button.get("label") or "") > LABEL:
                 raise Breach("button label", "Invalid Form Body: label: Must be 80 or fewer in length.")
-    if sum(upload_sizes) > UPLOAD_BYTES:
+    if sum(upload_sizes) > upload_bytes:
         raise Breach("upload size", "Request entity too large", code=40005, status=413)
 
 

@@ -115,6 +115,9 @@ class FakeDiscord:
         self.token_lifetime = token_lifetime
         self.rate_limits = rate_limits or RateLimits()
         self.breaches: Counter[str] = Counter()  # limit -> refusals; a bot within every limit has none
+        # what interactions report as attachment_size_limit and uploads are held to (a guild's boost
+        # level raises it; a test lowers it to see the bot keep to whatever it is told)
+        self.upload_bytes = limits.UPLOAD_BYTES
         self.rate_limited = 0  # 429s answered for a bucket or the global limit (also in breaches)
         self.application_id = p.snowflake()
         self.bot_user = p.user(self.application_id, "Figment", bot=True)
@@ -389,7 +392,7 @@ class FakeDiscord:
             return 404, {"message": "Unknown Channel", "code": 10003}
         if self._bot_absent(int(channel_id)):  # a user install gives no channel access: interactions only
             raise Breach("missing access", "Missing Access", code=50001, status=403)
-        _check(record)
+        _check(record, self.upload_bytes)
         return 200, self._new_message(int(channel_id), record.body or {}, record.uploads)
 
     async def _edit_channel_message(self, record: Recorded, channel_id: str, message_id: str) -> tuple[int, Any]:
@@ -398,7 +401,7 @@ class FakeDiscord:
             return 404, {"message": "Unknown Message", "code": 10008}
         if self._bot_absent(int(channel_id)):
             raise Breach("missing access", "Missing Access", code=50001, status=403)
-        _check(record)
+        _check(record, self.upload_bytes)
         self._apply(message, record.body or {}, record.uploads, edit=True)
         return 200, message
 
@@ -420,7 +423,7 @@ class FakeDiscord:
             return 400, {"message": "Interaction has already been acknowledged.", "code": 40060}
         kind = int(record.body["type"])
         data = record.body.get("data") or {}
-        limits.check_message(data, [len(u.data) for u in record.uploads])
+        limits.check_message(data, [len(u.data) for u in record.uploads], self.upload_bytes)
         interaction.acknowledged = True
         message = None
         if kind == 4:  # a message
@@ -464,7 +467,7 @@ class FakeDiscord:
         _, message = self._webhook_target(application_id, token, which)
         if message is None:
             return 404, {"message": "Unknown Message", "code": 10008}
-        _check(record)
+        _check(record, self.upload_bytes)
         self._apply(message, record.body or {}, record.uploads, edit=True)
         return 200, message
 
@@ -487,7 +490,7 @@ class FakeDiscord:
         interaction, _ = self._webhook_target(application_id, token, "@original")
         if interaction is None or not interaction.acknowledged:
             return 404, {"message": "Unknown Webhook", "code": 10015}
-        _check(record)
+        _check(record, self.upload_bytes)
         message = self._new_message(interaction.channel_id, record.body or {}, record.uploads, webhook=True)
         interaction.followup_ids.append(int(message["id"]))
         if record.query.get("wait") in ("true", "True", "1"):
@@ -530,7 +533,7 @@ class FakeDiscord:
             "id": str(interaction.id), "application_id": str(self.application_id), "type": kind,
             "token": interaction.token, "version": 1, "channel_id": str(channel_id), "channel": channel,
             "locale": member.locale, "app_permissions": str(p.MEMBER_PERMISSIONS), "entitlements": [],
-            "attachment_size_limit": limits.UPLOAD_BYTES,
+            "attachment_size_limit": self.upload_bytes,
         }
         payload.update(context=context, authorizing_integration_owners={str(install): owner})
         if guild is not None:
@@ -692,8 +695,8 @@ async def _read_body(request: web.Request) -> tuple[Any, list[Upload]]:
     return (json.loads(raw) if raw else None), []
 
 
-def _check(record: Recorded) -> None:
-    limits.check_message(record.body, [len(u.data) for u in record.uploads])
+def _check(record: Recorded, upload_bytes: int = limits.UPLOAD_BYTES) -> None:
+    limits.check_message(record.body, [len(u.data) for u in record.uploads], upload_bytes)
 
 
 def _json(status: int, data: Any, headers: dict[str, str] | None = None) -> web.Response:

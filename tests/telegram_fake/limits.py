@@ -4,6 +4,9 @@ Sources (https://core.telegram.org/bots/api and https://core.telegram.org/bots/f
 - sendMessage / editMessageText: "Text of the message ..., 1-4096 characters after entities parsing".
 - sendPhoto / editMessageCaption: "Photo caption ..., 0-1024 characters after entities parsing".
 - sendPhoto: "The photo must be at most 10 MB in size".
+- sendAnimation: "Use this method to send animation files (GIF or H.264/MPEG-4 AVC video without
+  sound) ... Bots can currently send animation files of up to 50 MB in size"; its caption
+  "0-1024 characters after entities parsing" (https://core.telegram.org/bots/api#sendanimation).
 - InlineKeyboardButton.callback_data: "Data to be sent in a callback query ..., 1-64 bytes".
 - answerCallbackQuery.text: "Text of the notification ..., 0-200 characters".
 - FAQ "My bot is hitting limits": "In a particular chat, avoid sending more than one message per
@@ -21,6 +24,7 @@ from collections import defaultdict, deque
 TEXT_LENGTH = 4096
 CAPTION_LENGTH = 1024
 PHOTO_BYTES = 10 * 1000 * 1000
+ANIMATION_BYTES = 50 * 1024 * 1024
 GET_FILE_BYTES = 20 * 1024 * 1024  # bots download at most this much with getFile
 CALLBACK_DATA_BYTES = 64
 TOAST_LENGTH = 200
@@ -33,7 +37,7 @@ GROUP_PER_MINUTE = 20
 GLOBAL_PER_SECOND = 30
 
 # Methods that post or change a message: what flood control counts.
-MESSAGE_METHODS = ("sendMessage", "sendPhoto", "sendDocument", "sendMediaGroup", "copyMessage",
+MESSAGE_METHODS = ("sendMessage", "sendPhoto", "sendAnimation", "sendDocument", "sendMediaGroup", "copyMessage",
                    "forwardMessage", "editMessageText", "editMessageCaption", "editMessageReplyMarkup",
                    "editMessageMedia")
 
@@ -88,3 +92,27 @@ def telegram_photo(data: bytes) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, "JPEG", quality=87)
     return buffer.getvalue()
+
+
+def animation_problem(data: bytes) -> str | None:
+    """Why Telegram would not take this file as an animation (None: it would): a GIF, or an MP4
+    whose one video stream is H.264 and which has no sound."""
+    import io
+
+    import av
+
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return None
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            if "mp4" not in container.format.name:
+                return f"not an MP4 ({container.format.name})"
+            if container.streams.audio:
+                return "the video has sound"
+            video = container.streams.video
+            if len(video) != 1 or video[0].codec_context.name != "h264":
+                return "the video is not H.264"
+            frames = sum(1 for _ in container.decode(video=0))
+    except av.error.FFmpegError as error:
+        return f"not a video ({error})"
+    return None if frames else "the video has no frames"

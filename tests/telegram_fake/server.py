@@ -146,7 +146,7 @@ class FakeBotApi(InlineMode):
     # --- running ------------------------------------------------------------------------------
 
     async def start(self) -> "FakeBotApi":
-        app = web.Application(client_max_size=50 * 1024 * 1024)
+        app = web.Application(client_max_size=limits.ANIMATION_BYTES + 1024 * 1024)  # room to refuse a file over the limit
         for prefix in ("", "/via/{via}"):
             app.router.add_post(prefix + "/bot{token}/{method}", self._handle)
             app.router.add_get(prefix + "/bot{token}/{method}", self._handle)
@@ -530,6 +530,31 @@ class FakeBotApi(InlineMode):
             self.files[photo[-1]["file_id"]] = limits.telegram_photo(upload.data)
         self.photo_ids.update(size["file_id"] for size in photo)
         fields: dict[str, Any] = {"photo": photo}
+        if caption:
+            fields["caption"] = caption
+        if (markup := self._markup(params)) is not None:
+            fields["reply_markup"] = markup
+        return self._new_message(params.get("chat_id"), **fields)
+
+    def _m_sendAnimation(self, params: dict[str, Any], files: dict[str, Upload]) -> Any:
+        upload = files.get("animation")
+        if upload is None and not isinstance(params.get("animation"), str):
+            raise ApiError(400, "Bad Request: there is no animation in the request")
+        if upload is not None:
+            if len(upload.data) > limits.ANIMATION_BYTES:
+                raise ApiError(400, "Bad Request: file is too big", breach="animation size")
+            if (problem := limits.animation_problem(upload.data)) is not None:
+                raise ApiError(400, f"Bad Request: wrong file type for an animation: {problem}",
+                               breach="animation format")
+        caption = self._caption(params)
+        unique = f"a{next(self._ids)}"
+        animation = {"file_id": unique, "file_unique_id": f"u{unique}", "width": int(params.get("width") or 0),
+                     "height": int(params.get("height") or 0), "duration": int(params.get("duration") or 0),
+                     "file_size": len(upload.data) if upload else 1000}
+        if upload is not None:
+            self.files[unique] = upload.data
+        fields: dict[str, Any] = {"animation": animation, "document": {k: animation[k] for k in (
+            "file_id", "file_unique_id", "file_size")}}
         if caption:
             fields["caption"] = caption
         if (markup := self._markup(params)) is not None:

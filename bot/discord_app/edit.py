@@ -1,0 +1,60 @@
+"""/face with edits on Discord: the options `edit` (older, younger, smile, serious), `age` and
+`strip` become the words /face takes elsewhere (bot.edits.face_edits), so every front-end edits alike."""
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+import discord
+from discord.app_commands import Choice
+
+from bot import texts
+from bot.discord_app.people import player_of
+from bot.discord_app.replies import acknowledge, reply_privately
+from bot.edits.face_edits import MAX_AGE, MIN_AGE, parse_edit
+from bot.errors import UserError
+
+if TYPE_CHECKING:
+    from bot.discord_app.context import FigmentClient
+
+__all__ = ["EDIT_CHOICES", "EDIT_OPTIONS", "MAX_AGE", "MIN_AGE", "send_edit"]
+
+EDIT_CHOICES = [Choice(name=word, value=word) for word in ("older", "younger", "smile", "serious")]
+EDIT_OPTIONS = {"edit": "Change the face: older, younger, smiling or serious (needs a seed)",
+                "age": f"Show the face at this age, {MIN_AGE} to {MAX_AGE} (needs a seed)",
+                "strip": "Five steps along the edit, side by side"}
+
+
+def edit_words(seed: int | None, psi: float | None, edit: str | None, age: int | None, strip: bool) -> list[str]:
+    words = [str(seed) if seed is not None else ""]
+    if psi is not None:
+        words.append(repr(float(psi)))
+    if edit is not None:
+        words.append(edit)
+    if age is not None:
+        words += ["age", str(age)]
+    if strip:
+        words.append("strip")
+    return words
+
+
+async def send_edit(interaction: discord.Interaction, seed: int | None, psi: float | None, edit: str | None,
+                    age: int | None, strip: bool) -> None:
+    bot: "FigmentClient" = interaction.client  # type: ignore[assignment]
+    words = edit_words(seed, psi, edit, age, strip)
+    try:  # bad input gets a private answer at once; the core checks again
+        parse_edit(words)
+    except UserError as error:
+        await reply_privately(interaction, error.message)
+        return
+    await acknowledge(interaction, private=False)
+    try:
+        post = await bot.figment.edits.face_words(player_of(interaction.user), words)
+    except UserError as error:
+        await reply_privately(interaction, error.message)
+        return
+    interaction.extras["answered"] = True
+    file = discord.File(io.BytesIO(post.image.data), filename=post.image.filename, description=texts.AI_NOTICE)
+    embed = discord.Embed(title=texts.DISCORD_FACE_TITLE, description=post.caption)
+    embed.set_image(url=f"attachment://{post.image.filename}")
+    await interaction.edit_original_response(attachments=[file], embed=embed)
