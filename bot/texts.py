@@ -486,6 +486,15 @@ PAGE_SEND = N_("Send")
 PAGE_SHORTCUTS = N_("Shortcuts")
 PAGE_CHECK = N_("/check an image")
 PAGE_BOARD = N_("Board")
+# The playground's face editor: a seed box and sliders for age and smile
+PAGE_EDIT_TITLE = N_("Edit a face")
+PAGE_EDIT_SEED = N_("Seed")
+PAGE_EDIT_AGE = N_("Age")
+# TRANSLATORS: the age slider's value before it is moved: the face keeps its own age
+PAGE_EDIT_AS_IS = N_("as is")
+PAGE_EDIT_SMILE = N_("Smile")
+# TRANSLATORS: the face editor's button: show the edited face
+PAGE_EDIT_SHOW = N_("Show")
 PAGE_OTHER_TAB = N_("Open this page in another tab or browser, pick another name, and play the same round.")
 PAGE_LANGUAGE = N_("Language")
 PAGE_QUIZ_IMAGE = N_("Quiz image: real photo or AI fake?")
@@ -498,7 +507,8 @@ PAGE_UNREACHABLE = N_("The server could not be reached. Is `figment demo` still 
 # The names of the page's strings (the page reads them by these keys).
 PAGE_KEYS = ("TITLE", "SUBTITLE", "NAME", "NAME_EXAMPLE", "PLACEHOLDER", "MESSAGE", "SEND", "SHORTCUTS", "CHECK",
              "BOARD", "OTHER_TAB", "LANGUAGE", "QUIZ_IMAGE", "FACE_IMAGE", "ANSWERED", "ONLY_YOU", "ONLINE",
-             "RECONNECTING", "UNREACHABLE")
+             "RECONNECTING", "UNREACHABLE", "EDIT_TITLE", "EDIT_SEED", "EDIT_AGE", "EDIT_AS_IS", "EDIT_SMILE",
+             "EDIT_SHOW")
 
 
 # --- first run: starter photos, imported in the background (bot.ops.starter_photos) ---
@@ -802,6 +812,27 @@ EDIT_NO_DIRECTIONS = N_("This generator has no attribute directions yet, so face
 EDIT_USAGE = N_("Edit a face like this: /face 42 older, /face 42 younger, /face 42 smile, /face 42 serious, "
                 "/face 42 age 70, or add strip for five steps: /face 42 older strip.")
 EDIT_NEEDS_SEED = N_("An edit needs a seed, so you can see the same face before and after: for example /face 42 older.")
+
+
+# What an edit did, in an edited face's caption (joined by ", "): "older", "age 70", "smile +1.5".
+# TRANSLATORS: an edited face, made to look older (in a caption: "seed 42 · psi 0.7 · older · model ...")
+EDIT_OLDER = N_("older")
+# TRANSLATORS: an edited face, made to look younger
+EDIT_YOUNGER = N_("younger")
+# TRANSLATORS: an edited face, made to smile
+EDIT_SMILING = N_("smiling")
+# TRANSLATORS: an edited face, made to look serious (not smiling)
+EDIT_SERIOUS = N_("serious")
+
+
+def edit_age(age: float, *, tr: Texts = EN) -> str:
+    # TRANSLATORS: an edited face shown at an age in years
+    return tr._("age %(age)s", age=f"{age:g}")
+
+
+def edit_smile(amount: float, *, tr: Texts = EN) -> str:
+    # TRANSLATORS: an edited face's smile moved by an amount, e.g. "smile +1.5" (negative: more serious)
+    return tr._("smile %(amount)s", amount=f"{amount:+g}")
 
 
 def morph_bad_seed(*, tr: Texts = EN) -> str:

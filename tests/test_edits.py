@@ -14,6 +14,7 @@ from bot import texts
 from bot.app import Figment
 from bot.edits.face_edits import MAX_AGE, MIN_AGE, EditService, WORDS, is_edit, parse_edit
 from bot.errors import UserError
+from bot.parsing import parse_psi
 from bot.refs import PlayerRef
 from generator.editing.attributes import FaceReader
 from generator.editing.directions import Directions, directions_path
@@ -123,6 +124,24 @@ async def test_telegram_face_older_keeps_the_person(tmp_path: Path, model) -> No
                 api.command(chat, user, command)
                 assert (await replies(api, chat["id"], 1, since=since, timeout=30))[-1] == expected
             assert api.breaches == {}
+        finally:
+            await bot.close()
+
+
+async def test_telegram_edited_face_caption_is_in_the_askers_language(tmp_path: Path, model) -> None:  # type: ignore[no-untyped-def]
+    settings = make_settings(tmp_path)
+    async with FakeBotApi(flood=FloodControl(chat_rate=1000, chat_burst=1000)) as api:
+        figment = await Figment.open(settings, DirectSource(model))
+        bot = await start_bot(api, settings, figment)
+        try:
+            user = api.user(22, "Ana", language_code="es")
+            api.command(api.private(user), user, "/face 42 older")
+            [call] = await api.wait_calls("sendPhoto", 1, timeout=60)
+            es = texts.lang("es")
+            version = figment.edits.ready()[0].model_version
+            expected = es.edit_caption(42, parse_psi(None), version, es.EDIT_OLDER)
+            assert call.params["caption"] == expected
+            assert expected != texts.edit_caption(42, parse_psi(None), version, texts.EDIT_OLDER)  # not English
         finally:
             await bot.close()
 

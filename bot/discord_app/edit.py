@@ -9,7 +9,7 @@ import discord
 from discord.app_commands import Choice
 
 from bot import texts
-from bot.discord_app.people import player_of
+from bot.discord_app.people import player_of, said_to
 from bot.discord_app.replies import acknowledge, reply_privately
 from bot.edits.face_edits import MAX_AGE, MIN_AGE, parse_edit
 from bot.errors import UserError
@@ -45,16 +45,17 @@ async def send_edit(interaction: discord.Interaction, seed: int | None, psi: flo
     try:  # bad input gets a private answer at once; the core checks again
         parse_edit(words)
     except UserError as error:
-        await reply_privately(interaction, error.message)
+        await reply_privately(interaction, said_to(interaction).say(error.message))  # in the asker's language
         return
     await acknowledge(interaction, private=False)
     try:
         post = await bot.figment.edits.face_words(player_of(interaction.user), words)
     except UserError as error:
-        await reply_privately(interaction, error.message)
+        await reply_privately(interaction, said_to(interaction).say(error.message))  # in the asker's language
         return
     interaction.extras["answered"] = True
-    file = discord.File(io.BytesIO(post.image.data), filename=post.image.filename, description=texts.AI_NOTICE)
-    embed = discord.Embed(title=texts.DISCORD_FACE_TITLE, description=post.caption)
+    t = said_to(interaction)  # the asker's language (interaction.locale), as for /face
+    file = discord.File(io.BytesIO(post.image.data), filename=post.image.filename, description=t.AI_NOTICE)
+    embed = discord.Embed(title=t.DISCORD_FACE_TITLE, description=post.caption_in(t))
     embed.set_image(url=f"attachment://{post.image.filename}")
     await interaction.edit_original_response(attachments=[file], embed=embed)

@@ -10,7 +10,7 @@ from discord import app_commands
 from discord.app_commands import Range
 
 from bot import texts
-from bot.discord_app.people import player_of
+from bot.discord_app.people import player_of, said_to
 from bot.discord_app.replies import acknowledge, reply_privately
 from bot.errors import UserError
 from bot.imaging import PostedImage
@@ -37,21 +37,22 @@ async def send_morph(interaction: discord.Interaction, a: int | str | None, b: i
         parse_morph_seeds(a, b)
         parse_psi(psi)
     except UserError as error:
-        await reply_privately(interaction, error.message)
+        await reply_privately(interaction, said_to(interaction).say(error.message))  # in the asker's language
         return
     await acknowledge(interaction, private=False)  # seconds of rendering: "thinking" first
     try:
         post = await bot.figment.morphs.morph(player_of(interaction.user), a, b, psi)
     except UserError as error:  # a second morph, the rate limit: for the asker alone
-        await reply_privately(interaction, error.message)
+        await reply_privately(interaction, said_to(interaction).say(error.message))  # in the asker's language
         return
+    t = said_to(interaction)  # the asker's language (interaction.locale), as for /face
     chosen = morph_file(post, interaction.filesize_limit)
     if chosen is None:
-        await reply_privately(interaction, texts.MORPH_TOO_BIG)
+        await reply_privately(interaction, t.MORPH_TOO_BIG)
         return
     interaction.extras["answered"] = True
-    file = discord.File(io.BytesIO(chosen.data), filename=chosen.filename, description=texts.AI_NOTICE)
-    await interaction.edit_original_response(content=post.caption, attachments=[file])
+    file = discord.File(io.BytesIO(chosen.data), filename=chosen.filename, description=t.AI_NOTICE)
+    await interaction.edit_original_response(content=post.caption_in(t), attachments=[file])
 
 
 def add_morph_command(tree: app_commands.CommandTree) -> None:

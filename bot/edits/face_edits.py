@@ -47,25 +47,35 @@ class EditRequest:
     smile: float | None = None         # spreads
     strip: bool = False
 
-    def what(self) -> str:
+    def what(self, t: texts.Texts = texts.EN) -> str:
+        """What the edit did, said in t ("older", "age 70, smiling")."""
         parts = []
         if self.age is not None:
-            parts.append(f"age {self.age:g}")
+            parts.append(t.edit_age(self.age))
         if self.age_change is not None:
-            parts.append("older" if self.age_change > 0 else "younger")
+            parts.append(t.EDIT_OLDER if self.age_change > 0 else t.EDIT_YOUNGER)
         if self.smile is not None:
-            parts.append(("smiling" if self.smile > 0 else "serious") if abs(self.smile) == SMILE_SPREADS
-                         else f"smile {self.smile:+g}")
+            parts.append((t.EDIT_SMILING if self.smile > 0 else t.EDIT_SERIOUS) if abs(self.smile) == SMILE_SPREADS
+                         else t.edit_smile(self.smile))
         return ", ".join(parts)
+
+    def caption(self, model_version: str, t: texts.Texts = texts.EN) -> str:
+        made = t.edit_strip_caption if self.strip else t.edit_caption
+        return made(self.seed, self.psi, model_version, self.what(t))
 
 
 @dataclass(frozen=True)
 class EditPost:
     image: PostedImage
-    caption: str
+    caption: str               # English: the one written into the image's metadata
     seed: int
     psi: float
     model_version: str
+    request: EditRequest
+
+    def caption_in(self, t: texts.Texts) -> str:
+        """The caption said in the asker's language (the front-end knows it; the core does not)."""
+        return self.request.caption(self.model_version, t)
 
 
 def is_edit(words: list[str]) -> bool:
@@ -195,13 +205,12 @@ class EditService:
         w = latents.w_of([request.seed], request.psi)
         faces = latents.render(edited_w(w, request, directions))
         version = latents.model_version
+        caption = request.caption(version)
         if request.strip:
-            caption = texts.edit_strip_caption(request.seed, request.psi, version, request.what())
             tile = max(128, self.size // 2)
             marked = [watermark.embed(to_posted_size(face, tile), version) for face in faces]
             image = faces_sheet_png(marked, tile, STRIP, caption)
         else:
-            caption = texts.edit_caption(request.seed, request.psi, version, request.what())
             image = face_png(watermark.embed(to_posted_size(faces[0], self.size), version), self.size, caption)
-        return EditPost(image, caption, request.seed, request.psi, version)
+        return EditPost(image, caption, request.seed, request.psi, version, request)
 

@@ -43,6 +43,11 @@ class MorphPost:
     fps: int
     seconds: float     # wall time making it took (render, watermark, encode)
 
+    def caption_in(self, t: texts.Texts) -> str:
+        """The caption said in the asker's language (`caption` is English: the files' metadata, and
+        the cache serves one post to askers of every language)."""
+        return t.morph_caption(self.seed_a, self.seed_b, self.psi, self.model_version)
+
 
 def parse_morph_seeds(first: str | int | None, second: str | int | None) -> tuple[int, int]:
     if first is None or second is None or not str(first).strip() or not str(second).strip():

@@ -134,8 +134,9 @@ class Handlers:
     async def send_face(self, context: Context, chat_id: int, post: FacePost | EditPost,
                         reply_to: ReplyParameters | None, t: texts.Texts = texts.EN) -> None:
         photo = InputFile(post.image.data, filename=post.image.filename)
-        # an edited face's caption names its edit (bot.edits.face_edits); a plain face's is said in t
-        caption = post.caption if isinstance(post, EditPost) else t.face_caption(post.seed, post.psi, post.model_version)
+        # both said in the asker's language t; an edited face's caption also names its edit
+        caption = post.caption_in(t) if isinstance(post, EditPost) else t.face_caption(post.seed, post.psi, post.model_version)
+        caption = texts.clip(caption, MessageLimit.CAPTION_LENGTH)
         with sending_as(BULK):  # after the game's posts and the chat's replies
             await deliver(lambda: context.bot.send_photo(chat_id, photo, caption=caption,
                                                          reply_markup=face_keyboard(t), reply_parameters=reply_to),

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from telegram import InputFile, ReplyParameters, Update
+from telegram.constants import MessageLimit
 from telegram.ext import ContextTypes
 
 from bot import texts
@@ -24,14 +25,18 @@ async def morph(handlers: object, update: Update, context: Context) -> None:
         with handlers.room_for(context, chat_id):  # type: ignore[attr-defined]
             await context.bot.send_chat_action(chat_id, "upload_video")  # seconds of work: show it is coming
             post = await figment.morphs.morph_words(player_ref(update.effective_user), args)  # type: ignore[arg-type]
-            await send_morph(context, chat_id, post, reply_to)
+            user = update.effective_user
+            t = texts.lang(user.language_code if user else None)  # the asker's language, as for /face
+            await send_morph(context, chat_id, post, reply_to, t)
     except ChatBusy as busy:
-        raise UserError(texts.chat_busy(busy.seconds)) from None
+        raise UserError(texts.later.chat_busy(busy.seconds)) from None  # said in the asker's language
 
 
-async def send_morph(context: Context, chat_id: int, post: MorphPost, reply_to: ReplyParameters | None) -> None:
+async def send_morph(context: Context, chat_id: int, post: MorphPost, reply_to: ReplyParameters | None,
+                     t: texts.Texts = texts.EN) -> None:
     animation = InputFile(post.mp4.data, filename=post.mp4.filename)
+    caption = texts.clip(post.caption_in(t), MessageLimit.CAPTION_LENGTH)
     with sending_as(BULK):
         await deliver(lambda: context.bot.send_animation(
-            chat_id, animation, caption=post.caption, reply_parameters=reply_to, duration=max(1, round(post.frames / post.fps)),
+            chat_id, animation, caption=caption, reply_parameters=reply_to, duration=max(1, round(post.frames / post.fps)),
             width=post.size, height=post.size), "sendAnimation (morph)")

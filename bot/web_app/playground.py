@@ -125,7 +125,7 @@ class Playground:
             return [self.room.post("bot", t.HELP)]
         if command == "/face" and is_edit(args):  # /face 42 older, /face 42 age 70 (the sliders send these)
             post = await self.figment.edits.face_words(player, args)
-            return [self.room.post("bot", post.caption, image=post.image)]
+            return [self.room.post("bot", post.caption_in(t), image=post.image)]
         if command == "/face":
             if len(args) > 2:  # as on Telegram: extra words are a mistake, not something to ignore
                 raise UserError(texts.FACE_USAGE)
@@ -133,7 +133,7 @@ class Playground:
             return [self.room.post("bot", t.face_caption(post.seed, post.psi, post.model_version), image=post.image)]
         if command == "/morph":  # the GIF: every browser plays it inline, looping
             post = await self.figment.morphs.morph_words(player, args)
-            return [self.room.post("bot", post.caption, image=post.gif)]
+            return [self.room.post("bot", post.caption_in(t), image=post.gif)]
         if command == "/quiz":
             # a round closes early once everyone with a named tab open has answered
             chat = self.presenter.chat(len(self.room.players_online()) or None)
