@@ -52,7 +52,7 @@ class StyleGANFaceModel:
         self.G = G.eval().requires_grad_(False).to(self.device)
         # fp32 with channels_last (what cuDNN and oneDNN convolutions prefer, measured faster at batch
         # 16 here) on a CPU, bf16 autocast on a GPU; generator/precision.py may switch a CPU to bf16.
-        self.setting = Setting(self.device.type == "cuda", True)
+        self.default_setting = self.setting = Setting(self.device.type == "cuda", True)
         self.apply_setting(self.setting)
         self.precision_report: PrecisionReport | None = None
 

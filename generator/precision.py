@@ -70,6 +70,7 @@ class Tunable(Protocol):
 
     device: torch.device
     setting: Setting
+    default_setting: Setting  # how the model runs as loaded (fp32 on a CPU)
 
     def apply_setting(self, setting: Setting) -> None: ...
 
@@ -104,7 +105,7 @@ def probe(model: Tunable, seeds: Sequence[int] = PROBE_SEEDS, psi: float = PROBE
     The model is left in its reference setting. `timer` is the clock (a parameter so that a test can
     stand for a machine where bf16 is slow)."""
     timer = timer or wall_timer()
-    reference = model.setting
+    reference = fp32_of(model)
     settings = [reference] + [Setting(True, layout) for layout in (True, False)]
     out: list[Measurement] = []
     ref_pixels: np.ndarray | None = None
@@ -144,17 +145,19 @@ def choose(measurements: Sequence[Measurement], min_speedup: float = MIN_SPEEDUP
 
 
 def apply_precision(model: Tunable, requested: str = "auto", timer: Timer | None = None,
-                    seeds: Sequence[int] = PROBE_SEEDS) -> PrecisionReport:
+                    seeds: Sequence[int] = PROBE_SEEDS, min_speedup: float = MIN_SPEEDUP,
+                    max_mean_levels: float = MAX_MEAN_LEVELS) -> PrecisionReport:
     """Set the model's arithmetic as FIGMENT_PRECISION asks (auto: by the probe) and report why.
     GPUs keep their own setting (bf16 autocast where the model already uses it)."""
     check_precision(requested)
-    reference = model.setting
+    reference = fp32_of(model)
     if requested == "fp32":
         report = PrecisionReport(requested, reference, "fp32: forced by the precision setting")
     elif requested == "bf16":
         report = PrecisionReport(requested, Setting(True, True), "bf16: forced by the precision setting")
     elif model.device.type != "cpu":
-        report = PrecisionReport(requested, reference, f"{reference.name}: the device's own setting")
+        own = model.default_setting
+        report = PrecisionReport(requested, own, f"{own.name}: the device's own setting")
     elif getattr(model, "resolution", 128) > PROBE_MAX_RESOLUTION:
         report = PrecisionReport(requested, reference, f"{reference.name}: a {model.resolution} px face costs "
                                  "seconds, too many to time at start (set FIGMENT_PRECISION=bf16 to try it)")
@@ -163,10 +166,15 @@ def apply_precision(model: Tunable, requested: str = "auto", timer: Timer | None
         side = getattr(model, "resolution", 128)
         seeds = seeds[:max(1, len(seeds) * 128 * 128 // (side * side))]
         measured = probe(model, seeds=seeds, timer=timer or wall_timer(2 if side <= 128 else 1))
-        setting, reason = choose(measured)
+        setting, reason = choose(measured, min_speedup, max_mean_levels)
         report = PrecisionReport(requested, setting, reason, tuple(measured))
     model.apply_setting(report.chosen)
     return report
+
+
+def fp32_of(model: Tunable) -> Setting:
+    """The model's own fp32 setting (its layout as loaded): the reference every face is compared to."""
+    return Setting(False, model.default_setting.channels_last)
 
 
 def with_seconds(measurement: Measurement, seconds_per_face: float) -> Measurement:

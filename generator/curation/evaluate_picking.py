@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from generator.curation.picking import Picker, load_picker, make_faces, score_images
+from generator.curation.picking import load_picker, make_faces, score_images
+from generator.precision import Setting
 
 CANDIDATE_SEED = 0  # evaluation candidates: seeds from here (the critic trained on 3e9+, centres 3.5e9+)
 
@@ -44,7 +45,18 @@ def make_candidates(args: argparse.Namespace) -> Path:
     scores = np.zeros(count, np.float32)
     passed = np.zeros(count, bool)
     gen_cpu = filter_cpu = 0.0
-    for start in range(0, count, 64):
+    out = candidates_file(args.cache, args.psi, args.mode, args.n, args.k, model.setting.name)
+    if out.is_file():
+        print(f"already made: {out}", flush=True)
+        return out
+    partial, done = out.with_suffix(".part.npz"), 0
+    if partial.is_file():  # a run stopped by its time limit goes on where it was
+        with np.load(partial) as data:
+            done = int(data["done"])
+            scores[:done], passed[:done] = data["scores"][:done], data["passed"][:done]
+            gen_cpu, filter_cpu = float(data["gen_cpu"]), float(data["filter_cpu"])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    for start in range(done, count, 64):
         seeds = list(range(CANDIDATE_SEED + start, CANDIDATE_SEED + min(start + 64, count)))
         began = time.process_time()
         images, s = score_images(model, seeds, args.psi, args.mode, picker)
@@ -53,13 +65,15 @@ def make_candidates(args: argparse.Namespace) -> Path:
         passed[start:start + len(seeds)] = picker.face_filter.passes(images)
         filter_cpu += time.process_time() - began
         scores[start:start + len(seeds)] = s
-        if (start // 64) % 16 == 0:
+        if (start // 64) % 16 == 15:
             print(f"psi {args.psi} {args.mode}: {start + len(seeds)}/{count}", flush=True)
-    out = candidates_file(args.cache, args.psi, args.mode, args.n, args.k, model.setting.name)
-    out.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(partial.with_suffix(".tmp.npz"), scores=scores, passed=passed, done=start + len(seeds),
+                     gen_cpu=gen_cpu, filter_cpu=filter_cpu)
+            partial.with_suffix(".tmp.npz").replace(partial)
     np.savez(out.with_suffix(".tmp.npz"), scores=scores, passed=passed, gen_cpu_per_face=gen_cpu / count,
              filter_cpu_per_face=filter_cpu / count, precision=model.setting.name, model_version=model.model_version)
     out.with_suffix(".tmp.npz").replace(out)
+    partial.unlink(missing_ok=True)
     print(f"written {out}: {1000 * gen_cpu / count:.1f} ms CPU a candidate (made and scored), "
           f"{1000 * filter_cpu / count:.1f} ms the filter, {passed.mean():.3f} pass", flush=True)
     return out
@@ -89,8 +103,7 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
     from generator.training.archive import TRAIN, load_archive
 
     model = load_face_model(args.weights, "cpu", args.precision)
-    picker = Picker(load_picker(model, critic_path=args.critic, use_filter=False, weights=args.weights).critic,
-                    None, load_picker(model, use_filter=False, weights=args.weights).centres)
+    picker = load_picker(model, critic_path=args.critic, use_filter=False, weights=args.weights)
     analyzer = FaceAnalyzer()
     real = heldout_sample(args.real, args.n, args.seed)
     real_faces = embed(analyzer, real, args.cache / f"real-heldout-s{args.seed}-{len(real)}.npz", None, args.workers)
@@ -100,19 +113,17 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
     subset = np.linspace(0, len(train) - 1, min(args.train_n, len(train))).round().astype(int)
     train_faces = embed(analyzer, train[subset], args.cache / f"train-{len(subset)}.npz", None, args.workers)
     px_real = pixel_features(real)
-    result: dict[str, Any] = {"n": args.n, "precision": model.setting.name,
+    result: dict[str, Any] = {"n": args.n,
                               "real_diversity": round(mean_pairwise_distance(real_faces.embeddings), 4), "rows": []}
     if args.out.is_file():
         result["rows"] = [r for r in json.loads(args.out.read_text()).get("rows", [])]
     for spec in args.setting:
         psi_s, mode, k_s, flt = spec.split(":")
         psi, k, use_filter = float(psi_s), int(k_s), flt == "on"
-        file = _find_candidates(args.cache, psi, mode, args.n, k)
-        with np.load(file) as data:
-            k_made = int(data["scores"].size // args.n)
-            scores = data["scores"].reshape(args.n, k_made)
-            passed = data["passed"].reshape(args.n, k_made)
-            gen_cpu, filter_cpu = float(data["gen_cpu_per_face"]), float(data["filter_cpu_per_face"])
+        file, k_made = _find_candidates(args.cache, psi, mode, args.n, k)
+        scores, passed, gen_cpu, filter_cpu, made_with = _read_candidates(file, args.n, k_made)
+        # the shown faces are made again in the arithmetic their candidates were scored in
+        model.apply_setting(Setting(made_with.startswith("bf16"), made_with.endswith("channels_last")))
         picks, checks = pick_rows(scores, passed, k, use_filter)
         seeds = [CANDIDATE_SEED + i * k_made + int(j) for i, j in enumerate(picks)]
         shown = np.stack([np.asarray(image) for start in range(0, len(seeds), 64)
@@ -122,7 +133,7 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
         identity = data_copying(train_faces.embeddings, real_faces.embeddings, emb)
         pixels = data_copying(px_train, px_real, pixel_features(shown))
         copies, _ = near_copies(px_train, pixel_features(shown), 0.05)
-        row = {"psi": psi, "mode": mode, "k": k, "filter": use_filter,
+        row = {"psi": psi, "mode": mode, "k": k, "filter": use_filter, "precision": made_with,
                "fd_face": round(100 * frechet_distance(emb, real_faces.embeddings), 3),
                "swd": swd(real, shown)["swd_avg"],
                **fresh_classifier(real, shown, args.c2st_epochs, args.c2st_repeats),
@@ -141,17 +152,39 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _find_candidates(cache: Path, psi: float, mode: str, n: int, k: int) -> Path:
-    """The candidates of (psi, mode, n) with the fewest K >= k (any precision)."""
+def _find_candidates(cache: Path, psi: float, mode: str, n: int, k: int) -> tuple[Path, int]:
+    """The candidates of (psi, mode) with at least n faces of K >= k (the fewest K; a run still
+    going counts with the faces it has made), and their K. Face i's first k candidates are the same
+    whatever the run's n."""
     found = []
-    for file in cache.glob(f"cand-psi{psi:.2f}-{mode}-n{n}-k*.npz"):
-        if ".tmp" not in file.name:
-            k_made = int(file.stem.split("-k")[1].split("-")[0])
-            if k_made >= k:
-                found.append((k_made, file))
+    for file in cache.glob(f"cand-psi{psi:.2f}-{mode}-n*-k*.npz"):
+        if ".tmp" in file.name:
+            continue
+        k_made = int(file.name.split("-k")[1].split("-")[0])
+        with np.load(file) as data:
+            made = int(data["done"]) if "done" in data else data["scores"].size
+        if k_made >= k and made >= n * k_made:
+            found.append((k_made, ".part" in file.name, file.name, file))
     if not found:
-        raise SystemExit(f"no candidates for psi {psi} {mode} n={n} K>={k}: run the candidates step first")
-    return min(found)[1]
+        raise SystemExit(f"no candidates for psi {psi} {mode}: {n} faces of K>={k} (run the candidates step)")
+    best = min(found)
+    return best[3], best[0]
+
+
+def _read_candidates(file: Path, n: int, k_made: int) -> tuple[np.ndarray, np.ndarray, float, float, str]:
+    """Scores and filter verdicts of the first n faces (n x k_made), CPU seconds per candidate made and
+    per filter check, and the arithmetic they were made in."""
+    with np.load(file) as data:
+        scores = data["scores"][:n * k_made].reshape(n, k_made)
+        passed = data["passed"][:n * k_made].reshape(n, k_made)
+        if "done" in data:  # a partial run: totals so far
+            done = int(data["done"])
+            gen_cpu, filter_cpu = float(data["gen_cpu"]) / done, float(data["filter_cpu"]) / done
+            made_with = file.name.split(f"-k{k_made}-")[1].removesuffix(".part.npz")
+        else:
+            gen_cpu, filter_cpu = float(data["gen_cpu_per_face"]), float(data["filter_cpu_per_face"])
+            made_with = str(data["precision"])
+    return scores, passed, gen_cpu, filter_cpu, made_with
 
 
 def main(argv: list[str] | None = None) -> int:

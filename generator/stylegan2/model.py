@@ -63,7 +63,7 @@ class ImportedFaceModel:
         self.chunk = 16 if self.device.type == "cuda" else (4 if self.resolution <= 256 else 1)
         self.service_hints = service_hints(self.resolution, self.device.type)
         self.curate_k_cap = curate_k_cap(self.resolution, self.device.type)
-        self.setting = Setting(False, False)  # fp32, as the official code runs; precision.py may switch it
+        self.default_setting = self.setting = Setting(False, False)  # fp32, as the official code runs; precision.py may switch it
         self.precision_report: PrecisionReport | None = None
 
     def apply_setting(self, setting: Setting) -> None:
