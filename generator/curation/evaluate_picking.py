@@ -65,7 +65,7 @@ def make_candidates(args: argparse.Namespace) -> Path:
         passed[start:start + len(seeds)] = picker.face_filter.passes(images)
         filter_cpu += time.process_time() - began
         scores[start:start + len(seeds)] = s
-        if (start // 64) % 16 == 15:
+        if (start // 64) % 4 == 3:  # every 256 candidates
             print(f"psi {args.psi} {args.mode}: {start + len(seeds)}/{count}", flush=True)
             np.savez(partial.with_suffix(".tmp.npz"), scores=scores, passed=passed, done=start + len(seeds),
                      gen_cpu=gen_cpu, filter_cpu=filter_cpu)
