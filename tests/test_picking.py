@@ -241,3 +241,23 @@ def test_pick_one_skips_a_broken_best(model, picker):
     picker.face_filter = FaceFilter()
     vetoed, _ = pick_one(model, seeds, 0.7, picker=picker)
     assert vetoed.seed == plain.seed and vetoed.passed_filter is False
+
+
+@pytest.mark.skipif(FACES is None, reason="../shared/faces is not here")
+def test_the_quiz_curator_skips_a_broken_best_candidate():
+    """The live quiz's best-of-K (Curator) with the filter: a critic that scores every image alike
+    (all weights zero: a tie, so the first candidate wins) picks the flat image without the filter
+    and the real face with it."""
+    from generator.curation.best_of_k import Curator
+
+    net = CriticNet()
+    with torch.no_grad():
+        for parameter in net.parameters():
+            parameter.zero_()
+    flat_critic = Critic(net, {})
+    rgb = np.asarray(Image.open(sorted((FACES / "utkface-crop").iterdir())[0]).convert("RGB"))
+    face, _ = align_face(rgb, find_face(rgb).landmarks, 128)
+    flat = Image.new("RGB", (128, 128), (120, 100, 90))
+    assert Curator(flat_critic, 2).pick([flat, face])[0] == 0
+    assert Curator(flat_critic, 2, FaceFilter()).pick([flat, face])[0] == 1
+    assert Curator(flat_critic, 2, FaceFilter()).pick([flat, flat])[0] == 0  # none passes: the best score
