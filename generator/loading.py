@@ -96,12 +96,13 @@ class StyleGANFaceModel:
         return to_pil(torch.cat(out)) if out else []
 
 
-def load_face_model(weights: Path | None = None, device: str = "auto", precision: str = "fp32"):
-    """The generator at `weights` (default the shipped file). precision: "fp32" (the tools' default:
-    reproducible everywhere), "bf16", or "auto" (what the bot runs: measured here, generator/precision.py);
-    the model keeps why in `precision_report`."""
+def load_face_model(weights: Path | None = None, device: str = "auto", precision: str | None = None):
+    """The generator at `weights` (default the shipped file). precision: None (the tools' default: the
+    model's own setting, fp32 on a CPU, reproducible everywhere), "fp32", "bf16", or "auto" (what the
+    bot runs: measured here, generator/precision.py); the model keeps why in `precision_report`."""
     model = _load(weights, device)
-    model.precision_report = apply_precision(model, precision)
+    if precision is not None:
+        model.precision_report = apply_precision(model, precision)
     return model
 
 
