@@ -14,7 +14,8 @@ from PIL import Image
 from generator.model.checkpoint import WeightsFileError, load_generator
 from generator.interface import GeneratorUnavailable, check_request
 from generator.model.networks import Generator
-from generator.model.sampling import seed_latents, synthesize, to_pil
+from generator.model.sampling import autocast_for, seed_latents, synthesize, to_pil
+from generator.precision import PrecisionReport, Setting, apply_precision
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "generator.safetensors"
@@ -46,11 +47,23 @@ class StyleGANFaceModel:
         self.model_version = model_version
         self.resolution = G.cfg.resolution
         self.info = info or {}
-        self.amp = self.device.type == "cuda"
         # On a CPU, small chunks stay in cache: 16 faces took 84 ms each in one batch of 16, 59 in 4s.
         self.chunk = 64 if self.device.type == "cuda" else 4
-        # channels_last: what cuDNN and oneDNN convolutions prefer (measured faster at batch 16 here)
-        self.G = G.eval().requires_grad_(False).to(self.device, memory_format=torch.channels_last)
+        self.G = G.eval().requires_grad_(False).to(self.device)
+        # fp32 with channels_last (what cuDNN and oneDNN convolutions prefer, measured faster at batch
+        # 16 here) on a CPU, bf16 autocast on a GPU; generator/precision.py may switch a CPU to bf16.
+        self.default_setting = self.setting = Setting(self.device.type == "cuda", True)
+        self.apply_setting(self.setting)
+        self.precision_report: PrecisionReport | None = None
+
+    @property
+    def amp(self) -> bool:
+        return self.setting.bf16
+
+    def apply_setting(self, setting: Setting) -> None:
+        layout = torch.channels_last if setting.channels_last else torch.contiguous_format
+        self.G = self.G.to(memory_format=layout)
+        self.setting = setting
 
     def generate(self, seeds: Sequence[int], psi: float | Sequence[float]) -> list[Image.Image]:
         seeds, psis = check_request(seeds, psi)
@@ -61,8 +74,39 @@ class StyleGANFaceModel:
             images = synthesize(self.G, z, torch.tensor(psis, dtype=torch.float32), amp=self.amp, chunk=self.chunk)
         return to_pil(images)
 
+    # Multi-modal truncation (generator/curation/centres.py) works in W: the untruncated w of a
+    # seed, and the face of any w, by the same arithmetic as generate().
+    def mapped(self, seeds: Sequence[int]) -> torch.Tensor:
+        z = seed_latents(seeds, self.G.cfg.z_dim).to(self.device)
+        with torch.inference_mode():
+            return self.G.mapping(z, None).float().cpu()
 
-def load_face_model(weights: Path | None = None, device: str = "auto") -> StyleGANFaceModel:
+    @property
+    def w_avg(self) -> torch.Tensor:
+        return self.G.mapping.w_avg.detach().float().cpu()
+
+    def synthesize_w(self, w: torch.Tensor) -> list[Image.Image]:
+        out = []
+        with torch.inference_mode():
+            for start in range(0, len(w), self.chunk):
+                with autocast_for(self.device, self.amp):
+                    img = self.G.synthesis(w[start:start + self.chunk].to(self.device), noise_mode="const")
+                img = (img.float() * 127.5 + 128).clamp(0, 255).to(torch.uint8)
+                out.append(img.permute(0, 2, 3, 1).cpu())
+        return to_pil(torch.cat(out)) if out else []
+
+
+def load_face_model(weights: Path | None = None, device: str = "auto", precision: str | None = None):
+    """The generator at `weights` (default the shipped file). precision: None (the tools' default: the
+    model's own setting, fp32 on a CPU, reproducible everywhere), "fp32", "bf16", or "auto" (what the
+    bot runs: measured here, generator/precision.py); the model keeps why in `precision_report`."""
+    model = _load(weights, device)
+    if precision is not None:
+        model.precision_report = apply_precision(model, precision)
+    return model
+
+
+def _load(weights: Path | None, device: str):
     path = Path(weights) if weights is not None else DEFAULT_WEIGHTS
     imported = _load_imported(path, device)  # an official StyleGAN2 brought in by `figment weights import`
     if imported is not None:

@@ -87,8 +87,16 @@ def generate(
                                        "critic (face i's candidates: seeds seed+i*K .. seed+i*K+K-1)."),
     critic: Optional[Path] = typer.Option(None, help="Realness critic for --select (default FIGMENT_CRITIC, else "
                                                      "the shipped file)."),
+    quiz: bool = typer.Option(False, "--quiz", help="Write faces exactly as the quiz's fake rounds show them "
+                                                    "(its picking, truncations, size and JPEG), as quiz-NNNNN.jpg."),
+    k: Optional[int] = typer.Option(None, "--k", help="With --quiz: the effective K, candidates per shown face "
+                                                      "(default FIGMENT_CURATE_K, what the quiz uses)."),
 ) -> None:
     """Write generated faces as PNGs named by seed and truncation (or one small grid PNG)."""
+    if quiz:
+        return _generate_quiz(count, seed, out, weights, device, k, grid, select, psi)
+    if k is not None:
+        fail("--k goes with --quiz (plain faces use --select)")
     from generator.curation.critic import CriticError, load_critic
     from generator.curation.best_of_k import MAX_SELECT, Curator
     from generator.interface import MAX_SEED, GeneratorError, check_psi, check_seed
@@ -124,6 +132,57 @@ def generate(
     picked = f", each the best 1 of {select} by the critic" if select > 1 else ""
     console.print(f"{count} faces from {model.model_version} in {where} (seeds {first}..{last}{picked}, "
                   f"psi {psi})", highlight=False)
+
+
+def _generate_quiz(count: int, seed: Optional[int], out: Path, weights: Optional[Path], device: str,
+                   k: Optional[int], grid: Optional[Path], select: int, psi: float) -> None:
+    from types import SimpleNamespace
+
+    from bot.ops.wiring import curate_k, load_curator
+    from bot.quiz.detail import settle
+    from bot.quiz.sample import quiz_fakes
+    from generator.curation.best_of_k import MAX_SELECT
+    from generator.interface import MAX_SEED, GeneratorError, check_seed
+    from generator.loading import load_face_model
+
+    config = settings()
+    if grid is not None or select != 1 or psi != 0.7:
+        fail("--quiz picks, sizes and truncates as the quiz does: leave out --grid, --select and --psi "
+             "(use --k for the effective K)")
+    if not 1 <= count <= 10_000:
+        fail("--count must be from 1 to 10000")
+    if k is not None and not 1 <= k <= MAX_SELECT:
+        fail(f"--k must be from 1 to {MAX_SELECT}")
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file, not a folder")
+    if not out.parent.is_dir():
+        fail(f"the folder that would hold --out does not exist: {out.parent}")
+    try:
+        model = load_face_model(weights or config.weights, device or config.device, config.precision)
+    except (GeneratorError, ValueError) as error:
+        fail(str(error))
+    # the quiz's own K for this model (a large imported model curates fewer on a CPU)
+    effective_k = k if k is not None else curate_k(config, SimpleNamespace(model=model))
+    curator = load_curator(config, model.model_version, effective_k)
+    first = secrets.randbelow(MAX_SEED - count * curator.k + 2) if seed is None else seed
+    try:
+        check_seed(first)
+        check_seed(first + count * curator.k - 1)
+    except ValueError as error:
+        fail(str(error))
+    detail, _ = settle(config.quiz_detail, model.resolution, {}, config.posted_size)
+    try:
+        out.mkdir(exist_ok=True)
+        for i, fake in enumerate(quiz_fakes(model, curator, first, count, config.quiz_psis,
+                                            config.posted_size, detail)):
+            (out / f"quiz-{i + 1:05d}.jpg").write_bytes(fake.posted.data)
+    except OSError as error:
+        fail(f"cannot write the faces: {error}")
+    console.print(f"{count} quiz faces from {model.model_version} in {out}: {config.posted_size} px JPEGs, "
+                  f"detail {detail} px, psi {', '.join(f'{p:g}' for p in config.quiz_psis)}, each the best 1 of "
+                  f"{curator.k} (seeds {first}..{first + count * curator.k - 1}"
+                  f"{', broken-face filter on' if curator.face_filter is not None else ''}), "
+                  f"arithmetic {model.setting.name}", highlight=False)
 
 
 def _write_faces(model: "FaceModel", first: int, count: int, psi: float, out: Path, grid: Optional[Path],

@@ -36,3 +36,30 @@ def import_(
         fail(f"cannot import {source}: {error}")
     console.print(f"imported {source.name} as {name}: {path} (model card: {path.parent / 'MODEL_CARD.md'})",
                   highlight=False, soft_wrap=True)
+
+
+@app.command(name="centres")
+def centres(
+    weights: Optional[Path] = typer.Option(None, help="Generator weights (default FIGMENT_WEIGHTS, else the shipped file)."),
+    k: int = typer.Option(64, min=2, max=1024, help="How many centres (k-means in W)."),
+    samples: int = typer.Option(50_000, min=1000, max=1_000_000, help="Seeds mapped to W to find them."),
+) -> None:
+    """Make the multi-modal truncation centres of a generator and store them beside its weights
+    (<weights>.centres.safetensors): run once per weights, seconds on a CPU."""
+    from generator.curation.centres import centres_path, compute_centres, save_centres
+    from generator.interface import GeneratorError
+    from generator.loading import DEFAULT_WEIGHTS, load_face_model
+
+    path = weights or settings().weights or DEFAULT_WEIGHTS
+    if k * 10 > samples:
+        fail(f"--samples must be at least 10 x --k ({k * 10})")
+    try:
+        model = load_face_model(path, "cpu")
+    except (GeneratorError, ValueError) as error:
+        fail(str(error))
+    target = centres_path(path)
+    try:
+        save_centres(target, compute_centres(model, k, samples), model.model_version, samples)
+    except OSError as error:
+        fail(f"cannot write {target}: {error}")
+    console.print(f"{k} truncation centres of {model.model_version} from {samples} seeds: {target}", highlight=False)

@@ -29,7 +29,11 @@ def pool_psis(settings: Settings) -> tuple[float, ...]:
 def load_model(settings: Settings) -> FaceModel:
     from generator.loading import load_face_model  # imports torch: only when this process holds the model
 
-    return load_face_model(settings.weights, settings.device)
+    model = load_face_model(settings.weights, settings.device, settings.precision)
+    report = getattr(model, "precision_report", None)
+    if report is not None:
+        log.info("generator arithmetic: %s", report.reason)
+    return model
 
 
 def service_config(settings: Settings, model: FaceModel, **overrides: object) -> ServiceConfig:
@@ -85,4 +89,17 @@ def load_curator(settings: Settings, model_version: str | None = None, k: int | 
     if model_version not in (None, "unknown", critic.model_version):
         log.warning("the realness critic was trained for model %s, not %s: make a new one with "
                     "`figment critic train`", critic.model_version, model_version)
-    return Curator(critic, k)
+    return Curator(critic, k, load_face_filter(settings))
+
+
+def load_face_filter(settings: Settings):
+    """The broken-face filter (FIGMENT_FACE_FILTER), or None when off or its dlib models are missing."""
+    if not settings.face_filter:
+        return None
+    from generator.curation.face_filter import FaceFilter
+
+    try:
+        return FaceFilter()
+    except (RuntimeError, OSError) as error:
+        log.warning("broken-face filter unusable, picking by the critic alone: %s", error)
+        return None

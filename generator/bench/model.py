@@ -57,4 +57,20 @@ def run(weights: Path | None = None, batches: tuple[int, ...] = (1, 16), repeats
         ms = 1000 * statistics.median(times) / batch
         report["ms_per_face"][str(batch)] = round(ms, 1)
         echo(f"  batch {batch:3d}: {ms:7.1f} ms per face (median of {repeats}, seed to PIL image)")
+    if model.device.type == "cpu":
+        report["precision"] = precision_table(model, echo)
     return report
+
+
+def precision_table(model: StyleGANFaceModel, echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Each arithmetic setting on the probe batch, and what FIGMENT_PRECISION=auto would choose."""
+    from generator.precision import PrecisionReport, choose, probe, wall_timer
+
+    measured = probe(model, timer=wall_timer(repeats=3))
+    chosen, reason = choose(measured)
+    echo("  precision (probe: 8 faces, seeds 0-7, psi 0.7; difference from fp32 in levels of 255):")
+    for m in measured:
+        echo(f"    {m.setting.name:20s} {1000 * m.seconds_per_face:7.1f} ms per face, mean {m.mean_levels:.3f}, "
+             f"max {m.max_levels}")
+    echo(f"  auto chooses {reason}")
+    return PrecisionReport("auto", chosen, reason, tuple(measured)).as_dict()

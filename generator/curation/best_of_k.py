@@ -1,7 +1,8 @@
 """Curated (best-of-K) sampling: make K candidate faces, show the one the realness critic likes best.
 
 Deterministic: the candidates of a curated face are K consecutive seeds from a seed sequence, and
-the pick is the highest critic score (the first candidate on a tie), so the same seed sequence
+the pick is the highest critic score (the first candidate on a tie) among the candidates the
+broken-face filter passes (when the curator has one), so the same seed sequence
 gives the same faces. The face shown keeps its own seed: `/face SEED` makes it again, uncurated.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from generator.curation.critic import Critic
+from generator.curation.face_filter import FaceFilter
 from generator.interface import MAX_SEED, FaceModel, InvalidRequest
 
 MAX_SELECT = 64
@@ -24,6 +26,7 @@ class Curator:
 
     critic: Critic | None
     k: int
+    face_filter: FaceFilter | None = None  # the broken-face filter (generator/curation/face_filter.py)
 
     def __post_init__(self) -> None:
         check_k(self.k)
@@ -31,11 +34,16 @@ class Curator:
             raise ValueError("best-of-K sampling with K > 1 needs a critic")
 
     def pick(self, images: Sequence[Image.Image]) -> tuple[int, float]:
-        """Index and score of the most real-looking candidate (the first one when k == 1)."""
+        """Index and score of the most real-looking candidate that the face filter passes, checked
+        best-first (so the filter runs on about one face); the best score when none passes, the
+        first candidate when k == 1."""
         if self.critic is None or len(images) == 1:
             return 0, float("nan")
         scores = self.critic.score(np.stack([np.asarray(image.convert("RGB")) for image in images]))
-        best = int(np.argmax(scores))  # argmax takes the first of equal scores
+        order = np.argsort(-scores, kind="stable")  # the first of equal scores comes first
+        best = int(order[0])
+        if self.face_filter is not None:
+            best = next((int(i) for i in order if self.face_filter.check(images[int(i)]).passed), best)
         return best, float(scores[best])
 
 
