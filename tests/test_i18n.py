@@ -66,7 +66,7 @@ def test_texts_in_a_language_with_plurals_and_placeholders(locales: Path) -> Non
     assert t.GAME_RUNNING == "<" + texts.GAME_RUNNING + ">"
     assert t.round_caption(2, 5, 20) == "<Round 2/5: real photo or AI fake? You have 20 s.>"
     assert t.forgotten(1) == "<Done: your profile and 1 answers are deleted.>"  # the test marks every form
-    assert "<a face of someone who does not exist>" in t.HELP
+    assert "<an animation of face A turning into face B>" in t.HELP
     # English stays the module's own texts, and an unknown language is English
     assert texts.lang("ja").round_caption(2, 5, 20) == texts.round_caption(2, 5, 20) == \
         "Round 2/5: real photo or AI fake? You have 20 s."

@@ -12,6 +12,7 @@ from bot import texts
 from bot.discord_app.people import player_of, said_to
 from bot.discord_app.replies import acknowledge, reply_privately
 from bot.edits.face_edits import MAX_AGE, MIN_AGE, parse_edit
+from bot.discord_app.translator import loc
 from bot.errors import UserError
 
 if TYPE_CHECKING:
@@ -19,10 +20,12 @@ if TYPE_CHECKING:
 
 __all__ = ["EDIT_CHOICES", "EDIT_OPTIONS", "MAX_AGE", "MIN_AGE", "send_edit"]
 
-EDIT_CHOICES = [Choice(name=word, value=word) for word in ("older", "younger", "smile", "serious")]
-EDIT_OPTIONS = {"edit": "Change the face: older, younger, smiling or serious (needs a seed)",
-                "age": f"Show the face at this age, {MIN_AGE} to {MAX_AGE} (needs a seed)",
-                "strip": "Five steps along the edit, side by side"}
+# Shown in each player's language; the values stay the words the bot understands.
+EDIT_CHOICES = [Choice(name=loc("older"), value="older"), Choice(name=loc("younger"), value="younger"),
+                Choice(name=loc("smile"), value="smile"), Choice(name=loc("serious"), value="serious")]
+EDIT_OPTIONS = {"edit": loc("Change the face: older, younger, smiling or serious (needs a seed)"),
+                "age": loc("Show the face at this age, %(low)s to %(high)s (needs a seed)", low=MIN_AGE, high=MAX_AGE),
+                "strip": loc("Five steps along the edit, side by side")}
 
 
 def edit_words(seed: int | None, psi: float | None, edit: str | None, age: int | None, strip: bool) -> list[str]:

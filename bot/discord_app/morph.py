@@ -12,6 +12,7 @@ from discord.app_commands import Range
 from bot import texts
 from bot.discord_app.people import player_of, said_to
 from bot.discord_app.replies import acknowledge, reply_privately
+from bot.discord_app.translator import loc
 from bot.errors import UserError
 from bot.imaging import PostedImage
 from bot.edits.morphs import MorphPost, parse_morph_seeds
@@ -56,9 +57,10 @@ async def send_morph(interaction: discord.Interaction, a: int | str | None, b: i
 
 
 def add_morph_command(tree: app_commands.CommandTree) -> None:
-    @tree.command(name="morph", description="An animation of one face turning into another")
-    @app_commands.describe(a=f"The first face's seed, 0 to {MAX_SEED}", b=f"The second face's seed, 0 to {MAX_SEED}",
-                           psi=f"Truncation from {MIN_PSI:g} to {MAX_PSI:g} (default 0.7)")
+    @tree.command(name="morph", description=loc("An animation of one face turning into another"))
+    @app_commands.describe(a=loc("The first face's seed, 0 to %(max_seed)s", max_seed=MAX_SEED),
+                           b=loc("The second face's seed, 0 to %(max_seed)s", max_seed=MAX_SEED),
+                           psi=loc("Truncation from %(low)s to %(high)s (default 0.7)", low=f"{MIN_PSI:g}", high=f"{MAX_PSI:g}"))
     async def morph(interaction: discord.Interaction, a: Range[int, 0, MAX_SEED], b: Range[int, 0, MAX_SEED],
                     psi: Optional[Range[float, MIN_PSI, MAX_PSI]] = None) -> None:
         await send_morph(interaction, a, b, psi)

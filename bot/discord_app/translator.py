@@ -34,7 +34,8 @@ COMMAND_NAMES = (
     NC_("command name", "mode"), NC_("command name", "hard"), NC_("command name", "scope"),
     NC_("command name", "period"), NC_("command name", "member"), NC_("command name", "seconds"),
     NC_("command name", "channel"), NC_("command name", "any_channel"), NC_("command name", "image"),
-    NC_("command name", "language"),
+    NC_("command name", "language"), NC_("command name", "morph"), NC_("command name", "edit"),
+    NC_("command name", "age"), NC_("command name", "strip"),
 )
 
 
