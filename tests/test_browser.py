@@ -5,8 +5,9 @@ Screenshots go to artifacts/ (git-ignored) for CI to keep.
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import AsyncIterator
+from typing import Any, AsyncIterator
 
 import pytest
 
@@ -35,19 +36,28 @@ def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path, round_seconds=30)
 
 
-@pytest.fixture
-async def url(app: Figment) -> AsyncIterator[str]:
-    """The demo's server, started in-process on a free port."""
-    await add_real_photos(app)
+@asynccontextmanager
+async def served(app: Figment, *, stop_seconds: float = 10, **options: Any) -> AsyncIterator[str]:
+    """The playground of app, served in-process on a free port: its URL (the other browser tests use it too)."""
     stop, urls = asyncio.Event(), []
-    task = asyncio.create_task(serve(app, stop, host="127.0.0.1", port=0, on_ready=urls.append))
+    task = asyncio.create_task(serve(app, stop, host="127.0.0.1", port=0, on_ready=urls.append, **options))
     while not urls:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    yield urls[0]
-    stop.set()
-    await asyncio.wait_for(task, 10)
+    try:
+        yield urls[0]
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, stop_seconds)
+
+
+@pytest.fixture
+async def url(app: Figment) -> AsyncIterator[str]:
+    """The demo's server, started in-process on a free port."""
+    await add_real_photos(app)
+    async with served(app) as address:
+        yield address
 
 
 @pytest.fixture

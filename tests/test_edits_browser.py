@@ -2,7 +2,6 @@
 on the shipped generator on the CPU."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -10,11 +9,10 @@ import pytest
 
 from bot import texts
 from bot.app import Figment
-from bot.web_app import serve
 from generator.loading import load_face_model
 from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
-from tests.test_browser import CHROMIUM, FLAGS, Tab, playwright_api, wait_text
+from tests.test_browser import CHROMIUM, Tab, browser, playwright_api, served, wait_text  # noqa: F401
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
 FRAMES = 24
@@ -24,25 +22,11 @@ FRAMES = 24
 async def url(tmp_path: Path) -> AsyncIterator[str]:
     app = await Figment.open(make_settings(tmp_path, morph_frames=FRAMES, morph_per_minute=1000),
                              DirectSource(load_face_model(device="cpu")))
-    stop, urls = asyncio.Event(), []
-    task = asyncio.create_task(serve(app, stop, host="127.0.0.1", port=0, on_ready=urls.append))
-    while not urls:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield urls[0]
-    stop.set()
-    await asyncio.wait_for(task, 10)
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[object]:
-    async with playwright_api.async_playwright() as playwright:
-        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
-        try:
-            yield chromium
-        finally:
-            await chromium.close()
+    try:
+        async with served(app) as address:
+            yield address
+    finally:
+        await app.close()
 
 
 async def newest_image_loaded(tab: Tab) -> dict:

@@ -3,7 +3,6 @@ FIGMENT_STARTER_PHOTOS names, in the background, says so on the page, and the qu
 Photos are read from ../shared/faces and stored in the test's own data folder only."""
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -13,27 +12,19 @@ from sqlalchemy import select
 from bot import texts
 from bot.app import Figment
 from bot.ops.starter_photos import STARTER_PACK, StarterPhotos, State, sample_files
-from bot.web_app import serve
 from db.models import RealPhoto
 from generator.serving.direct import DirectSource
 from tests.conftest import SHARED_FACES, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
 from tests.photo_samples import needs_faces
-from tests.test_browser import CHROMIUM, Tab, browser, playwright_api, wait_text  # noqa: F401
+from tests.test_browser import CHROMIUM, Tab, browser, playwright_api, served, wait_text  # noqa: F401
 
 SAMPLE = 8
 
 
 async def serving(app: Figment, starter: StarterPhotos) -> AsyncIterator[str]:
-    stop, urls = asyncio.Event(), []
-    task = asyncio.create_task(serve(app, stop, host="127.0.0.1", port=0, on_ready=urls.append, starter=starter))
-    while not urls:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield urls[0]
-    stop.set()
-    await asyncio.wait_for(task, 20)
+    async with served(app, stop_seconds=20, starter=starter) as address:
+        yield address
 
 
 @needs_faces

@@ -5,7 +5,6 @@ ru or fa catalogue the test fails (translated() in test_languages.py), it does n
 """
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -14,14 +13,12 @@ import pytest
 from bot import texts
 from bot.app import Figment
 from bot.settings import Settings
-from bot.web_app import serve
 from generator.serving.direct import DirectSource
 from tests.conftest import REPO, add_real_photos, make_settings
 from tests.fakes import DrawnFaceModel
+from tests.test_browser import CHROMIUM, FLAGS, served
 from tests.test_languages import translated
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 TIMEOUT_MS = 20_000
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(),
                                 reason="needs Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)")
@@ -32,16 +29,11 @@ playwright_api = pytest.importorskip("playwright.async_api", reason="needs playw
 async def url(tmp_path: Path) -> AsyncIterator[str]:
     app = await Figment.open(make_settings(tmp_path, round_seconds=30), DirectSource(DrawnFaceModel()))
     await add_real_photos(app)
-    stop, urls = asyncio.Event(), []
-    task = asyncio.create_task(serve(app, stop, host="127.0.0.1", port=0, on_ready=urls.append))
-    while not urls:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield urls[0]
-    stop.set()
-    await asyncio.wait_for(task, 10)
-    await app.close()
+    try:
+        async with served(app) as address:
+            yield address
+    finally:
+        await app.close()
 
 
 async def contains(locator, text: str) -> None:  # type: ignore[no-untyped-def]
