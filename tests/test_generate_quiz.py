@@ -3,43 +3,20 @@ clear error and exit code 2, never a traceback."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
-from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.imaging import quiz_length
 from bot.settings import get_settings
-from generator.model.checkpoint import EXPORT_NAME, export_generator
-from tests.test_generator_model import tiny_generator
+from tests.test_generator_cli import invoke, isolated, weights  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(autouse=True)
-def isolated(tmp_path, monkeypatch):
-    monkeypatch.setenv("FIGMENT_DATA_DIR", str(tmp_path / "data"))
+def quiz_env(isolated, monkeypatch):  # the CLI tests' isolation, plus a small K and exact fp32
     monkeypatch.setenv("FIGMENT_CURATE_K", "2")
     monkeypatch.setenv("FIGMENT_PRECISION", "fp32")
-    monkeypatch.delenv("FIGMENT_WEIGHTS", raising=False)
     get_settings.cache_clear()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-    get_settings.cache_clear()
-
-
-@pytest.fixture
-def weights(tmp_path) -> Path:
-    path = tmp_path / EXPORT_NAME
-    export_generator(path, tiny_generator(), {"kimg": 1})
-    return path
-
-
-def invoke(*args: object):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def test_writes_n_faces_of_the_quiz_size(weights, tmp_path):
