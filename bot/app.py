@@ -113,7 +113,7 @@ def open_bank(settings: Settings, db: Database, source: FaceSource, curator: Cur
     if maker is None:
         if curator is None or curator.critic is None:
             return None
-        maker = SourceCandidates(source, curator.critic)
+        maker = SourceCandidates(source, curator.critic, curator.face_filter)
     psis = set(settings.quiz_psis) | ({DEFAULT_PSI} if settings.bank_face else set())
     config = BankConfig(capacity=settings.bank_size, max_shows=settings.bank_max_shows, batch=settings.bank_batch,
                         cpu_share=settings.bank_cpu_share)

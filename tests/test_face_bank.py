@@ -185,9 +185,13 @@ def test_two_processes_never_claim_a_showing_twice(tmp_path: Path) -> None:
 
     asyncio.run(prepare())
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    claimers = [subprocess.Popen([sys.executable, "-m", "tests.bank_claimer", url, VERSION, "0.85", "3"],
+    go = tmp_path / "go"
+    claimers = [subprocess.Popen([sys.executable, "-m", "tests.bank_claimer", url, VERSION, "0.85", "3", str(go)],
                                  cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                 for _ in range(2)]
+    for claimer in claimers:  # both started and connected before either claims (a slow start is no race)
+        assert claimer.stderr is not None and claimer.stderr.readline().strip() == "ready"
+    go.touch()
     got = []
     for claimer in claimers:
         out, err = claimer.communicate(timeout=120)
@@ -399,3 +403,28 @@ async def test_the_quiz_draws_from_the_bank_and_face_as_the_setting_says(tmp_pat
     finally:
         await figment.close()
     assert figment.bank.stats.effective_k is not None
+
+
+async def test_faces_the_broken_face_filter_rejects_are_never_kept(tmp_path: Path, critic) -> None:  # type: ignore[no-untyped-def]
+    """The bank's default maker checks every candidate with the broken-face filter (dlib finds a face,
+    its landmarks where a face's are): the drawn test faces are mostly no faces to dlib, and none it
+    rejects is kept; without the filter the same batch is kept whole."""
+    from generator.curation.face_filter import FaceFilter
+
+    db = await open_db(sqlite_url(tmp_path / "figment.db"))
+    try:
+        source = DirectSource(DrawnFaceModel())
+        filtered = SourceCandidates(source, critic, FaceFilter())
+        seeds = list(range(1000, 1008))  # the batch seed_sequence() gives first
+        verdicts = {c.seed: c.passed_filter for c in await filtered(seeds, 0.85)}
+        assert set(verdicts.values()) <= {True, False} and False in verdicts.values()
+        bank = FaceBank(db, source, filtered, [0.85], BankConfig(capacity=8, batch=8), seeds=seed_sequence())
+        await bank.fill_once()
+        kept = {row[1] for row in await bank_rows(db)}
+        assert bank.stats.made == 8 and kept == {seed for seed, ok in verdicts.items() if ok}
+        unfiltered = FaceBank(db, source, SourceCandidates(source, critic), [0.85], BankConfig(capacity=8, batch=8),
+                              seeds=seed_sequence())
+        await unfiltered.fill_once()
+        assert {row[1] for row in await bank_rows(db)} == set(seeds)
+    finally:
+        await db.close()

@@ -8,7 +8,7 @@ multi-modal truncation) drops in without touching the bank.
 
 `SourceCandidates` is today's scoring: the faces come from a FaceSource as seeded requests (the
 in-process generator or a shared `figment generator serve`, asked at low priority when it can be),
-and the realness critic scores them in a thread. It knows the classic truncation only ("mean").
+the realness critic scores them in a thread, and the broken-face filter, when given, checks each. It knows the classic truncation only ("mean").
 """
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from typing import Awaitable, Protocol, Sequence
 import numpy as np
 
 from generator.curation.critic import Critic
+from generator.curation.face_filter import FaceFilter
 from generator.interface import FaceSource, GeneratedFace, InvalidRequest, check_psi, check_seed
 
 MODES = ("mean",)
@@ -42,9 +43,10 @@ class SourceCandidates:
 
     modes = MODES
 
-    def __init__(self, source: FaceSource, critic: Critic) -> None:
+    def __init__(self, source: FaceSource, critic: Critic, face_filter: FaceFilter | None = None) -> None:
         self.source = source
         self.critic = critic
+        self.face_filter = face_filter  # a face it rejects is never kept (the critic alone likes some broken faces)
 
     async def __call__(self, seeds: Sequence[int], psi: float, mode: str = "mean") -> list[Candidate]:
         if mode not in MODES:
@@ -54,7 +56,10 @@ class SourceCandidates:
         faces = await candidate_faces(self.source, seeds, psi)
         pixels = np.stack([np.asarray(face.image.convert("RGB")) for face in faces])
         scores = await asyncio.to_thread(self.critic.score, pixels)
-        return [Candidate(seed, psi, mode, float(score)) for seed, score in zip(seeds, scores)]
+        passed: list[bool | None] = [None] * len(faces)
+        if self.face_filter is not None:
+            passed = list(await asyncio.to_thread(self.face_filter.passes, [face.image for face in faces]))
+        return [Candidate(seed, psi, mode, float(score), ok) for seed, score, ok in zip(seeds, scores, passed)]
 
     async def remake(self, seed: int, psi: float, mode: str = "mean") -> GeneratedFace:
         """A candidate's face made again from its recipe: a seeded request, live priority."""
