@@ -111,6 +111,10 @@ class Later(str):
         made._call = (name, args, kwargs)
         return made
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # made again from its call when unpickled (the /check worker process sends refusals back)
+        return (Later, self._call)
+
     def again(self, tr: Texts) -> str:
         """Made again in tr's language, with any later() text among its values made again too."""
         name, args, kwargs = self._call
@@ -695,10 +699,14 @@ CHECK_BUSY = N_("I am busy checking other images. Please try again in a few seco
 CHECK_TIMEOUT = N_("I couldn't check this image: reading it took too long. Please try again later.")
 
 
+PROGRESSIVE_JPEG = N_("a progressive JPEG")  # a kind of file in check_too_big
+
+
 def check_too_big(limit: int, kind: str = "", *, tr: Texts = EN) -> str:
     megabytes = limit // (1024 * 1024)
-    if kind:
-        return tr._("That file is too big to check (the limit is %(mb)s MB for %(kind)s).", mb=megabytes, kind=kind)
+    if kind:  # kind: a catalogue text such as PROGRESSIVE_JPEG, said in tr's language too
+        return tr._("That file is too big to check (the limit is %(mb)s MB for %(kind)s).", mb=megabytes,
+                    kind=tr.say(kind))
     return tr._("That file is too big to check (the limit is %(mb)s MB).", mb=megabytes)
 
 

@@ -127,6 +127,20 @@ async def test_bad_input_gets_a_friendly_reply(make: Callable[[], bytes], reply:
     assert await reply_for(make(), posted_size=512) == reply
 
 
+@pytest.mark.parametrize("make, reply", [
+    (lambda: b"\0" * (MAX_BYTES + 1), lambda t: t.check_too_big(MAX_BYTES)),
+    (_bomb_png, lambda t: t.check_too_many_pixels(9000, 9000)),
+    (_big_progressive_jpeg, lambda t: t.check_too_big(10 * 1024 * 1024, texts.PROGRESSIVE_JPEG)),
+])
+async def test_a_refusal_with_numbers_comes_back_from_the_worker_in_the_readers_language(make, reply) -> None:  # type: ignore[no-untyped-def]
+    """The refusal is made in the worker process, where nobody knows the reader: it travels as a
+    later() text and is said in Spanish at the front-end, the kind of file included."""
+    spanish = texts.lang("es")
+    said = await reply_for(make(), posted_size=512, lang="es")
+    assert said == reply(spanish) and said != reply(texts.EN)
+    assert "progressive" not in said
+
+
 @pytest.fixture
 def slow_worker() -> Iterator["object"]:
     from bot.provenance.worker import CheckWorker

@@ -34,7 +34,8 @@ STRIP_ROWS = 64                # output rows per strip of a strip-wise reduction
 
 
 class CheckRefused(ValueError):
-    """The input cannot be checked; str() is the reply for the user."""
+    """The input cannot be checked; str() is the reply for the user in English, args[0] the text
+    itself (a catalogue or later() text, so the front-end says it in the reader's language)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def decode(data: bytes, posted_size: int) -> Decoded:
     if not data:
         raise CheckRefused(texts.CHECK_EMPTY)
     if len(data) > MAX_BYTES:
-        raise CheckRefused(texts.check_too_big(MAX_BYTES))
+        raise CheckRefused(texts.later.check_too_big(MAX_BYTES))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -57,11 +58,11 @@ def decode(data: bytes, posted_size: int) -> Decoded:
             size = image.size
             # before decoding: a bomb is small on disk
             if size[0] * size[1] > MAX_PIXELS_BY_FORMAT.get(image.format or "", MAX_PIXELS):
-                raise CheckRefused(texts.check_too_many_pixels(*size))
+                raise CheckRefused(texts.later.check_too_many_pixels(*size))
             mime = MIMES.get(image.format or "", "application/octet-stream")
             if isinstance(image, JpegImageFile) and image.info.get("progressive") \
                     and len(data) > MAX_PROGRESSIVE_JPEG_BYTES:
-                raise CheckRefused(texts.check_too_big(MAX_PROGRESSIVE_JPEG_BYTES, "a progressive JPEG"))
+                raise CheckRefused(texts.later.check_too_big(MAX_PROGRESSIVE_JPEG_BYTES, texts.PROGRESSIVE_JPEG))
             if isinstance(image, JpegImageFile):  # decoded at 1/2, 1/4 or 1/8 when still at least the posted scale
                 image.draft("RGB", watermark.posted_scale(size, posted_size))
             image.load()
