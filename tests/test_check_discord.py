@@ -14,16 +14,9 @@ from bot.app import Figment
 from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
 from tests.discord_fake import FakeDiscord
-from tests.discord_fake.harness import World, ephemeral_text, make_world, running_bot
+from tests.discord_fake.harness import World, ephemeral_text, fake, make_world, running_bot  # noqa: F401 (fake: a fixture)
 from tests.fakes import DrawnFaceModel
 from tests.test_provenance import real_photos
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture

@@ -22,19 +22,12 @@ from db.models import Answer
 from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
-from tests.discord_fake.harness import (World, answer_id, buttons, ephemeral_text, make_world, round_id_of,
-                                        running_bot, wait_message_ref_stored)
+from tests.discord_fake.harness import (World, answer_id, buttons, ephemeral_text, fake, make_world,  # noqa: F401
+                                        round_id_of, running_bot, wait_message_ref_stored)
 from tests.fakes import DrawnFaceModel
 from tests.hall_data import face_round
 
 NAMES = ["@everyone", "*Star* <@&123>", "Carol", "Dan", "Eve"]
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture

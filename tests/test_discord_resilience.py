@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select
@@ -18,20 +17,13 @@ from generator.serving.direct import DirectSource
 from tests.conftest import add_real_photos, make_settings
 from tests.discord_fake import FakeDiscord
 from tests.db_faults import slow_inserts
-from tests.discord_fake.harness import (answer_id, ephemeral_text, make_world, round_id_of, running_bot,
-                                        wait_message_ref_stored)
+from tests.discord_fake.harness import (answer_id, ephemeral_text, fake, make_world,  # noqa: F401 (fake: a fixture)
+                                        round_id_of, running_bot, wait_message_ref_stored)
 from tests.fakes import DrawnFaceModel
 
 CALLBACK = r"^/interactions/\d+/[^/]+/callback$"
 CHANNEL_POST = r"^/channels/\d+/messages$"
 CHANNEL_EDIT = r"^/channels/\d+/messages/\d+$"
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
 
 
 async def open_figment(tmp_path: Path, **overrides: object) -> Figment:

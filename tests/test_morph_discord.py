@@ -15,16 +15,9 @@ from generator.loading import load_face_model
 from generator.serving.direct import DirectSource
 from tests.conftest import make_settings
 from tests.discord_fake import FakeDiscord
-from tests.discord_fake.harness import World, ephemeral_text, make_world, running_bot
+from tests.discord_fake.harness import World, ephemeral_text, fake, make_world, running_bot  # noqa: F401 (fake: a fixture)
 
 FRAMES = 24
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeDiscord]:
-    server = await FakeDiscord().start()
-    yield server
-    await server.close()
 
 
 @pytest.fixture

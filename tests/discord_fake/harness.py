@@ -6,11 +6,21 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
+import pytest
+
 from bot.app import Figment
 from db.models import Round
 from bot.discord_app import serve
 from tests.discord_fake.payloads import ALL_PERMISSIONS, FakeGuild, FakeMember
 from tests.discord_fake.server import FakeDiscord, FakeInteraction
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeDiscord]:
+    """A fresh fake Discord (REST and gateway) for one test; the Discord tests import this fixture."""
+    server = await FakeDiscord().start()
+    yield server
+    await server.close()
 
 
 @dataclass
