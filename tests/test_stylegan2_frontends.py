@@ -88,7 +88,7 @@ async def imported_core(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, importe
     """The core as `figment run` assembles it, with FIGMENT_WEIGHTS naming the import."""
     monkeypatch.setenv("FIGMENT_WEIGHTS", str(imported))
     monkeypatch.setenv("FIGMENT_DEVICE", "cpu")
-    settings = make_settings(tmp_path, curate_k=1, **overrides)
+    settings = make_settings(tmp_path, curate_k=1, **{"precision": "fp32", **overrides})  # compared with the official fp32 faces
     assert settings.weights == imported
     async with open_face_source(settings) as source:
         figment = await Figment.open(settings, source, curator=load_curator(settings, source.model_version))

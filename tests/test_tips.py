@@ -77,7 +77,7 @@ async def test_tips_on_telegram(tmp_path: Path) -> None:
             assert listing == tips.tips_text()
             api.command(chat, user, "/tips please")
             assert (await replies(api, chat["id"], 2))[1] == tips.TIPS_USAGE
-            [call] = api.calls_to("setMyCommands")
+            [call] = [c for c in api.calls_to("setMyCommands") if "language_code" not in c.params]  # the default menu
             assert "tips" in [c["command"] for c in call.params["commands"]]
         finally:
             await bot.close()
