@@ -71,7 +71,8 @@ class SeedScores:
         self.running = False
         self.delay = 0.0
 
-    async def __call__(self, seeds: Sequence[int], psi: float, mode: str) -> list[Candidate]:
+    async def __call__(self, seeds: Sequence[int], psi: float, mode: str,
+                       floor: float | None = None) -> list[Candidate]:
         self.running = True
         try:
             self.calls.append(list(seeds))
@@ -426,5 +427,41 @@ async def test_faces_the_broken_face_filter_rejects_are_never_kept(tmp_path: Pat
                               seeds=seed_sequence())
         await unfiltered.fill_once()
         assert {row[1] for row in await bank_rows(db)} == set(seeds)
+    finally:
+        await db.close()
+
+
+async def test_a_full_bank_checks_only_candidates_that_could_enter(tmp_path: Path, critic) -> None:  # type: ignore[no-untyped-def]
+    """At a high effective K most candidates score below the bank's floor; the broken-face filter
+    (dlib, about as costly as making the face) then runs only on those that could be kept."""
+    from generator.curation.face_filter import FaceFilter
+
+    class CountingFilter(FaceFilter):
+        def __init__(self) -> None:
+            super().__init__()
+            self.checked = 0
+
+        def passes(self, images: list) -> list[bool]:
+            self.checked += len(images)
+            return super().passes(images)
+
+    db = await open_db(sqlite_url(tmp_path / "figment.db"))
+    try:
+        source = DirectSource(DrawnFaceModel())
+        face_filter = CountingFilter()
+        maker = SourceCandidates(source, critic, face_filter)
+        scores = [c.score for c in await SourceCandidates(source, critic)(list(range(5000, 5008)), 0.85)]
+        face_filter.checked = 0
+        ranked = sorted(scores)
+        floor = (ranked[3] + ranked[4]) / 2  # four of the eight beat it
+        candidates = await maker(list(range(5000, 5008)), 0.85, floor=floor)
+        assert face_filter.checked == 4
+        assert [c.passed_filter is not None for c in candidates] == [s > floor for s in scores]
+        bank = FaceBank(db, source, maker, [0.85], BankConfig(capacity=1, batch=8), seeds=seed_sequence())
+        face_filter.checked = 0
+        await bank.fill_once()  # empty bank: no floor, every candidate checked
+        assert face_filter.checked == 8
+        await bank.fill_once()
+        assert face_filter.checked < 16
     finally:
         await db.close()

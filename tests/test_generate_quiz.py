@@ -45,6 +45,8 @@ def test_writes_n_faces_of_the_quiz_size(weights, tmp_path):
     (["--count", -3], "--count must be from 1 to 10000"),
     (["--count", 2, "--k", 0], "--k must be from 1 to 64"),
     (["--count", 2, "--k", 65], "--k must be from 1 to 64"),
+    (["--count", 2, "--bank", "--k", 0], "--k must be from 1 to 1024 with --bank"),
+    (["--count", 2, "--bank", "--k", 1025], "--k must be from 1 to 1024 with --bank"),
     (["--count", 2, "--select", 4], "leave out --grid, --select and --psi"),
     (["--count", 2, "--psi", 0.5], "leave out --grid, --select and --psi"),
     (["--count", 2, "--seed", 2**32 - 2], "seed must be a whole number"),
@@ -64,4 +66,31 @@ def test_bad_out_folder_gets_a_clear_error(weights, tmp_path):
     result = invoke("generate", "--quiz", "--count", 1, "--weights", weights, "--out", file)
     assert result.exit_code == 2 and "is a file" in " ".join(result.output.split())
     result = invoke("generate", "--count", 1, "--k", 4, "--weights", weights, "--out", tmp_path / "plain")
-    assert result.exit_code == 2 and "--k goes with --quiz" in " ".join(result.output.split())
+    assert result.exit_code == 2 and "--k and --bank go with --quiz" in " ".join(result.output.split())
+
+
+def test_bank_picking_writes_the_best_of_all_candidates(tmp_path):
+    """--bank: the COUNT best of COUNT x K candidates by the critic among those the broken-face
+    filter passes, best first, as a face bank shows them; each the same JPEG as that seed's quiz face.
+    The shipped weights and critic: the filter passes most of their faces."""
+    import numpy as np
+
+    from bot.ops.wiring import load_curator
+    from generator.curation.picking import best_passing
+    from generator.loading import DEFAULT_WEIGHTS, load_face_model
+
+    out = tmp_path / "bank"
+    result = invoke("generate", "--quiz", "--bank", "--count", 3, "--k", 4, "--seed", 100, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "the 3 best of 12" in " ".join(result.output.split())
+    config = get_settings()
+    model = load_face_model(DEFAULT_WEIGHTS, "cpu", config.precision)
+    curator = load_curator(config, model.model_version, 2)
+    seeds = list(range(100, 112))
+    psi = config.quiz_psis[0]
+    scores = curator.critic.score(np.stack([np.asarray(image) for image in model.generate(seeds, psi)]))
+    chosen, _ = best_passing(scores, 3, lambda i: curator.face_filter.check(model.generate([seeds[i]], psi)[0]).passed)
+    for i, index in enumerate(chosen):  # K=1 at a seed: that seed's face exactly as the quiz posts it
+        one = tmp_path / f"one{i}"
+        assert invoke("generate", "--quiz", "--count", 1, "--k", 1, "--seed", seeds[index], "--out", one).exit_code == 0
+        assert (out / f"quiz-{i + 1:05d}.jpg").read_bytes() == (one / "quiz-00001.jpg").read_bytes()

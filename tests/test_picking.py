@@ -14,7 +14,7 @@ from bot.photos.landmarks import find_face
 from generator.curation.centres import (CentresError, centres_path, compute_centres, load_centres, save_centres)
 from generator.curation.critic import Critic, CriticNet
 from generator.curation.face_filter import FaceFilter, plausible
-from generator.curation.picking import (Candidate, Picker, best_of, make_faces, pick_one, quiz_faces,
+from generator.curation.picking import (Candidate, Picker, best_of, best_passing, make_faces, pick_one, quiz_faces,
                                         score_candidates)
 from generator.interface import InvalidRequest
 from generator.loading import StyleGANFaceModel
@@ -229,6 +229,21 @@ def test_best_of_prefers_faces_the_filter_passes():
     assert best_of([a]) == a  # every candidate failed: the best score still
     with pytest.raises(ValueError):
         best_of([])
+
+
+def test_best_passing_keeps_the_best_scores_the_filter_passes_checking_best_first():
+    scores = np.array([0.5, 3.0, 2.0, 2.0, -1.0, 9.0])
+    checked: list[int] = []
+
+    def passes(index: int) -> bool:
+        checked.append(index)
+        return index != 5  # the top score is a broken face
+
+    chosen, checks = best_passing(scores, 3, passes)
+    assert chosen == [1, 2, 3]  # 9.0 vetoed; of equal scores the first comes first
+    assert checked == [5, 1, 2, 3] and checks == 4  # nothing below the third pass is checked
+    assert best_passing(scores, 2)[0] == [5, 1]  # no filter: the top scores
+    assert best_passing(scores, 10, lambda i: i % 2 == 0) == ([2, 0, 4], 6)  # fewer pass than asked
 
 
 def test_pick_one_skips_a_broken_best(model, picker):

@@ -134,8 +134,10 @@ class FaceBank:
             psi = self.psis[self._turn % len(self.psis)]
             self._turn += 1
         seeds = candidate_seeds(self._next_seed(), self.config.batch)
+        async with self.db.transaction() as session:  # what a candidate must beat to be kept
+            floor = await face_bank.cutoff(session, self.model_version, psi, self.config.capacity)
         started = time.perf_counter()
-        candidates = await self.maker(seeds, psi, self.config.mode)
+        candidates = await self.maker(seeds, psi, self.config.mode, floor=floor)
         self.stats.busy_seconds += time.perf_counter() - started
         kept = await self.keep(candidates)
         self.stats.made += len(candidates)

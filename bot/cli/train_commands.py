@@ -13,6 +13,9 @@ import typer
 
 from bot.cli.common import console, fail, settings
 
+DEFAULT_BANK_K = 64  # `generate --quiz --bank`: a bank that made 64 candidates for each face it shows
+MAX_BANK_K = 1024
+
 if TYPE_CHECKING:
     from generator.curation.best_of_k import Curator
     from generator.interface import FaceModel
@@ -91,12 +94,15 @@ def generate(
                                                     "(its picking, truncations, size and JPEG), as quiz-NNNNN.jpg."),
     k: Optional[int] = typer.Option(None, "--k", help="With --quiz: the effective K, candidates per shown face "
                                                       "(default FIGMENT_CURATE_K, what the quiz uses)."),
+    bank: bool = typer.Option(False, "--bank", help="With --quiz: pick as the face bank shows its faces, the COUNT "
+                                                    "best of COUNT x K candidates (K: its effective K, default 64), "
+                                                    "not each face the best of its own K."),
 ) -> None:
     """Write generated faces as PNGs named by seed and truncation (or one small grid PNG)."""
     if quiz:
-        return _generate_quiz(count, seed, out, weights, device, k, grid, select, psi)
-    if k is not None:
-        fail("--k goes with --quiz (plain faces use --select)")
+        return _generate_quiz(count, seed, out, weights, device, k, grid, select, psi, bank)
+    if k is not None or bank:
+        fail("--k and --bank go with --quiz (plain faces use --select)")
     from generator.curation.critic import CriticError, load_critic
     from generator.curation.best_of_k import MAX_SELECT, Curator
     from generator.interface import MAX_SEED, GeneratorError, check_psi, check_seed
@@ -135,12 +141,12 @@ def generate(
 
 
 def _generate_quiz(count: int, seed: Optional[int], out: Path, weights: Optional[Path], device: str,
-                   k: Optional[int], grid: Optional[Path], select: int, psi: float) -> None:
+                   k: Optional[int], grid: Optional[Path], select: int, psi: float, bank: bool) -> None:
     from types import SimpleNamespace
 
     from bot.ops.wiring import curate_k, load_curator
     from bot.quiz.detail import settle
-    from bot.quiz.sample import quiz_fakes
+    from bot.quiz.sample import bank_fakes, quiz_fakes
     from generator.curation.best_of_k import MAX_SELECT
     from generator.interface import MAX_SEED, GeneratorError, check_seed
     from generator.loading import load_face_model
@@ -151,8 +157,9 @@ def _generate_quiz(count: int, seed: Optional[int], out: Path, weights: Optional
              "(use --k for the effective K)")
     if not 1 <= count <= 10_000:
         fail("--count must be from 1 to 10000")
-    if k is not None and not 1 <= k <= MAX_SELECT:
-        fail(f"--k must be from 1 to {MAX_SELECT}")
+    most_k = MAX_BANK_K if bank else MAX_SELECT
+    if k is not None and not 1 <= k <= most_k:
+        fail(f"--k must be from 1 to {most_k}" + (" with --bank" if bank else ""))
     if out.exists() and not out.is_dir():
         fail(f"--out {out} is a file, not a folder")
     if not out.parent.is_dir():
@@ -161,26 +168,40 @@ def _generate_quiz(count: int, seed: Optional[int], out: Path, weights: Optional
         model = load_face_model(weights or config.weights, device or config.device, config.precision)
     except (GeneratorError, ValueError) as error:
         fail(str(error))
-    # the quiz's own K for this model (a large imported model curates fewer on a CPU)
-    effective_k = k if k is not None else curate_k(config, SimpleNamespace(model=model))
-    curator = load_curator(config, model.model_version, effective_k)
-    first = secrets.randbelow(MAX_SEED - count * curator.k + 2) if seed is None else seed
+    if bank:
+        effective_k = k if k is not None else DEFAULT_BANK_K
+        curator = load_curator(config, model.model_version, 2)  # its critic and filter; K is the bank's
+        if curator.critic is None:
+            fail("--bank picks by the realness critic, and it cannot be loaded (see the log)")
+    else:
+        # the quiz's own K for this model (a large imported model curates fewer on a CPU)
+        effective_k = k if k is not None else curate_k(config, SimpleNamespace(model=model))
+        curator = load_curator(config, model.model_version, effective_k)
+        effective_k = curator.k  # 1 when the critic cannot be loaded
+    first = secrets.randbelow(MAX_SEED - count * effective_k + 2) if seed is None else seed
     try:
         check_seed(first)
-        check_seed(first + count * curator.k - 1)
+        check_seed(first + count * effective_k - 1)
     except ValueError as error:
         fail(str(error))
     detail, _ = settle(config.quiz_detail, model.resolution, {}, config.posted_size)
+    if bank:
+        fakes = bank_fakes(model, curator, first, count, effective_k, config.quiz_psis, config.posted_size, detail)
+        picking = f"as a face bank at effective K {effective_k} shows them: the {count} best of {count * effective_k}"
+    else:
+        fakes = quiz_fakes(model, curator, first, count, config.quiz_psis, config.posted_size, detail)
+        picking = f"each the best 1 of {effective_k}"
     try:
         out.mkdir(exist_ok=True)
-        for i, fake in enumerate(quiz_fakes(model, curator, first, count, config.quiz_psis,
-                                            config.posted_size, detail)):
+        for i, fake in enumerate(fakes):
             (out / f"quiz-{i + 1:05d}.jpg").write_bytes(fake.posted.data)
     except OSError as error:
         fail(f"cannot write the faces: {error}")
+    except ValueError as error:  # too few candidates pass the filter for the bank's picking
+        fail(str(error))
     console.print(f"{count} quiz faces from {model.model_version} in {out}: {config.posted_size} px JPEGs, "
-                  f"detail {detail} px, psi {', '.join(f'{p:g}' for p in config.quiz_psis)}, each the best 1 of "
-                  f"{curator.k} (seeds {first}..{first + count * curator.k - 1}"
+                  f"detail {detail} px, psi {', '.join(f'{p:g}' for p in config.quiz_psis)}, {picking} "
+                  f"(seeds {first}..{first + count * effective_k - 1}"
                   f"{', broken-face filter on' if curator.face_filter is not None else ''}), "
                   f"arithmetic {model.setting.name}", highlight=False)
 

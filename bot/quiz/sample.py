@@ -4,16 +4,22 @@ The same source (the generator the bot loads, at the bot's precision), the same 
 by the realness critic among faces the broken-face filter passes: the Curator the bot builds from
 the same settings), the same truncations (FIGMENT_QUIZ_PSIS, in turn) and the same posted image
 (bot.imaging.quiz_image at FIGMENT_POSTED_SIZE and the quiz's detail level), so anyone can measure
-what players see. K is a parameter: the effective K of whatever fills the quiz (today the curated
-pool's FIGMENT_CURATE_K; a bank that keeps the best of many candidates passes its own).
+what players see. K is a parameter: the effective K of whatever fills the quiz. Two pickings:
+- `quiz_fakes`: each face the best 1 of its own K (the curated pool, FIGMENT_CURATE_K, and the
+  fallback of an empty face bank);
+- `bank_fakes`: as the face bank shows them, the N best of N x K candidates the filter passes, best
+  first: what a bank holds after N x K candidates (its effective K), drawn in its order.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
+import numpy as np
+
 from bot.imaging import PostedImage, quiz_image
 from generator.curation.best_of_k import Curator, candidate_seeds
+from generator.curation.picking import best_passing
 from generator.interface import FaceModel
 
 
@@ -33,3 +39,37 @@ def quiz_fakes(model: FaceModel, curator: Curator, first: int, count: int, psis:
         images = model.generate(seeds, psi)
         best, _ = curator.pick(images)
         yield QuizFake(seeds[best], psi, quiz_image(images[best], size, detail))
+
+
+def bank_fakes(model: FaceModel, curator: Curator, first: int, count: int, k: int, psis: Sequence[float],
+               size: int, detail: int, batch: int = 64) -> Iterator[QuizFake]:
+    """Fake i at psis[i % len(psis)], as a face bank of each truncation shows them: for a truncation
+    with m of the faces, the m best of m x k candidates (consecutive seeds from `first`, one block
+    per truncation) that the broken-face filter passes, best first. Scores are kept, not pixels; the
+    filter's candidates are made again, best-first, as the bank's maker checks them."""
+    assert curator.critic is not None, "bank picking needs the realness critic"
+    shares = [len(range(j, count, len(psis))) for j in range(len(psis))]
+    picked: list[list[int]] = []
+    start = first
+    for psi, share in zip(psis, shares):
+        seeds = list(range(start, start + share * k))
+        start += share * k
+        scores = np.concatenate([
+            curator.critic.score(np.stack([np.asarray(image.convert("RGB"))
+                                           for image in model.generate(seeds[i:i + batch], psi)]))
+            for i in range(0, len(seeds), batch)]) if seeds else np.zeros(0, np.float32)
+        passes = None
+        if curator.face_filter is not None:
+            face_filter = curator.face_filter
+
+            def passes(index: int, psi: float = psi, seeds: list[int] = seeds) -> bool:
+                return face_filter.check(model.generate([seeds[index]], psi)[0]).passed
+        chosen, _ = best_passing(scores, share, passes)
+        if len(chosen) < share:
+            raise ValueError(f"only {len(chosen)} of {len(seeds)} candidates at psi {psi:g} pass the broken-face "
+                             f"filter, fewer than the {share} faces asked: use a larger K")
+        picked.append([seeds[index] for index in chosen])
+    for i in range(count):
+        j = i % len(psis)
+        seed = picked[j][i // len(psis)]
+        yield QuizFake(seed, psis[j], quiz_image(model.generate([seed], psis[j])[0], size, detail))

@@ -1,14 +1,18 @@
 """Candidate makers: make a batch of faces from given seeds and score each (the face bank's input).
 
-A maker is any async callable `(seeds, psi, mode) -> list[Candidate]`, one candidate per seed, in
-order, and deterministic (the same seeds, psi, mode and weights give the same scores, up to float
-rounding); with a `remake(seed, psi, mode)` method it also makes a kept face again (else the bank
-asks the generator for the seed at that psi, which is right for mode "mean" only). The bank takes whichever maker it is given, so a better picker (a face filter,
-multi-modal truncation) drops in without touching the bank.
+A maker is any async callable `(seeds, psi, mode, floor=None) -> list[Candidate]`, one candidate per
+seed, in order, and deterministic (the same seeds, psi, mode and weights give the same scores, up to
+float rounding); with a `remake(seed, psi, mode)` method it also makes a kept face again (else the
+bank asks the generator for the seed at that psi, which is right for mode "mean" only). The bank
+takes whichever maker it is given, so a better picker (a face filter, multi-modal truncation) drops
+in without touching the bank. `floor` is the score a candidate must beat to enter the bank (None
+while the bank has room): a maker may skip its costly checks at or below it, as the bank keeps none
+of those.
 
 `SourceCandidates` is today's scoring: the faces come from a FaceSource as seeded requests (the
 in-process generator or a shared `figment generator serve`, asked at low priority when it can be),
-the realness critic scores them in a thread, and the broken-face filter, when given, checks each. It knows the classic truncation only ("mean").
+the realness critic scores them in a thread, and the broken-face filter, when given, checks each
+that beats the floor. It knows the classic truncation only ("mean").
 """
 from __future__ import annotations
 
@@ -35,7 +39,8 @@ class Candidate:
 
 
 class CandidateMaker(Protocol):
-    def __call__(self, seeds: Sequence[int], psi: float, mode: str) -> Awaitable[list[Candidate]]: ...
+    def __call__(self, seeds: Sequence[int], psi: float, mode: str,
+                 floor: float | None = None) -> Awaitable[list[Candidate]]: ...
 
 
 class SourceCandidates:
@@ -48,7 +53,8 @@ class SourceCandidates:
         self.critic = critic
         self.face_filter = face_filter  # a face it rejects is never kept (the critic alone likes some broken faces)
 
-    async def __call__(self, seeds: Sequence[int], psi: float, mode: str = "mean") -> list[Candidate]:
+    async def __call__(self, seeds: Sequence[int], psi: float, mode: str = "mean",
+                       floor: float | None = None) -> list[Candidate]:
         if mode not in MODES:
             raise InvalidRequest(f"truncation mode must be one of {', '.join(MODES)}")
         psi = check_psi(psi)
@@ -58,7 +64,11 @@ class SourceCandidates:
         scores = await asyncio.to_thread(self.critic.score, pixels)
         passed: list[bool | None] = [None] * len(faces)
         if self.face_filter is not None:
-            passed = list(await asyncio.to_thread(self.face_filter.passes, [face.image for face in faces]))
+            # only faces the bank could keep are checked: at a high effective K most score below its floor
+            check = [i for i, score in enumerate(scores) if floor is None or score > floor]
+            verdicts = await asyncio.to_thread(self.face_filter.passes, [faces[i].image for i in check])
+            for i, ok in zip(check, verdicts):
+                passed[i] = ok
         return [Candidate(seed, psi, mode, float(score), ok) for seed, score, ok in zip(seeds, scores, passed)]
 
     async def remake(self, seed: int, psi: float, mode: str = "mean") -> GeneratedFace:

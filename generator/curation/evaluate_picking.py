@@ -2,14 +2,18 @@
 
 Two steps, so the slow one runs once and in pieces of under 15 minutes:
 
-  candidates --psi P --mode M --n N --k K   make N x K candidates (seeds SEED + i*K + j for face i),
-                                            keep each one's critic score and face-filter verdict
-                                            (not the pixels: 16k faces are 0.8 GB) and the CPU costs
-  judge --setting P:M:K:F ...               per setting (psi, truncation mode, effective K <= the
-                                            candidates' K, filter on/off): pick face i from its first
-                                            K candidates exactly as generator/curation/picking.py
-                                            does, make the N picked faces again from (seed, psi, mode),
-                                            and score them against held-out real faces on judges the
+  candidates --psi P --mode M --n N --k K   make N x K candidates (seeds SEED + i*K + j for face i)
+                                            and keep each one's critic score (not the pixels: 64k
+                                            faces are 3 GB) and the CPU they took
+  judge --setting P:M:K:F[:POOL] ...        per setting (psi, truncation mode, effective K <= the
+                                            candidates' K, filter on/off, pool): pick the shown faces
+                                            exactly as they are picked live (pool "each": face i the
+                                            best of its own K, as generator/curation/picking.py and
+                                            the best-of-K fallback; "bank": the N best of all N x K,
+                                            as the face bank holds them after N x K candidates), the
+                                            filter checking best-first (its verdicts kept in a file),
+                                            make the N picked faces again from (seed, psi, mode), and
+                                            score them against held-out real faces on judges the
                                             picking never used: FD_face, SWD, a fresh pixel classifier
                                             (repeats -> its spread), diversity, face rate, the
                                             data-copying test, plus CPU per shown face.
@@ -20,12 +24,12 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
-from generator.curation.picking import load_picker, make_faces, score_images
+from generator.curation.picking import best_passing, load_picker, make_faces, score_images
 from generator.precision import Setting
 
 CANDIDATE_SEED = 0  # evaluation candidates: seeds from here (the critic trained on 3e9+, centres 3.5e9+)
@@ -36,15 +40,16 @@ def candidates_file(cache: Path, psi: float, mode: str, n: int, k: int, precisio
 
 
 def make_candidates(args: argparse.Namespace) -> Path:
+    """Make and score N x K candidates: the critic's scores and the CPU they took. The filter's
+    verdicts are not made here: judging needs them only for the few best-first faces it picks
+    (see Verdicts), so a K of 64 costs its faces and scores, not 64 filter checks a face."""
     from generator.loading import load_face_model
 
     model = load_face_model(args.weights, "cpu", args.precision)
-    picker = load_picker(model, critic_path=args.critic, weights=args.weights)
-    assert picker.face_filter is not None
+    picker = load_picker(model, critic_path=args.critic, use_filter=False, weights=args.weights)
     count = args.n * args.k
     scores = np.zeros(count, np.float32)
-    passed = np.zeros(count, bool)
-    gen_cpu = filter_cpu = 0.0
+    gen_cpu = 0.0
     out = candidates_file(args.cache, args.psi, args.mode, args.n, args.k, model.setting.name)
     if out.is_file():
         print(f"already made: {out}", flush=True)
@@ -53,44 +58,85 @@ def make_candidates(args: argparse.Namespace) -> Path:
     if partial.is_file():  # a run stopped by its time limit goes on where it was
         with np.load(partial) as data:
             done = int(data["done"])
-            scores[:done], passed[:done] = data["scores"][:done], data["passed"][:done]
-            gen_cpu, filter_cpu = float(data["gen_cpu"]), float(data["filter_cpu"])
+            scores[:done], gen_cpu = data["scores"][:done], float(data["gen_cpu"])
     out.parent.mkdir(parents=True, exist_ok=True)
     for start in range(done, count, 64):
         seeds = list(range(CANDIDATE_SEED + start, CANDIDATE_SEED + min(start + 64, count)))
         began = time.process_time()
-        images, s = score_images(model, seeds, args.psi, args.mode, picker)
+        _, scores[start:start + len(seeds)] = score_images(model, seeds, args.psi, args.mode, picker)
         gen_cpu += time.process_time() - began
-        began = time.process_time()
-        passed[start:start + len(seeds)] = picker.face_filter.passes(images)
-        filter_cpu += time.process_time() - began
-        scores[start:start + len(seeds)] = s
-        if (start // 64) % 4 == 3:  # every 256 candidates
+        if (start // 64) % 16 == 15:  # every 1,024 candidates
             print(f"psi {args.psi} {args.mode}: {start + len(seeds)}/{count}", flush=True)
-            np.savez(partial.with_suffix(".tmp.npz"), scores=scores, passed=passed, done=start + len(seeds),
-                     gen_cpu=gen_cpu, filter_cpu=filter_cpu)
+            np.savez(partial.with_suffix(".tmp.npz"), scores=scores, done=start + len(seeds), gen_cpu=gen_cpu)
             partial.with_suffix(".tmp.npz").replace(partial)
-    np.savez(out.with_suffix(".tmp.npz"), scores=scores, passed=passed, gen_cpu_per_face=gen_cpu / count,
-             filter_cpu_per_face=filter_cpu / count, precision=model.setting.name, model_version=model.model_version)
+    np.savez(out.with_suffix(".tmp.npz"), scores=scores, gen_cpu_per_face=gen_cpu / count,
+             precision=model.setting.name, model_version=model.model_version)
     out.with_suffix(".tmp.npz").replace(out)
     partial.unlink(missing_ok=True)
-    print(f"written {out}: {1000 * gen_cpu / count:.1f} ms CPU a candidate (made and scored), "
-          f"{1000 * filter_cpu / count:.1f} ms the filter, {passed.mean():.3f} pass", flush=True)
+    print(f"written {out}: {1000 * gen_cpu / count:.1f} ms CPU a candidate (made and scored)", flush=True)
     return out
 
 
-def pick_rows(scores: np.ndarray, passed: np.ndarray, k: int, use_filter: bool) -> tuple[np.ndarray, float]:
-    """Column picked per face (among the first k) as picking.pick_one picks, and the mean number of
-    filter checks it made per face (best-first until one passes)."""
-    picks, checks = np.zeros(len(scores), int), 0
+class Verdicts:
+    """The broken-face filter's verdicts on candidates, made when first asked (the candidate's face
+    made again in the arithmetic it was scored in) and kept in a file beside the candidates."""
+
+    def __init__(self, model: Any, picker: Any, file: Path, psi: float, mode: str) -> None:
+        from generator.curation.face_filter import FaceFilter
+
+        self.model, self.picker, self.file, self.psi, self.mode = model, picker, file, psi, mode
+        self.filter = FaceFilter()
+        self.known: dict[int, bool] = {}
+        self.cpu, self.checks = 0.0, 0
+        if file.is_file():
+            with np.load(file) as data:
+                self.known = dict(zip(data["seeds"].tolist(), data["passed"].tolist()))
+                self.cpu, self.checks = float(data["cpu"]), int(data["checks"])
+
+    def passed(self, seed: int) -> bool:
+        if seed not in self.known:
+            (image,) = make_faces(self.model, [seed], self.psi, mode=self.mode, picker=self.picker)
+            began = time.process_time()
+            self.known[seed] = self.filter.check(image).passed
+            self.cpu += time.process_time() - began
+            self.checks += 1
+        return self.known[seed]
+
+    @property
+    def cpu_per_check(self) -> float:
+        return self.cpu / self.checks if self.checks else 0.0
+
+    def save(self) -> None:
+        seeds = np.array(list(self.known), np.int64)
+        np.savez(self.file.with_suffix(".tmp.npz"), seeds=seeds, passed=np.array([self.known[s] for s in seeds], bool),
+                 cpu=self.cpu, checks=self.checks)
+        self.file.with_suffix(".tmp.npz").replace(self.file)
+
+
+def pick_each(scores: np.ndarray, k: int, passes: Callable[[int, int], bool] | None) -> tuple[list[int], float]:
+    """Face i is the best of its own first k candidates (row i) that passes the filter, checked
+    best-first, as picking.pick_one and the best-of-K fallback pick: (columns, checks per face)."""
+    picks, checks = [], 0
     for i in range(len(scores)):
-        order = np.argsort(-scores[i, :k], kind="stable")
-        picks[i] = order[0]
-        if use_filter:
-            hits = np.flatnonzero(passed[i, order])
-            picks[i] = order[hits[0]] if len(hits) else order[0]
-            checks += (hits[0] + 1) if len(hits) else k
+        order = [int(j) for j in np.argsort(-scores[i, :k], kind="stable")]
+        chosen = order[0]
+        if passes is not None:
+            for j in order:
+                checks += 1
+                if passes(i, j):
+                    chosen = j
+                    break
+        picks.append(chosen)
     return picks, checks / len(scores)
+
+
+def pick_bank(scores: np.ndarray, k: int, passes: Callable[[int, int], bool] | None) -> tuple[list[tuple[int, int]], float]:
+    """The n best of all n x k candidates that pass the filter (picking.best_passing: a bank of
+    capacity n after n x k candidates): (row, column) pairs, best first, and checks per shown face."""
+    n = len(scores)
+    check = None if passes is None else (lambda index: passes(*divmod(index, k)))
+    chosen, checks = best_passing(scores[:, :k].reshape(-1), n, check)
+    return [divmod(index, k) for index in chosen], checks / n
 
 
 def judge(args: argparse.Namespace) -> dict[str, Any]:
@@ -118,14 +164,27 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
     if args.out.is_file():
         result["rows"] = [r for r in json.loads(args.out.read_text()).get("rows", [])]
     for spec in args.setting:
-        psi_s, mode, k_s, flt = spec.split(":")
-        psi, k, use_filter = float(psi_s), int(k_s), flt == "on"
+        psi, mode, k, use_filter, pool = parse_setting(spec)
         file, k_made = _find_candidates(args.cache, psi, mode, args.n, k)
-        scores, passed, gen_cpu, filter_cpu, made_with = _read_candidates(file, args.n, k_made)
+        scores, gen_cpu, made_with = _read_candidates(file, args.n, k_made)
         # the shown faces are made again in the arithmetic their candidates were scored in
         model.apply_setting(Setting(made_with.startswith("bf16"), made_with.endswith("channels_last")))
-        picks, checks = pick_rows(scores, passed, k, use_filter)
-        seeds = [CANDIDATE_SEED + i * k_made + int(j) for i, j in enumerate(picks)]
+        verdicts = Verdicts(model, picker, args.cache / f"verdicts-psi{psi:.2f}-{mode}-{made_with}.npz", psi, mode)
+
+        def seed_of(row: int, column: int) -> int:
+            return CANDIDATE_SEED + row * k_made + column
+
+        def passes(row: int, column: int) -> bool:
+            return verdicts.passed(seed_of(row, column))
+
+        check = passes if use_filter else None
+        if pool == "bank":
+            cells, checks = pick_bank(scores, k, check)
+        else:
+            columns, checks = pick_each(scores, k, check)
+            cells = list(enumerate(columns))
+        verdicts.save()
+        seeds = [seed_of(row, column) for row, column in cells]
         shown = np.stack([np.asarray(image) for start in range(0, len(seeds), 64)
                           for image in make_faces(model, seeds[start:start + 64], psi, mode=mode, picker=picker)])
         stats = analyzer.analyze(shown, fallback=fallback, workers=args.workers)
@@ -133,23 +192,41 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
         identity = data_copying(train_faces.embeddings, real_faces.embeddings, emb)
         pixels = data_copying(px_train, px_real, pixel_features(shown))
         copies, _ = near_copies(px_train, pixel_features(shown), 0.05)
-        row = {"psi": psi, "mode": mode, "k": k, "filter": use_filter, "precision": made_with,
+        filter_ms = checks * verdicts.cpu_per_check if use_filter else 0.0
+        row = {"psi": psi, "mode": mode, "k": k, "filter": use_filter, "pool": pool, "precision": made_with,
                "fd_face": round(100 * frechet_distance(emb, real_faces.embeddings), 3),
                "swd": swd(real, shown)["swd_avg"],
                **fresh_classifier(real, shown, args.c2st_epochs, args.c2st_repeats),
                "diversity": round(mean_pairwise_distance(emb), 4),
                "face_rate": round(float(stats.detected.mean()), 4),
-               "filter_pass_of_picked": round(float(passed[np.arange(args.n), picks].mean()), 4),
+               "critic_score_mean": round(float(np.mean([scores[r, c] for r, c in cells])), 4),
                "copying": {"identity_C_T": identity["C_T"], "pixels_C_T": pixels["C_T"], "near_copies": copies,
                            "passed": bool(identity["passed"] and pixels["passed"] and copies == 0)},
-               "cpu_ms_per_shown_face": round(1000 * (k * gen_cpu + (checks * filter_cpu if use_filter else 0)), 1),
+               "cpu_ms_per_shown_face": round(1000 * (k * gen_cpu + filter_ms), 1),
+               "filter_checks_per_shown_face": round(checks, 2),
                "candidates": file.name}
         print(json.dumps(row), flush=True)
-        result["rows"] = [r for r in result["rows"] if (r["psi"], r["mode"], r["k"], r["filter"])
-                          != (psi, mode, k, use_filter)] + [row]
+        result["rows"] = [r for r in result["rows"] if setting_key(r) != setting_key(row)] + [row]
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2))
     return result
+
+
+POOLS = ("each", "bank")
+
+
+def parse_setting(spec: str) -> tuple[float, str, int, bool, str]:
+    """PSI:MODE:K:on|off[:each|bank] -> (psi, mode, k, filter, pool)."""
+    parts = spec.split(":")
+    if len(parts) == 4:
+        parts.append("each")
+    if len(parts) != 5 or parts[3] not in ("on", "off") or parts[4] not in POOLS:
+        raise SystemExit(f"a setting is PSI:MODE:K:on|off[:each|bank], not {spec!r}")
+    return float(parts[0]), parts[1], int(parts[2]), parts[3] == "on", parts[4]
+
+
+def setting_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    return row["psi"], row["mode"], row["k"], row["filter"], row.get("pool", "each")
 
 
 def _find_candidates(cache: Path, psi: float, mode: str, n: int, k: int) -> tuple[Path, int]:
@@ -171,20 +248,17 @@ def _find_candidates(cache: Path, psi: float, mode: str, n: int, k: int) -> tupl
     return best[3], best[0]
 
 
-def _read_candidates(file: Path, n: int, k_made: int) -> tuple[np.ndarray, np.ndarray, float, float, str]:
-    """Scores and filter verdicts of the first n faces (n x k_made), CPU seconds per candidate made and
-    per filter check, and the arithmetic they were made in."""
+def _read_candidates(file: Path, n: int, k_made: int) -> tuple[np.ndarray, float, str]:
+    """Scores of the first n faces (n x k_made), CPU seconds per candidate made and scored, and the
+    arithmetic they were made in."""
     with np.load(file) as data:
         scores = data["scores"][:n * k_made].reshape(n, k_made)
-        passed = data["passed"][:n * k_made].reshape(n, k_made)
         if "done" in data:  # a partial run: totals so far
-            done = int(data["done"])
-            gen_cpu, filter_cpu = float(data["gen_cpu"]) / done, float(data["filter_cpu"]) / done
+            gen_cpu = float(data["gen_cpu"]) / int(data["done"])
             made_with = file.name.split(f"-k{k_made}-")[1].removesuffix(".part.npz")
         else:
-            gen_cpu, filter_cpu = float(data["gen_cpu_per_face"]), float(data["filter_cpu_per_face"])
-            made_with = str(data["precision"])
-    return scores, passed, gen_cpu, filter_cpu, made_with
+            gen_cpu, made_with = float(data["gen_cpu_per_face"]), str(data["precision"])
+    return scores, gen_cpu, made_with
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,7 +272,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mode", default="mean", choices=["mean", "centres"])
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--k", type=int, default=8)
-    p.add_argument("--setting", nargs="+", default=[], help="PSI:MODE:K:on|off (filter)")
+    p.add_argument("--setting", nargs="+", default=[],
+                   help="PSI:MODE:K:on|off[:each|bank]: the filter on or off; each face the best of its own K "
+                        "(the best-of-K fallback) or the n best of all n x K (a bank after n x K candidates)")
     p.add_argument("--seed", type=int, default=0, help="held-out draw")
     p.add_argument("--train-n", type=int, default=3000)
     p.add_argument("--c2st-epochs", type=int, default=8)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import torch
@@ -118,6 +118,23 @@ def best_of(candidates: Sequence[Candidate]) -> Candidate:
         raise ValueError("no candidates to pick from")
     kept = [c for c in candidates if c.passed_filter is not False] or list(candidates)
     return max(kept, key=lambda c: c.score)  # max keeps the first of equal scores
+
+
+def best_passing(scores: np.ndarray, count: int,
+                 passes: Callable[[int], bool] | None = None) -> tuple[list[int], int]:
+    """The `count` highest scores whose candidates pass the filter, checked best-first (the first
+    of equal scores first): what a bank of capacity `count` holds after these candidates, as it keeps
+    the best scores and never a face the filter failed. Indices best first, and the checks made."""
+    chosen, checks = [], 0
+    for index in np.argsort(-np.asarray(scores), kind="stable"):
+        if len(chosen) == count:
+            break
+        if passes is not None:
+            checks += 1
+            if not passes(int(index)):
+                continue
+        chosen.append(int(index))
+    return chosen, checks
 
 
 def pick_one(model: Any, seeds: Sequence[int], psi: float, *, mode: str = "mean",
