@@ -1,5 +1,6 @@
 """Per-user rate limits (sliding window): protect the generator and the database from one eager
-user. RateLimiter keeps its window in memory (one process); SharedRateLimiter in the database."""
+user. RateLimiter keeps its window in memory (one process); SharedRateLimiter in the database.
+SharedBusy marks a user's one heavy job (a morph) in the database, so that every process sees it."""
 from __future__ import annotations
 
 import math
@@ -75,3 +76,30 @@ class SharedRateLimiter:
 def _key(key: Hashable) -> str:
     parts = key if isinstance(key, tuple) else (key,)
     return ":".join(str(part) for part in parts)[:160]
+
+
+class SharedBusy:
+    """One job at a time per user across every bot process on the database: a marker in the
+    rate-limit table (kind, user) holding when it lapses. `take` sets it unless a live one is there;
+    `release` clears it; a process that dies mid-job frees the user after `seconds` (at most
+    db.ratelimits.FORGET_AFTER, when idle rows may be swept)."""
+
+    def __init__(self, db: "Database", kind: str, seconds: float = 120.0, clock: Callable[[], float] = time.time) -> None:
+        if not 0 < seconds <= ratelimits.FORGET_AFTER:
+            raise ValueError(f"a busy marker lasts more than 0 and at most {ratelimits.FORGET_AFTER:g} seconds")
+        self.db, self.kind, self.seconds, self.clock = db, kind, seconds, clock
+
+    async def take(self, key: Hashable) -> bool:
+        """Mark key busy; False when it already is (in this process or another)."""
+        async with self.db.transaction() as session:
+            now = self.clock()
+            if any(until > now for until in await ratelimits.locked_hits(session, self.kind, _key(key), now)):
+                return False
+            await ratelimits.save_hits(session, self.kind, _key(key), [now + self.seconds], now)
+            return True
+
+    async def release(self, key: Hashable) -> None:
+        async with self.db.transaction() as session:
+            now = self.clock()
+            await ratelimits.locked_hits(session, self.kind, _key(key), now)
+            await ratelimits.save_hits(session, self.kind, _key(key), [], now)

@@ -114,6 +114,56 @@ async def test_morph_service_caches_by_seeds_and_limits_the_rate(tmp_path, model
         assert watermark.read(gif.convert("RGB"), posted_size=256).found
 
 
+async def test_one_morph_per_user_across_processes_on_one_database(tmp_path, model) -> None:  # type: ignore[no-untyped-def]
+    """Two bot processes share one database (here: two connections to one SQLite file, as two
+    processes have): while one makes Ann's morph, the other refuses hers with the clear reply, then
+    makes it once the first is done; Bob is never held up by Ann."""
+    from bot.ratelimits import SharedBusy
+    from tests.test_face_bank import open_db, sqlite_url
+
+    url = sqlite_url(tmp_path / "figment.db")
+    first_db, second_db = await open_db(url), await open_db(url)
+    try:
+        first = MorphService(DirectSource(model), frames=FRAMES, db=first_db)
+        second = MorphService(DirectSource(model), frames=FRAMES, db=second_db)
+        ann, bob = PlayerRef("telegram", "1", "Ann"), PlayerRef("telegram", "2", "Bob")
+        watch = SharedBusy(second_db, "morph-making")
+        making = asyncio.create_task(first.morph(ann, 3, 4))
+        for _ in range(600):  # until the first process has marked Ann busy
+            if not await watch.take(("telegram", "1")):
+                break
+            await watch.release(("telegram", "1"))
+            await asyncio.sleep(0.01)
+        with pytest.raises(UserError) as refused:
+            await second.morph(ann, 5, 6)
+        assert refused.value.message == texts.MORPH_RUNNING
+        assert (await second.morph(bob, 5, 6)).seed_a == 5
+        await making
+        assert (await second.morph(ann, 5, 6)).seed_b == 6  # free again once the first is done
+    finally:
+        await first_db.close()
+        await second_db.close()
+
+
+async def test_a_busy_mark_left_by_a_dead_process_lapses(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.ratelimits import SharedBusy
+    from tests.test_face_bank import open_db, sqlite_url
+
+    db = await open_db(sqlite_url(tmp_path / "figment.db"))
+    now = [1000.0]
+    try:
+        busy = SharedBusy(db, "morph-making", seconds=90, clock=lambda: now[0])
+        assert await busy.take("ann") and not await busy.take("ann") and await busy.take("bob")
+        now[0] += 89
+        assert not await busy.take("ann")
+        now[0] += 2  # the process that took it never released it: it lapses
+        assert await busy.take("ann")
+        with pytest.raises(ValueError):
+            SharedBusy(db, "morph-making", seconds=500)
+    finally:
+        await db.close()
+
+
 async def test_a_generator_without_w_says_morphs_are_unavailable() -> None:
     service = MorphService(DirectSource(DrawnFaceModel()), frames=FRAMES)
     with pytest.raises(UserError) as refused:

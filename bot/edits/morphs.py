@@ -2,7 +2,7 @@
 
 Made off the event loop (a worker thread renders, watermarks and encodes), one morph at a time in
 this process (they are CPU-heavy), one at a time per user (a second one gets a clear reply while
-the first is made), rate limited per user, and kept in a small cache by its seeds, truncation and
+the first is made, in any bot process on the same database), rate limited per user, and kept in a small cache by its seeds, truncation and
 model version: the same morph asked again costs nothing.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from bot.errors import UserError
 from bot.imaging import PostedImage, to_posted_size
 from bot.parsing import parse_psi
 from bot.provenance import watermark
-from bot.ratelimits import RateLimiter, SharedRateLimiter
+from bot.ratelimits import RateLimiter, SharedBusy, SharedRateLimiter
 from bot.refs import PlayerRef
 from db.database import Database
 from generator.editing.latents import LatentModel, latent_model
@@ -78,6 +78,7 @@ class MorphService:
         self._cache: OrderedDict[tuple, MorphPost] = OrderedDict()
         self.cache_size = cache_size
         self._making: set[Hashable] = set()
+        self._shared_making = SharedBusy(db, "morph-making") if db is not None else None  # other processes'
         self._cpu = asyncio.Semaphore(1)  # one morph renders at a time in this process
         self._latents: tuple[object, LatentModel | None] | None = None
 
@@ -103,11 +104,18 @@ class MorphService:
             raise UserError(texts.MORPH_RUNNING)
         model = self.latents()
         self._making.add(key)  # before the first await: a second request sees it at once
+        taken = False
         try:
+            if self._shared_making is not None:
+                taken = await self._shared_making.take(key)
+                if not taken:
+                    raise UserError(texts.MORPH_RUNNING)
             await self.limiter.admit(key)
             return await self.make(model, seed_a, seed_b, psi_value)
         finally:
             self._making.discard(key)
+            if taken and self._shared_making is not None:
+                await self._shared_making.release(key)
 
     async def morph_words(self, player: PlayerRef, words: list[str]) -> MorphPost:
         """`/morph A B [psi]` as typed (Telegram and the playground)."""
