@@ -93,7 +93,7 @@ class Figment:
             morphs=MorphService(source, size=settings.morph_size, frames=settings.morph_frames,
                                 fps=settings.morph_fps, per_minute=settings.morph_per_minute, db=db),
             edits=EditService(source, settings.weights, size=settings.posted_size,
-                              per_minute=settings.face_per_minute, db=db),
+                              per_minute=settings.face_per_minute, db=db, marks=marks),
         )
 
     async def close(self) -> None:

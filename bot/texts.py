@@ -722,8 +722,13 @@ def check_reply(manifest: "ManifestReading | None", mark: "MarkReading", model_v
     lines = []
     if manifest and manifest.facts:
         facts = manifest.facts
-        lines.append(tr._("Made by Figment: model %(model)s, seed %(seed)s, psi %(psi)s.",
-                          model=facts.model_version, seed=facts.seed, psi=f"{facts.psi:g}"))
+        if facts.edit:
+            # TRANSLATORS: %(edit)s stays in English, as the file's manifest states it ("older", "age 70, smiling")
+            lines.append(tr._("Made by Figment: model %(model)s, seed %(seed)s, psi %(psi)s, edited: %(edit)s.",
+                              model=facts.model_version, seed=facts.seed, psi=f"{facts.psi:g}", edit=facts.edit))
+        else:
+            lines.append(tr._("Made by Figment: model %(model)s, seed %(seed)s, psi %(psi)s.",
+                              model=facts.model_version, seed=facts.seed, psi=f"{facts.psi:g}"))
         if manifest.state == "Trusted":
             lines.append(tr._("Content Credentials: signed by %(signer)s, valid and trusted.", signer=manifest.signer))
         elif manifest.state == "Valid":

@@ -92,6 +92,31 @@ async def test_edits_without_w_or_without_directions_say_so(tmp_path: Path, mode
     assert refused.value.message == texts.EDIT_NO_DIRECTIONS
 
 
+async def test_edited_faces_carry_content_credentials_that_state_the_edit(tmp_path: Path, model) -> None:  # type: ignore[no-untyped-def]
+    """Like every /face, an edited face (and a strip) is signed when a signer is set; its manifest
+    states seed, psi and the edit, since seed and psi alone would not make it again, and /check
+    says so. Without a signer it is watermarked only."""
+    from bot.provenance.check import check_image
+    from bot.provenance.credentials import load, read_manifest
+    from bot.provenance.keys import make_test_pair
+    from bot.provenance.marking import FaceMarks
+
+    ann = PlayerRef("web", "1", "Ann")
+    signed = EditService(DirectSource(model), None, size=256, per_minute=100,
+                         marks=FaceMarks(load(*make_test_pair(tmp_path / "c2pa"))))
+    for words, edit in ((["42", "older"], "older"), (["42", "0.5", "age", "30", "smile"], "age 30, smiling"),
+                        (["7", "serious", "strip"], "serious")):
+        post = await signed.face_words(ann, words)
+        manifest = read_manifest(post.image.data, post.image.mime)
+        assert manifest is not None and manifest.state == "Valid" and manifest.ai_generated
+        assert manifest.facts is not None and (manifest.facts.seed, manifest.facts.edit) == (int(words[0]), edit)
+        assert f"edited: {edit}." in check_image(post.image.data, known_versions=[model.model_version]).reply()
+    plain = EditService(DirectSource(model), None, size=256, per_minute=100)
+    post = await plain.face_words(ann, ["42", "older"])
+    assert read_manifest(post.image.data, post.image.mime) is None
+    assert check_image(post.image.data).mark.found
+
+
 def embedding(reader: FaceReader, data: bytes) -> np.ndarray:
     return reader.read(Image.open(io.BytesIO(data)).convert("RGB")).embedding
 

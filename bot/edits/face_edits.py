@@ -20,6 +20,8 @@ from bot.imaging import PostedImage, face_png, faces_sheet_png, to_posted_size
 from bot.edits.morphs import source_latents
 from bot.parsing import parse_psi, parse_seed
 from bot.provenance import watermark
+from bot.provenance.credentials import FaceFacts
+from bot.provenance.marking import FaceMarks
 from bot.ratelimits import RateLimiter, SharedRateLimiter
 from bot.refs import PlayerRef
 from db.database import Database
@@ -165,8 +167,9 @@ def edited_w(w: torch.Tensor, request: EditRequest, directions: Directions) -> t
 
 class EditService:
     def __init__(self, source: object, weights: Path | None, *, size: int, per_minute: int,
-                 db: Database | None = None) -> None:
+                 db: Database | None = None, marks: FaceMarks | None = None) -> None:
         self.source = source
+        self.marks = marks or FaceMarks()  # the watermark always; Content Credentials when a signer is set
         self.size = size
         self.path = directions_path(weights)
         self.limiter: RateLimiter | SharedRateLimiter = \
@@ -212,5 +215,6 @@ class EditService:
             image = faces_sheet_png(marked, tile, STRIP, caption)
         else:
             image = face_png(watermark.embed(to_posted_size(faces[0], self.size), version), self.size, caption)
+        image = self.marks.signed(image, FaceFacts(version, request.seed, request.psi, request.what()))
         return EditPost(image, caption, request.seed, request.psi, version, request)
 

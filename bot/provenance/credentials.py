@@ -34,9 +34,16 @@ class FaceFacts:
     model_version: str
     seed: int
     psi: float
+    edit: str = ""  # an edited face: the edit in words ("older", "age 70, smiling"); "" when unedited
 
 
 def manifest_for(facts: FaceFacts, title: str) -> dict:
+    description = "A face of a person who does not exist, made by a generative adversarial network."
+    generation: dict = {"generator": GENERATOR_NAME, "model_version": facts.model_version,
+                        "seed": facts.seed, "psi": facts.psi}
+    if facts.edit:  # seed and psi alone would not make this face again: say what moved it
+        description += f" Steered in the generator's latent space: {facts.edit}."
+        generation["edit"] = facts.edit
     return {
         "claim_generator_info": [{"name": "Figment", "version": "0.1.0"}],
         "title": title,
@@ -45,11 +52,9 @@ def manifest_for(facts: FaceFacts, title: str) -> dict:
                 "action": "c2pa.created",
                 "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
                 "softwareAgent": {"name": GENERATOR_NAME, "version": facts.model_version},
-                "description": "A face of a person who does not exist, made by a generative adversarial network.",
+                "description": description,
             }]}},
-            {"label": FIGMENT_ASSERTION, "data": {
-                "generator": GENERATOR_NAME, "model_version": facts.model_version,
-                "seed": facts.seed, "psi": facts.psi}},
+            {"label": FIGMENT_ASSERTION, "data": generation},
         ],
     }
 
@@ -142,7 +147,8 @@ def read_manifest(data: bytes, mime: str) -> ManifestReading | None:
             ai = ai or any(a.get("digitalSourceType") == TRAINED_ALGORITHMIC_MEDIA for a in data_.get("actions", []))
         if assertion.get("label") == FIGMENT_ASSERTION:
             try:
-                facts = FaceFacts(str(data_["model_version"]), int(data_["seed"]), float(data_["psi"]))
+                facts = FaceFacts(str(data_["model_version"]), int(data_["seed"]), float(data_["psi"]),
+                                  str(data_.get("edit", "")))
             except (KeyError, TypeError, ValueError):
                 facts = None
     info = manifest.get("signature_info", {})

@@ -1,6 +1,6 @@
 """What makes a /face file say where it came from: the watermark, then the signed manifest.
 
-Only /face (and a quiz face after its reveal, on request) goes through here; quiz images are
+Only /face (an edited one too, and a quiz face after its reveal, on request) goes through here; quiz images are
 made by bot.imaging.quiz_image, which never marks.
 """
 from __future__ import annotations
@@ -25,7 +25,11 @@ class FaceMarks:
 
     def posted(self, image: Image.Image, size: int, caption: str, facts: FaceFacts) -> PostedImage:
         marked = watermark.embed(to_posted_size(image, size), facts.model_version)
-        png = face_png(marked, size, caption)
+        return self.signed(face_png(marked, size, caption), facts)
+
+    def signed(self, png: PostedImage, facts: FaceFacts) -> PostedImage:
+        """A PNG already watermarked (a face, an edited face, a strip of them), with its manifest
+        when a signer is configured."""
         if self.credentials is None:
             return png
         try:

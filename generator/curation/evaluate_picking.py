@@ -160,7 +160,8 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
     train_faces = embed(analyzer, train[subset], args.cache / f"train-{len(subset)}.npz", None, args.workers)
     px_real = pixel_features(real)
     result: dict[str, Any] = {"n": args.n,
-                              "real_diversity": round(mean_pairwise_distance(real_faces.embeddings), 4), "rows": []}
+                              "real_diversity": round(mean_pairwise_distance(real_faces.embeddings), 4),
+                              "real_face_rate": round(float(real_faces.detected.mean()), 4), "rows": []}
     if args.out.is_file():
         result["rows"] = [r for r in json.loads(args.out.read_text()).get("rows", [])]
     for spec in args.setting:
