@@ -130,15 +130,6 @@ def pick_each(scores: np.ndarray, k: int, passes: Callable[[int, int], bool] | N
     return picks, checks / len(scores)
 
 
-def pick_bank(scores: np.ndarray, k: int, passes: Callable[[int, int], bool] | None) -> tuple[list[tuple[int, int]], float]:
-    """The n best of all n x k candidates that pass the filter (picking.best_passing: a bank of
-    capacity n after n x k candidates): (row, column) pairs, best first, and checks per shown face."""
-    n = len(scores)
-    check = None if passes is None else (lambda index: passes(*divmod(index, k)))
-    chosen, checks = best_passing(scores[:, :k].reshape(-1), n, check)
-    return [divmod(index, k) for index in chosen], checks / n
-
-
 def judge(args: argparse.Namespace) -> dict[str, Any]:
     from generator.curation.evaluate import embed, fresh_classifier, heldout_sample, mean_pairwise_distance
     from generator.evaluation.copying import data_copying, near_copies, pixel_features
@@ -166,26 +157,24 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
         result["rows"] = [r for r in json.loads(args.out.read_text()).get("rows", [])]
     for spec in args.setting:
         psi, mode, k, use_filter, pool = parse_setting(spec)
-        file, k_made = _find_candidates(args.cache, psi, mode, args.n, k)
-        scores, gen_cpu, made_with = _read_candidates(file, args.n, k_made)
+        if pool == "bank":  # the first n x k candidates, whatever K their run grouped them by
+            file, flat, gen_cpu, made_with = _flat_candidates(args.cache, psi, mode, args.n * k)
+        else:
+            file, k_made = _find_candidates(args.cache, psi, mode, args.n, k)
+            scores, gen_cpu, made_with = _read_candidates(file, args.n, k_made)
         # the shown faces are made again in the arithmetic their candidates were scored in
         model.apply_setting(Setting(made_with.startswith("bf16"), made_with.endswith("channels_last")))
         verdicts = Verdicts(model, picker, args.cache / f"verdicts-psi{psi:.2f}-{mode}-{made_with}.npz", psi, mode)
-
-        def seed_of(row: int, column: int) -> int:
-            return CANDIDATE_SEED + row * k_made + column
-
-        def passes(row: int, column: int) -> bool:
-            return verdicts.passed(seed_of(row, column))
-
-        check = passes if use_filter else None
         if pool == "bank":
-            cells, checks = pick_bank(scores, k, check)
+            chosen, checks_made = best_passing(flat, args.n, (lambda index: verdicts.passed(CANDIDATE_SEED + index))
+                                               if use_filter else None)
+            seeds, picked_scores, checks = [CANDIDATE_SEED + i for i in chosen], flat[chosen], checks_made / args.n
         else:
-            columns, checks = pick_each(scores, k, check)
-            cells = list(enumerate(columns))
+            columns, checks = pick_each(scores, k, (lambda row, column: verdicts.passed(
+                CANDIDATE_SEED + row * k_made + column)) if use_filter else None)
+            seeds = [CANDIDATE_SEED + row * k_made + column for row, column in enumerate(columns)]
+            picked_scores = scores[np.arange(args.n), columns]
         verdicts.save()
-        seeds = [seed_of(row, column) for row, column in cells]
         shown = np.stack([np.asarray(image) for start in range(0, len(seeds), 64)
                           for image in make_faces(model, seeds[start:start + 64], psi, mode=mode, picker=picker)])
         stats = analyzer.analyze(shown, fallback=fallback, workers=args.workers)
@@ -200,7 +189,7 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
                **fresh_classifier(real, shown, args.c2st_epochs, args.c2st_repeats),
                "diversity": round(mean_pairwise_distance(emb), 4),
                "face_rate": round(float(stats.detected.mean()), 4),
-               "critic_score_mean": round(float(np.mean([scores[r, c] for r, c in cells])), 4),
+               "critic_score_mean": round(float(np.mean(picked_scores)), 4),
                "copying": {"identity_C_T": identity["C_T"], "pixels_C_T": pixels["C_T"], "near_copies": copies,
                            "passed": bool(identity["passed"] and pixels["passed"] and copies == 0)},
                "cpu_ms_per_shown_face": round(1000 * (k * gen_cpu + filter_ms), 1),
@@ -247,6 +236,22 @@ def _find_candidates(cache: Path, psi: float, mode: str, n: int, k: int) -> tupl
         raise SystemExit(f"no candidates for psi {psi} {mode}: {n} faces of K>={k} (run the candidates step)")
     best = min(found)
     return best[3], best[0]
+
+
+def _flat_candidates(cache: Path, psi: float, mode: str, count: int) -> tuple[Path, np.ndarray, float, str]:
+    """The first `count` candidates of (psi, mode), seeds CANDIDATE_SEED + index, from any run that
+    made that many (a run still going counts with what it has made): the file, their scores, CPU
+    seconds per candidate and the arithmetic."""
+    for file in sorted(cache.glob(f"cand-psi{psi:.2f}-{mode}-n*-k*.npz"), key=lambda f: (".part" in f.name, f.name)):
+        if ".tmp" in file.name:
+            continue
+        with np.load(file) as data:
+            made = int(data["done"]) if "done" in data else data["scores"].size
+        if made >= count:
+            k_made = int(file.name.split("-k")[1].split("-")[0])
+            scores, gen_cpu, made_with = _read_candidates(file, -(-count // k_made), k_made)
+            return file, scores.reshape(-1)[:count], gen_cpu, made_with
+    raise SystemExit(f"no candidates for psi {psi} {mode}: {count} made (run the candidates step)")
 
 
 def _read_candidates(file: Path, n: int, k_made: int) -> tuple[np.ndarray, float, str]:
