@@ -107,11 +107,14 @@ async def test_morph_service_caches_by_seeds_and_limits_the_rate(tmp_path, model
     with pytest.raises(UserError) as refused:
         await service.morph(ann, 5, 6)
     assert "slow down" in refused.value.message.lower() or "again in" in refused.value.message.lower()
-    # every frame carries the watermark (the GIF keeps it; H.264 at this quality smooths it away)
+    # every frame carries the watermark, in the GIF and in the MP4 (full-range H.264 at a quality it survives)
     gif = Image.open(io.BytesIO(first.gif.data))
     for index in (0, FRAMES // 3, FRAMES - 1):
         gif.seek(index)
         assert watermark.read(gif.convert("RGB"), posted_size=256).found
+    video = mp4_frames(first.mp4.data)
+    assert len(video) == FRAMES
+    assert sum(watermark.read(frame, posted_size=256).found for frame in video) >= FRAMES - 1
 
 
 async def test_one_morph_per_user_across_processes_on_one_database(tmp_path, model) -> None:  # type: ignore[no-untyped-def]

@@ -18,9 +18,16 @@ from PIL import Image
 MP4_MIME, GIF_MIME = "video/mp4", "image/gif"
 
 
-def mp4(frames: list[Image.Image], fps: int, note: str, crf: int = 23) -> bytes:
-    """H.264 in MP4, yuv420p (what every player takes). (No faststart: it reopens the output by
-    name, which an in-memory file has not; the files are small enough to load whole.)"""
+FULL_RANGE = 2  # FFmpeg's AVCOL_RANGE_JPEG: luma 0-255, as the frames have it
+MP4_CRF = 14  # the highest CRF at which every frame kept the watermark, with a level to spare (docs/editing.md)
+
+
+def mp4(frames: list[Image.Image], fps: int, note: str, crf: int = MP4_CRF) -> bytes:
+    """H.264 in MP4, yuv420p (what every player takes), full range and flagged so. The invisible
+    watermark lives in the luma: squeezing it into the video range (16-235) and back already loses
+    it, so the frames keep their full range, and the quality is one the mark survives. (No
+    faststart: it reopens the output by name, which an in-memory file has not; the files are small
+    enough to load whole.)"""
     if not frames:
         raise ValueError("no frames to encode")
     width, height = frames[0].size
@@ -32,9 +39,10 @@ def mp4(frames: list[Image.Image], fps: int, note: str, crf: int = 23) -> bytes:
         stream.width, stream.height = width - width % 2, height - height % 2  # 4:2:0 needs even sides
         stream.pix_fmt = "yuv420p"
         stream.options = {"crf": str(crf), "preset": "medium"}
+        stream.codec_context.color_range = FULL_RANGE
         for image in frames:
             frame = av.VideoFrame.from_ndarray(np.asarray(image.convert("RGB"))[:stream.height, :stream.width],
-                                               format="rgb24")
+                                               format="rgb24").reformat(format="yuv420p", dst_color_range=FULL_RANGE)
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
