@@ -819,7 +819,7 @@ MORPH_USAGE = N_("Give two seeds, for example /morph 42 7: an animation of face 
 MORPH_SAME = N_("Those are the same face. Give two different seeds, for example /morph 42 7.")
 MORPH_RUNNING = N_("Your last morph is still being made. Wait for it, then ask for another.")
 MORPH_TOO_BIG = N_("That morph came out too big to upload here. Try two other seeds.")
-EDITS_UNAVAILABLE = N_("Edits and morphs need Figment's own generator running in this bot process; "
+EDITS_UNAVAILABLE = N_("Edits and morphs need Figment's own generator, in this bot or on its generator server; "
                        "this one cannot make them. Plain /face works.")
 EDIT_NO_DIRECTIONS = N_("This generator has no attribute directions yet, so faces cannot be edited. Plain /face works.")
 EDIT_USAGE = N_("Edit a face like this: /face 42 older, /face 42 younger, /face 42 smile, /face 42 serious, "

@@ -17,7 +17,7 @@ import torch
 from bot import texts
 from bot.errors import UserError
 from bot.imaging import PostedImage, face_png, faces_sheet_png, to_posted_size
-from bot.edits.morphs import source_latents
+from bot.edits.morphs import generator_errors, source_latents, usable
 from bot.parsing import parse_psi, parse_seed
 from bot.provenance import watermark
 from bot.provenance.credentials import FaceFacts
@@ -26,7 +26,7 @@ from bot.ratelimits import RateLimiter, SharedRateLimiter
 from bot.refs import PlayerRef
 from db.database import Database
 from generator.editing.directions import Directions, DirectionsError, directions_path
-from generator.editing.latents import LatentModel
+from generator.editing.latents import Latents
 
 log = logging.getLogger(__name__)
 
@@ -174,16 +174,14 @@ class EditService:
         self.path = directions_path(weights)
         self.limiter: RateLimiter | SharedRateLimiter = \
             SharedRateLimiter(db, "face", per_minute) if db is not None else RateLimiter(per_minute)
-        self._latents: tuple[object, LatentModel | None] | None = None
+        self._latents: tuple[object, Latents | None] | None = None
         self._directions: Directions | None = None
 
-    def ready(self) -> tuple[LatentModel, Directions]:
+    def ready(self) -> tuple[Latents, Directions]:
         model = getattr(self.source, "model", None)
         if self._latents is None or self._latents[0] is not model:
             self._latents = (model, source_latents(self.source))
-        latents = self._latents[1]
-        if latents is None:
-            raise UserError(texts.EDITS_UNAVAILABLE)
+        latents = usable(self._latents[1])
         if self._directions is None or self._directions.model_version != latents.model_version:
             try:
                 directions = Directions.load(self.path)
@@ -202,9 +200,10 @@ class EditService:
         request = parse_edit(words)
         latents, directions = self.ready()
         await self.limiter.admit((player.platform, player.user_id))  # the /face limit: one face's cost
-        return await asyncio.to_thread(self.make, latents, directions, request)
+        with generator_errors():
+            return await asyncio.to_thread(self.make, latents, directions, request)
 
-    def make(self, latents: LatentModel, directions: Directions, request: EditRequest) -> EditPost:
+    def make(self, latents: Latents, directions: Directions, request: EditRequest) -> EditPost:
         w = latents.w_of([request.seed], request.psi)
         faces = latents.render(edited_w(w, request, directions))
         version = latents.model_version

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Hashable
+from typing import Hashable, Iterator
 
 from PIL import Image
 
@@ -24,7 +25,8 @@ from bot.provenance import watermark
 from bot.ratelimits import RateLimiter, SharedBusy, SharedRateLimiter
 from bot.refs import PlayerRef
 from db.database import Database
-from generator.editing.latents import LatentModel, latent_model
+from generator.editing.latents import Latents, latent_model
+from generator.interface import GeneratorBusy, GeneratorError, InvalidRequest
 from generator.editing.morph import morph_frames
 from generator.interface import check_seed
 
@@ -61,11 +63,37 @@ def parse_morph_seeds(first: str | int | None, second: str | int | None) -> tupl
     return seeds
 
 
-def source_latents(source: object) -> LatentModel | None:
-    """The LatentModel behind a face source that holds its model in this process (the generator
-    service, DirectSource); None for a shared generator over HTTP or a model without W."""
+def source_latents(source: object) -> Latents | None:
+    """The W side of a face source: the model's own when the source holds it in this process (the
+    generator service, DirectSource), the server's for a shared generator over HTTP; None for a
+    model without W (a test double; an imported official StyleGAN2)."""
     model = getattr(source, "model", None)
-    return latent_model(model) if model is not None else None
+    if model is not None:
+        return latent_model(model)
+    remote = getattr(source, "remote_latents", None)
+    return remote() if callable(remote) else None
+
+
+def usable(latents: Latents | None) -> Latents:
+    """The latents, or the UserError that says why edits and morphs cannot be made now."""
+    if latents is None:
+        raise UserError(texts.EDITS_UNAVAILABLE)
+    if latents.model_version == "unknown":  # a shared generator not reached yet
+        raise UserError(texts.GENERATOR_UNAVAILABLE)
+    return latents
+
+
+@contextmanager
+def generator_errors() -> Iterator[None]:
+    """A shared generator's refusals, said in chat: busy, down, or without a W space."""
+    try:
+        yield
+    except GeneratorBusy:
+        raise UserError(texts.GENERATOR_BUSY) from None
+    except InvalidRequest:  # the request was checked here: the server cannot make edits at all
+        raise UserError(texts.EDITS_UNAVAILABLE) from None
+    except GeneratorError:
+        raise UserError(texts.GENERATOR_UNAVAILABLE) from None
 
 
 class MorphService:
@@ -80,15 +108,13 @@ class MorphService:
         self._making: set[Hashable] = set()
         self._shared_making = SharedBusy(db, "morph-making") if db is not None else None  # other processes'
         self._cpu = asyncio.Semaphore(1)  # one morph renders at a time in this process
-        self._latents: tuple[object, LatentModel | None] | None = None
+        self._latents: tuple[object, Latents | None] | None = None
 
-    def latents(self) -> LatentModel:
+    def latents(self) -> Latents:
         model = getattr(self.source, "model", None)
         if self._latents is None or self._latents[0] is not model:  # the service may reload its model
             self._latents = (model, source_latents(self.source))
-        if self._latents[1] is None:
-            raise UserError(texts.EDITS_UNAVAILABLE)
-        return self._latents[1]
+        return usable(self._latents[1])
 
     def busy(self, player: PlayerRef) -> bool:
         return (player.platform, player.user_id) in self._making
@@ -123,19 +149,20 @@ class MorphService:
             raise UserError(texts.MORPH_USAGE)
         return await self.morph(player, *words)
 
-    async def make(self, model: LatentModel, seed_a: int, seed_b: int, psi: float) -> MorphPost:
+    async def make(self, model: Latents, seed_a: int, seed_b: int, psi: float) -> MorphPost:
         cache_key = (seed_a, seed_b, psi, model.model_version, self.frames, self.size)
         if (hit := self._cache.get(cache_key)) is not None:
             self._cache.move_to_end(cache_key)
             return hit
         async with self._cpu:
-            post = await asyncio.to_thread(self._make, model, seed_a, seed_b, psi)
+            with generator_errors():
+                post = await asyncio.to_thread(self._make, model, seed_a, seed_b, psi)
         self._cache[cache_key] = post
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return post
 
-    def _make(self, model: LatentModel, seed_a: int, seed_b: int, psi: float) -> MorphPost:
+    def _make(self, model: Latents, seed_a: int, seed_b: int, psi: float) -> MorphPost:
         started = time.perf_counter()
         caption = texts.morph_caption(seed_a, seed_b, psi, model.model_version)
         frames = marked_frames(morph_frames(model, seed_a, seed_b, psi, self.frames), self.size, model.model_version)

@@ -267,9 +267,26 @@ def _read_candidates(file: Path, n: int, k_made: int) -> tuple[np.ndarray, float
     return scores, gen_cpu, made_with
 
 
+def table(result: dict[str, Any]) -> str:
+    """The judged settings as a markdown table (docs/generator.md, the README)."""
+    head = ("| pool | effective K | psi | truncation | filter | FD_face | SWD | fresh classifier (mean ± sd) | "
+            "diversity | face rate | copying: C_T identity / pixels, near copies | CPU ms per shown face |")
+    lines = [head, "|" + " --- |" * (head.count("|") - 1)]
+    for r in sorted(result["rows"], key=lambda r: (r.get("pool", "each"), r["psi"], r["k"], r["filter"])):
+        copying = r["copying"]
+        lines.append(f"| {r.get('pool', 'each')} | {r['k']} | {r['psi']:g} | {r['mode']} | {'on' if r['filter'] else 'off'} "
+                     f"| {r['fd_face']:.2f} | {r['swd']:.1f} | {r['c2st_fresh_pixels']:.3f} ± {r['c2st_fresh_sd']:.3f} "
+                     f"| {r['diversity']:.3f} | {r['face_rate']:.3f} | {copying['identity_C_T']:.2f} / "
+                     f"{copying['pixels_C_T']:.2f}, {copying['near_copies']}: "
+                     f"{'passed' if copying['passed'] else 'FAILED'} | {r['cpu_ms_per_shown_face']:.0f} |")
+    lines.append(f"| real held-out | | | | | | | 0.5 | {result['real_diversity']:.3f} | "
+                 f"{result.get('real_face_rate', float('nan')):.3f} | C_T < -2 is copying | |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m generator.curation.evaluate_picking", description=__doc__.split("\n\n")[0])
-    p.add_argument("step", choices=["candidates", "judge"])
+    p.add_argument("step", choices=["candidates", "judge", "table"])
     p.add_argument("--real", type=Path, help="the training archive (held-out and train splits); judge only")
     p.add_argument("--weights", type=Path)
     p.add_argument("--critic", type=Path)
@@ -293,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     if args.step == "candidates":
         make_candidates(args)
+    elif args.step == "table":
+        print(table(json.loads(args.out.read_text())))
     else:
         if args.real is None:
             p.error("judge needs --real")

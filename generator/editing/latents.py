@@ -7,13 +7,24 @@ the bot says edits are not available with this generator.
 from __future__ import annotations
 
 import threading
-from typing import Sequence
+from typing import Protocol, Sequence
 
 import torch
 from PIL import Image
 
 from generator.interface import check_request
 from generator.model.sampling import autocast_for, seed_latents, to_pil
+
+
+class Latents(Protocol):
+    """What edits and morphs use: a LatentModel here, or a shared server's (RemoteLatents)."""
+
+    @property
+    def model_version(self) -> str: ...
+
+    def w_of(self, seeds: Sequence[int], psi: float) -> torch.Tensor: ...
+
+    def render(self, w: torch.Tensor) -> list[Image.Image]: ...
 
 
 class LatentModel:

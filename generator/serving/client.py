@@ -11,7 +11,7 @@ import asyncio
 import base64
 import io
 import logging
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -21,6 +21,9 @@ from generator.interface import (
     DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, check_psi, check_seed,
 )
 from generator.serving.netaddr import is_loopback_host
+
+if TYPE_CHECKING:
+    from generator.serving.remote_latents import RemoteLatents
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +46,13 @@ class HttpFaceSource:
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._session: aiohttp.ClientSession | None = None
+
+    def remote_latents(self) -> "RemoteLatents":
+        """The server's W side, for edits and morphs (blocking calls: use from a worker thread)."""
+        from generator.serving.remote_latents import RemoteLatents
+
+        return RemoteLatents(self.url, headers=self._headers, timeout=self._timeout.total or 15.0,
+                             image_format=self.image_format, model_version=lambda: self.model_version)
 
     async def start(self) -> "HttpFaceSource":
         """Open the connection pool and learn the model version; a server that is down is only logged."""

@@ -12,6 +12,12 @@ Routes
                   count=1: the image itself, with headers X-Figment-Seed, X-Figment-Psi and
                   X-Figment-Model-Version. count>1: JSON {"model_version", "faces": [{"seed", "psi",
                   "content_type", "data": base64}]}; a seeded request gets seeds seed .. seed+count-1.
+- POST /latents  JSON {"seeds": [up to 64 seeds], "psi"}: their truncated w, exactly as /generate makes
+                  them: JSON {"model_version", "w_dim", "w": base64 little-endian float32, seeds x w_dim}.
+- POST /render   body: little-endian float32 rows of w (1 to 64 rows of w_dim, finite), query format as
+                  /generate: JSON {"model_version", "faces": [{"content_type", "data": base64}]}. With
+                  /latents, what edits and morphs need (generator/serving/remote_latents.py); a generator
+                  without a W space (an imported official StyleGAN2) answers both with 400.
 Errors are JSON {"error": kind, "message": text}: 400 invalid, 401 unauthorized (when a token is
 configured, every route but /health needs `Authorization: Bearer TOKEN`), 429 busy (with
 Retry-After), 503 unavailable.
@@ -28,12 +34,15 @@ import socket
 import time
 from typing import Any, Mapping
 
+import numpy as np
+import torch
 from aiohttp import web
 from PIL import Image
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
+from generator.editing.latents import LatentModel, latent_model
 from generator.interface import (
-    DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, MAX_SEED,
+    DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, MAX_SEED, check_request,
 )
 from generator.serving.prometheus import CONTENT_TYPE, LATENCY_BUCKETS, exposition
 from generator.serving.service import GeneratorService
@@ -47,8 +56,13 @@ JPEG_QUALITY = 95
 PNG_COMPRESS_LEVEL = 1  # lossless and quick: the bot re-encodes what it posts anyway
 INLINE_ENCODE_PIXELS = 256 * 256  # images up to this size are encoded on the event loop
 
+MAX_W_ROWS = 64  # a morph's 60 frames fit in one /render
+MAX_W_ABS = 1000.0  # far beyond any w the mapping makes or an edit reaches: anything bigger is garbage
+NO_W_SPACE = "this generator has no W space: edits and morphs need Figment's own weights"
+
 SERVICE = web.AppKey("service", GeneratorService)
 TOKEN = web.AppKey("token", str)
+LATENTS = web.AppKey("latents", dict)
 
 
 class _HttpMetrics:
@@ -238,9 +252,75 @@ async def _generate(request: web.Request) -> web.Response:
     }, headers={"Cache-Control": "no-store"})
 
 
+def _latents_of(request: web.Request) -> LatentModel:
+    """The W side of the model the service holds now (it may reload one), or InvalidRequest."""
+    model = request.app[SERVICE].model
+    held = request.app[LATENTS]
+    if held.get("model") is not model:
+        held["model"], held["latents"] = model, latent_model(model)
+    if held["latents"] is None:
+        raise InvalidRequest(NO_W_SPACE)
+    return held["latents"]
+
+
+def parse_latents(params: Mapping[str, Any]) -> tuple[list[int], float]:
+    unknown = set(params) - {"seeds", "psi"}
+    if unknown:
+        raise InvalidRequest(f"unknown parameter: {sorted(unknown)[0]} (use seeds, psi)")
+    seeds = params.get("seeds")
+    if not isinstance(seeds, list) or not 1 <= len(seeds) <= MAX_COUNT:
+        raise InvalidRequest(f"seeds must be a list of 1 to {MAX_COUNT} seeds")
+    psi = DEFAULT_PSI if params.get("psi") in (None, "") else _parse_psi(params["psi"])
+    checked, _ = check_request([_parse_int(seed, "seed", 0, MAX_SEED) for seed in seeds], psi)
+    return checked, psi
+
+
+def parse_w_rows(body: bytes, w_dim: int) -> np.ndarray:
+    row = 4 * w_dim
+    if not body or len(body) % row or not 1 <= len(body) // row <= MAX_W_ROWS:
+        raise InvalidRequest(f"the body must be 1 to {MAX_W_ROWS} rows of {w_dim} little-endian float32 values")
+    w = np.frombuffer(body, dtype="<f4").reshape(-1, w_dim)
+    if not np.isfinite(w).all() or np.abs(w).max() > MAX_W_ABS:
+        raise InvalidRequest(f"w values must be finite and within ±{MAX_W_ABS:g}")
+    return w.astype(np.float32)
+
+
+async def _w_of_seeds(request: web.Request) -> web.Response:
+    try:
+        if request.content_type != "application/json":
+            raise InvalidRequest("send a JSON object: {\"seeds\": [...], \"psi\": ...}")
+        seeds, psi = parse_latents(await _params(request))
+        latents = _latents_of(request)
+        w = await asyncio.to_thread(latents.w_of, seeds, psi)
+    except InvalidRequest as error:
+        return _error(400, "invalid", str(error))
+    return web.json_response({"model_version": latents.model_version, "w_dim": latents.w_dim,
+                              "w": base64.b64encode(w.numpy().astype("<f4").tobytes()).decode("ascii")},
+                             headers={"Cache-Control": "no-store"})
+
+
+async def _render(request: web.Request) -> web.Response:
+    try:
+        fmt = str(request.query.get("format") or "png").lower()
+        if fmt not in FORMATS or set(request.query) - {"format"}:
+            raise InvalidRequest("the only parameter is format: png, jpeg or ppm")
+        latents = _latents_of(request)
+        w = parse_w_rows(await request.read(), latents.w_dim)
+        images = await asyncio.to_thread(latents.render, torch.from_numpy(w))
+    except InvalidRequest as error:
+        return _error(400, "invalid", str(error))
+    fmt = "jpeg" if fmt == "jpg" else fmt
+    encoded = await asyncio.to_thread(lambda: [encode(image, fmt) for image in images])
+    return web.json_response({
+        "model_version": latents.model_version,
+        "faces": [{"content_type": FORMATS[fmt], "data": base64.b64encode(data).decode("ascii")} for data in encoded],
+    }, headers={"Cache-Control": "no-store"})
+
+
 def create_app(service: GeneratorService, *, token: str | None = None) -> web.Application:
     """The web app around a started (or soon started) service. The caller owns the service."""
-    app = web.Application(middlewares=[_guard], client_max_size=64 * 1024)
+    # 160 KiB: a /render of 64 rows of w (128 KiB); every other body is far smaller
+    app = web.Application(middlewares=[_guard], client_max_size=160 * 1024)
     app[SERVICE] = service
     app[TOKEN] = token or ""
     app[HTTP_METRICS] = _HttpMetrics()
@@ -248,6 +328,9 @@ def create_app(service: GeneratorService, *, token: str | None = None) -> web.Ap
     app.router.add_get("/metrics", _metrics)
     app.router.add_get("/generate", _generate)
     app.router.add_post("/generate", _generate)
+    app.router.add_post("/latents", _w_of_seeds)
+    app.router.add_post("/render", _render)
+    app[LATENTS] = {}
     return app
 
 
