@@ -269,17 +269,17 @@ def _read_candidates(file: Path, n: int, k_made: int) -> tuple[np.ndarray, float
 
 def table(result: dict[str, Any]) -> str:
     """The judged settings as a markdown table (docs/generator.md, the README)."""
-    head = ("| pool | effective K | psi | truncation | filter | FD_face | SWD | fresh classifier (mean ± sd) | "
+    head = ("| pool | effective K | psi | truncation | filter | refinement | FD_face | SWD | fresh classifier (mean ± sd) | "
             "diversity | face rate | copying: C_T identity / pixels, near copies | CPU ms per shown face |")
     lines = [head, "|" + " --- |" * (head.count("|") - 1)]
     for r in sorted(result["rows"], key=lambda r: (r.get("pool", "each"), r["psi"], r["k"], r["filter"])):
         copying = r["copying"]
-        lines.append(f"| {r.get('pool', 'each')} | {r['k']} | {r['psi']:g} | {r['mode']} | {'on' if r['filter'] else 'off'} "
+        lines.append(f"| {r.get('pool', 'each')} | {r['k']} | {r['psi']:g} | {r['mode']} | {'on' if r['filter'] else 'off'} | none "
                      f"| {r['fd_face']:.2f} | {r['swd']:.1f} | {r['c2st_fresh_pixels']:.3f} ± {r['c2st_fresh_sd']:.3f} "
                      f"| {r['diversity']:.3f} | {r['face_rate']:.3f} | {copying['identity_C_T']:.2f} / "
                      f"{copying['pixels_C_T']:.2f}, {copying['near_copies']}: "
                      f"{'passed' if copying['passed'] else 'FAILED'} | {r['cpu_ms_per_shown_face']:.0f} |")
-    lines.append(f"| real held-out | | | | | | | 0.5 | {result['real_diversity']:.3f} | "
+    lines.append(f"| real held-out | | | | | | | | 0.5 | {result['real_diversity']:.3f} | "
                  f"{result.get('real_face_rate', float('nan')):.3f} | C_T < -2 is copying | |")
     return "\n".join(lines)
 
