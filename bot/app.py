@@ -86,7 +86,7 @@ class Figment:
             chats=chats,
             hall=hall,
             curated=curated,
-            daily=DailyService(db, source, settings),
+            daily=DailyService(db, quiz_source, settings),  # its fakes picked as the quiz's
             metrics=metrics,
             challenges=ChallengeService(db, quiz_source, settings),
             bank=bank,

@@ -1,6 +1,7 @@
 """The daily challenge: the same rounds for every player that UTC day, played alone, one try.
 
-A day's rounds (which are real, which photos, which generated seeds) are drawn from a secret
+A day's rounds (which are real, which photos, which generated faces: picked as the quiz picks its
+fakes, the face bank's top or else the best 1 of K) are drawn from a secret
 random source the first time anyone asks, never from the date, so nobody can work them out. The
 day's images are made at that moment and stored with the plan: every player, on every platform
 and process, gets the same bytes, and fetching a round (reading stored bytes) does the same work
@@ -35,7 +36,7 @@ from bot.settings import Settings
 from db import daily as dq
 from db.models import DailyChallenge, RealPhoto
 from db.people import find_player, get_or_create_player
-from generator.interface import MAX_SEED, FaceSource, GeneratorBusy, GeneratorError
+from generator.interface import FaceSource, GeneratedFace, GeneratorBusy, GeneratorError
 
 DAILY_ROUNDS = 5
 FIRST_DAY = date(2026, 1, 1)  # Figment daily #1
@@ -196,20 +197,20 @@ class DailyService:
         and a generated face are made for every round before the coins are drawn, so how long the
         first /daily of the day takes says nothing about how many rounds are real."""
         rng = random.SystemRandom()
-        picks = [(rng.randrange(MAX_SEED + 1), self.settings.quiz_psis[rng.randrange(len(self.settings.quiz_psis))])
-                 for _ in range(DAILY_ROUNDS)]
-        photos, faces = await asyncio.gather(self._photos(rng.sample(photo_ids, len(photo_ids))),
-                                             asyncio.gather(*(self._face_image(seed, psi) for seed, psi in picks)))
+        psis = [self.settings.quiz_psis[rng.randrange(len(self.settings.quiz_psis))] for _ in range(DAILY_ROUNDS)]
+        photos, fakes = await asyncio.gather(self._photos(rng.sample(photo_ids, len(photo_ids))),
+                                             asyncio.gather(*(self._fake(psi) for psi in psis)))
         if not photos:  # every photo file has gone missing
             raise UserError(texts.DAILY_NO_PHOTOS)
         plan = []
-        for index, ((seed, psi), face) in enumerate(zip(picks, faces)):
+        for index, (face, posted) in enumerate(fakes):
             if rng.random() < 0.5:
                 photo_id, image = photos[index % len(photos)]
                 plan.append({"is_real": True, "photo_id": photo_id, "seed": None, "psi": None,
                              "image": _pack(image.data)})
             else:
-                plan.append({"is_real": False, "photo_id": None, "seed": seed, "psi": psi, "image": _pack(face.data)})
+                plan.append({"is_real": False, "photo_id": None, "seed": face.seed, "psi": face.psi,
+                             "image": _pack(posted.data)})
         return plan
 
     async def _photos(self, ordered_ids: list[int]) -> list[tuple[int, PostedImage]]:
@@ -234,15 +235,25 @@ class DailyService:
         return await asyncio.to_thread(quiz_image, pixels, self.settings.posted_size,
                                        self.settings.quiz_detail)
 
+    async def _fake(self, psi: float) -> tuple[GeneratedFace, PostedImage]:
+        """A fake round's face as the quiz picks its fakes (the face bank's top, else the best 1 of
+        K), not a plain sample, and its round image."""
+        face = await self._face(None, psi)
+        return face, await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size,
+                                             self.settings.quiz_detail)
+
     async def _face_image(self, seed: int, psi: float) -> PostedImage:
+        face = await self._face(seed, psi)
+        return await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size,
+                                       self.settings.quiz_detail)
+
+    async def _face(self, seed: int | None, psi: float) -> GeneratedFace:
         try:
-            face = await self.source.face(seed, psi)
+            return await self.source.face(seed, psi)
         except GeneratorBusy:
             raise UserError(texts.GENERATOR_BUSY) from None
         except GeneratorError:
             raise UserError(texts.GENERATOR_UNAVAILABLE) from None
-        return await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size,
-                                       self.settings.quiz_detail)
 
     async def _round(self, day: date, number: int, plan: list[dict[str, Any]], lang: str | None = None) -> DailyRound:
         image = await self._image(day, number, plan[number - 1])

@@ -465,3 +465,33 @@ async def test_a_full_bank_checks_only_candidates_that_could_enter(tmp_path: Pat
         assert face_filter.checked < 16
     finally:
         await db.close()
+
+
+async def test_the_daily_challenge_shows_the_banks_faces_not_plain_samples(tmp_path: Path) -> None:
+    """The daily's fake rounds are picked as the quiz's are: drawn from the face bank (else the best
+    1 of K), never a plain random seed."""
+    from bot.app import Figment
+    from bot.daily import utc_today
+    from bot.refs import PlayerRef
+    from db.models import DailyChallenge
+    from tests.conftest import add_real_photos
+
+    settings = make_settings(tmp_path, bank_size=16, bank_max_shows=1, quiz_psis=(0.85,), posted_size=64,
+                             bank_face=False)
+    maker = SeedScores()
+    figment = await Figment.open(settings, DirectSource(DrawnFaceModel()), maker=maker)
+    try:
+        await add_real_photos(figment, count=6)
+        assert figment.bank is not None
+        await wait_for(lambda: figment.bank.stats.kept >= 8)  # enough for the day's five rounds
+        await figment.bank.aclose()  # nothing more goes in: every face drawn must be one made above
+        await figment.daily.start(PlayerRef("test", "ann", "Ann"))
+        async with figment.db.transaction() as session:
+            plan = (await session.get(DailyChallenge, utc_today().isoformat())).plan
+        made = {seed for seeds in maker.calls for seed in seeds}
+        fakes = [entry for entry in plan if not entry["is_real"]]
+        assert all(entry["seed"] in made and entry["psi"] == 0.85 for entry in fakes)
+        shown = [row for row in await bank_rows(figment.db) if row[5] > 0]
+        assert len(shown) == 5  # a face drawn for every round before the coins, real ones too
+    finally:
+        await figment.close()

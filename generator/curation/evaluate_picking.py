@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -108,9 +109,10 @@ class Verdicts:
 
     def save(self) -> None:
         seeds = np.array(list(self.known), np.int64)
-        np.savez(self.file.with_suffix(".tmp.npz"), seeds=seeds, passed=np.array([self.known[s] for s in seeds], bool),
+        temporary = self.file.with_suffix(f".{os.getpid()}.tmp.npz")  # two judges may save at once
+        np.savez(temporary, seeds=seeds, passed=np.array([self.known[s] for s in seeds], bool),
                  cpu=self.cpu, checks=self.checks)
-        self.file.with_suffix(".tmp.npz").replace(self.file)
+        temporary.replace(self.file)
 
 
 def pick_each(scores: np.ndarray, k: int, passes: Callable[[int, int], bool] | None) -> tuple[list[int], float]:
