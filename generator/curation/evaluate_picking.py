@@ -30,6 +30,7 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
+from generator.curation.face_filter import VERSION as FILTER_VERSION
 from generator.curation.picking import best_passing, load_picker, make_faces, score_images
 from generator.precision import Setting
 
@@ -166,7 +167,8 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
             scores, gen_cpu, made_with = _read_candidates(file, args.n, k_made)
         # the shown faces are made again in the arithmetic their candidates were scored in
         model.apply_setting(Setting(made_with.startswith("bf16"), made_with.endswith("channels_last")))
-        verdicts = Verdicts(model, picker, args.cache / f"verdicts-psi{psi:.2f}-{mode}-{made_with}.npz", psi, mode)
+        verdicts = Verdicts(model, picker, args.cache / f"verdicts-f{FILTER_VERSION}-psi{psi:.2f}-{mode}-{made_with}.npz",
+                            psi, mode)
         if pool == "bank":
             chosen, checks_made = best_passing(flat, args.n, (lambda index: verdicts.passed(CANDIDATE_SEED + index))
                                                if use_filter else None)
