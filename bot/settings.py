@@ -102,7 +102,10 @@ class Settings(BaseSettings):
     weights: Path | None = Field(None, description="Generator weights; default the shipped ones.")
     generator_url: str | None = Field(None, description="Use a shared `figment generator serve` at this URL.")
     generator_token: SecretStr | None = None
-    quiz_psis: tuple[float, ...] = (0.85,)
+    # psi 1 (no truncation): with the face bank and the broken-face filter, the most convincing faces by
+    # judges the picking never saw (docs/generator.md, "Measured at n=1,000")
+    quiz_psis: tuple[float, ...] = Field((1.0,), description="Truncations of the quiz's (and the daily's) fakes, "
+                                         "taken in turn.")
     curate_k: int = Field(8, ge=1, le=64, description="Quiz faces (and /face without a seed) are the best 1 of "
                           "this many candidates by the realness critic; 1: no curation.")
     critic: Path | None = Field(None, description="Realness critic (safetensors); default the shipped one.")

@@ -29,7 +29,7 @@ from generator.interface import InvalidRequest, check_request
 TRUNCATION_MODES = ("mean", "centres")
 
 # What the quiz shows (chosen from the measurements in docs/generator.md, "Better picking").
-QUIZ_PSI = 0.85
+QUIZ_PSI = 1.0  # the default of FIGMENT_QUIZ_PSIS
 QUIZ_MODE = "mean"
 QUIZ_K = 8  # effective K: candidates made per face shown
 QUIZ_FILTER = True
