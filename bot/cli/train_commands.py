@@ -13,7 +13,7 @@ import typer
 
 from bot.cli.common import console, fail, settings
 
-DEFAULT_BANK_K = 64  # `generate --quiz --bank`: a bank that made 64 candidates for each face it shows
+DEFAULT_BANK_K = 32  # `generate --quiz --bank`: a bank that made 32 candidates for each face it shows (docs/generator.md)
 MAX_BANK_K = 1024
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def generate(
     k: Optional[int] = typer.Option(None, "--k", help="With --quiz: the effective K, candidates per shown face "
                                                       "(default FIGMENT_CURATE_K, what the quiz uses)."),
     bank: bool = typer.Option(False, "--bank", help="With --quiz: pick as the face bank shows its faces, the COUNT "
-                                                    "best of COUNT x K candidates (K: its effective K, default 64), "
+                                                    "best of COUNT x K candidates (K: its effective K, default 32), "
                                                     "not each face the best of its own K."),
 ) -> None:
     """Write generated faces as PNGs named by seed and truncation (or one small grid PNG)."""
