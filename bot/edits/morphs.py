@@ -2,8 +2,8 @@
 
 Made off the event loop (a worker thread renders, watermarks and encodes), one morph at a time in
 this process (they are CPU-heavy), one at a time per user (a second one gets a clear reply while
-the first is made, in any bot process on the same database), rate limited per user, and kept in a small cache by its seeds, truncation and
-model version: the same morph asked again costs nothing.
+the first is made, in any bot process on the same database), rate limited per user, and kept in a
+small cache by its seeds, truncation and model version: the same morph asked again costs nothing.
 """
 from __future__ import annotations
 
@@ -26,9 +26,8 @@ from bot.ratelimits import RateLimiter, SharedBusy, SharedRateLimiter
 from bot.refs import PlayerRef
 from db.database import Database
 from generator.editing.latents import Latents, latent_model
-from generator.interface import GeneratorBusy, GeneratorError, InvalidRequest
 from generator.editing.morph import morph_frames
-from generator.interface import check_seed
+from generator.interface import GeneratorBusy, GeneratorError, InvalidRequest, check_seed
 
 
 @dataclass(frozen=True)
