@@ -35,7 +35,7 @@ async def reply_for(data: bytes, *, posted_size: int, known_versions: Iterable[s
     try:
         result = await gate.run(lambda: worker.check(data, posted_size, versions))
     except CheckRefused as refused:
-        return t.say(refused.args[0] if refused.args else str(refused))
+        return t.say(refused.text)
     except GateBusy:
         return t.CHECK_BUSY
     except CheckTimedOut:

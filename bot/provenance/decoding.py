@@ -34,8 +34,12 @@ STRIP_ROWS = 64                # output rows per strip of a strip-wise reduction
 
 
 class CheckRefused(ValueError):
-    """The input cannot be checked; str() is the reply for the user in English, args[0] the text
+    """The input cannot be checked; str() is the reply for the user in English, `text` the text
     itself (a catalogue or later() text, so the front-end says it in the reader's language)."""
+
+    @property
+    def text(self) -> str:
+        return self.args[0] if self.args else str(self)
 
 
 @dataclass(frozen=True)

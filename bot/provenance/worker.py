@@ -58,7 +58,7 @@ def _serve(conn: Connection) -> None:
             outcome: tuple[str, Any] = ("ok", check_image(data, posted_size=posted_size, known_versions=versions,
                                                           deadline=deadline))
         except CheckRefused as refused:
-            outcome = ("refused", refused.args[0] if refused.args else str(refused))  # a later() text pickles whole
+            outcome = ("refused", refused.text)  # a later() text pickles whole
         except TimeoutError:
             outcome = ("timeout", None)
         except Exception as error:  # never let an odd file end the worker's loop

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
+from PIL import Image
 
 from bot.imaging import PostedImage, quiz_image
 from generator.curation.best_of_k import Curator, candidate_seeds
@@ -46,12 +47,18 @@ def bank_fakes(model: FaceModel, curator: Curator, first: int, count: int, k: in
     """Fake i at psis[i % len(psis)], as a face bank of each truncation shows them: for a truncation
     with m of the faces, the m best of m x k candidates (consecutive seeds from `first`, one block
     per truncation) that the broken-face filter passes, best first. Scores are kept, not pixels; the
-    filter's candidates are made again, best-first, as the bank's maker checks them."""
+    filter's candidates are made again, best-first, as the bank's maker checks them, and a picked
+    face made for its check is posted as it is."""
     assert curator.critic is not None, "bank picking needs the realness critic"
-    shares = [len(range(j, count, len(psis))) for j in range(len(psis))]
+    made: dict[tuple[int, float], Image.Image] = {}  # faces made for the filter, the picked ones kept
+
+    def face(seed: int, psi: float) -> Image.Image:
+        return made[(seed, psi)] if (seed, psi) in made else model.generate([seed], psi)[0]
+
     picked: list[list[int]] = []
     start = first
-    for psi, share in zip(psis, shares):
+    for j, psi in enumerate(psis):
+        share = len(range(j, count, len(psis)))
         seeds = list(range(start, start + share * k))
         start += share * k
         scores = np.concatenate([
@@ -63,7 +70,11 @@ def bank_fakes(model: FaceModel, curator: Curator, first: int, count: int, k: in
             face_filter = curator.face_filter
 
             def passes(index: int, psi: float = psi, seeds: list[int] = seeds) -> bool:
-                return face_filter.check(model.generate([seeds[index]], psi)[0]).passed
+                image = model.generate([seeds[index]], psi)[0]
+                if face_filter.check(image).passed:
+                    made[(seeds[index], psi)] = image
+                    return True
+                return False
         chosen, _ = best_passing(scores, share, passes)
         if len(chosen) < share:
             raise ValueError(f"only {len(chosen)} of {len(seeds)} candidates at psi {psi:g} pass the broken-face "
@@ -72,4 +83,4 @@ def bank_fakes(model: FaceModel, curator: Curator, first: int, count: int, k: in
     for i in range(count):
         j = i % len(psis)
         seed = picked[j][i // len(psis)]
-        yield QuizFake(seed, psis[j], quiz_image(model.generate([seed], psis[j])[0], size, detail))
+        yield QuizFake(seed, psis[j], quiz_image(face(seed, psis[j]), size, detail))

@@ -118,23 +118,19 @@ class Verdicts:
 
 def pick_each(scores: np.ndarray, k: int, passes: Callable[[int, int], bool] | None) -> tuple[list[int], float]:
     """Face i is the best of its own first k candidates (row i) that passes the filter, checked
-    best-first, as picking.pick_one and the best-of-K fallback pick: (columns, checks per face)."""
+    best-first, as picking.pick_one and the best-of-K fallback pick (the best score when none
+    passes): (columns, checks per face)."""
     picks, checks = [], 0
-    for i in range(len(scores)):
-        order = [int(j) for j in np.argsort(-scores[i, :k], kind="stable")]
-        chosen = order[0]
-        if passes is not None:
-            for j in order:
-                checks += 1
-                if passes(i, j):
-                    chosen = j
-                    break
-        picks.append(chosen)
+    for i, row in enumerate(scores[:, :k]):
+        chosen, made = best_passing(row, 1, None if passes is None else lambda j, i=i: passes(i, j))
+        picks.append(chosen[0] if chosen else int(np.argmax(row)))  # argmax: the first of equal scores
+        checks += made
     return picks, checks / len(scores)
 
 
 def judge(args: argparse.Namespace) -> dict[str, Any]:
     from generator.curation.evaluate import embed, fresh_classifier, heldout_sample, mean_pairwise_distance
+    from generator.curation.face_filter import FaceFilter
     from generator.evaluation.copying import data_copying, near_copies, pixel_features
     from generator.evaluation.faces import FaceAnalyzer, default_box
     from generator.evaluation.frechet import frechet_distance
@@ -155,7 +151,9 @@ def judge(args: argparse.Namespace) -> dict[str, Any]:
     px_real = pixel_features(real)
     result: dict[str, Any] = {"n": args.n,
                               "real_diversity": round(mean_pairwise_distance(real_faces.embeddings), 4),
-                              "real_face_rate": round(float(real_faces.detected.mean()), 4), "rows": []}
+                              "real_face_rate": round(float(real_faces.detected.mean()), 4),
+                              "real_filter_pass": round(float(np.mean(FaceFilter().passes(list(real)))), 4),
+                              "rows": []}
     if args.out.is_file():
         result["rows"] = [r for r in json.loads(args.out.read_text()).get("rows", [])]
     for spec in args.setting:
@@ -223,19 +221,24 @@ def setting_key(row: dict[str, Any]) -> tuple[Any, ...]:
     return row["psi"], row["mode"], row["k"], row["filter"], row.get("pool", "each")
 
 
-def _find_candidates(cache: Path, psi: float, mode: str, n: int, k: int) -> tuple[Path, int]:
-    """The candidates of (psi, mode) with at least n faces of K >= k (the fewest K; a run still
-    going counts with the faces it has made), and their K. Face i's first k candidates are the same
-    whatever the run's n."""
-    found = []
-    for file in cache.glob(f"cand-psi{psi:.2f}-{mode}-n*-k*.npz"):
+def _candidate_runs(cache: Path, psi: float, mode: str) -> list[tuple[Path, int, int]]:
+    """The candidate runs of (psi, mode): (file, its K, candidates made), finished runs first; a run
+    still going counts with the candidates it has made."""
+    runs = []
+    for file in sorted(cache.glob(f"cand-psi{psi:.2f}-{mode}-n*-k*.npz"), key=lambda f: (".part" in f.name, f.name)):
         if ".tmp" in file.name:
             continue
-        k_made = int(file.name.split("-k")[1].split("-")[0])
         with np.load(file) as data:
             made = int(data["done"]) if "done" in data else data["scores"].size
-        if k_made >= k and made >= n * k_made:
-            found.append((k_made, ".part" in file.name, file.name, file))
+        runs.append((file, int(file.name.split("-k")[1].split("-")[0]), made))
+    return runs
+
+
+def _find_candidates(cache: Path, psi: float, mode: str, n: int, k: int) -> tuple[Path, int]:
+    """The run of (psi, mode) with at least n faces of K >= k (the fewest K), and its K. Face i's
+    first k candidates are the same whatever the run's n."""
+    found = [(k_made, ".part" in file.name, file.name, file) for file, k_made, made in _candidate_runs(cache, psi, mode)
+             if k_made >= k and made >= n * k_made]
     if not found:
         raise SystemExit(f"no candidates for psi {psi} {mode}: {n} faces of K>={k} (run the candidates step)")
     best = min(found)
@@ -244,15 +247,9 @@ def _find_candidates(cache: Path, psi: float, mode: str, n: int, k: int) -> tupl
 
 def _flat_candidates(cache: Path, psi: float, mode: str, count: int) -> tuple[Path, np.ndarray, float, str]:
     """The first `count` candidates of (psi, mode), seeds CANDIDATE_SEED + index, from any run that
-    made that many (a run still going counts with what it has made): the file, their scores, CPU
-    seconds per candidate and the arithmetic."""
-    for file in sorted(cache.glob(f"cand-psi{psi:.2f}-{mode}-n*-k*.npz"), key=lambda f: (".part" in f.name, f.name)):
-        if ".tmp" in file.name:
-            continue
-        with np.load(file) as data:
-            made = int(data["done"]) if "done" in data else data["scores"].size
+    made that many: the file, their scores, CPU seconds per candidate and the arithmetic."""
+    for file, k_made, made in _candidate_runs(cache, psi, mode):
         if made >= count:
-            k_made = int(file.name.split("-k")[1].split("-")[0])
             scores, gen_cpu, made_with = _read_candidates(file, -(-count // k_made), k_made)
             return file, scores.reshape(-1)[:count], gen_cpu, made_with
     raise SystemExit(f"no candidates for psi {psi} {mode}: {count} made (run the candidates step)")
@@ -283,7 +280,8 @@ def table(result: dict[str, Any]) -> str:
                      f"| {r['diversity']:.3f} | {r['face_rate']:.3f} | {copying['identity_C_T']:.2f} / "
                      f"{copying['pixels_C_T']:.2f}, {copying['near_copies']}: "
                      f"{'passed' if copying['passed'] else 'FAILED'} | {r['cpu_ms_per_shown_face']:.0f} |")
-    lines.append(f"| real held-out | | | | | | | | 0.5 | {result['real_diversity']:.3f} | "
+    passing = f"passes {result['real_filter_pass']:.3f}" if "real_filter_pass" in result else ""
+    lines.append(f"| real held-out | | | | {passing} | | | | 0.5 | {result['real_diversity']:.3f} | "
                  f"{result.get('real_face_rate', float('nan')):.3f} | C_T < -2 is copying | |")
     return "\n".join(lines)
 

@@ -3,14 +3,15 @@
 Two checks, both from dlib models on disk (face-recognition-models):
 - dlib's HOG face detector finds a face (at 160 px), and clearly: its detection score at least
   MIN_CONFIDENCE. Broken GAN faces (melted, smeared, half a face) are often found only just; the
-  margin keeps 92% of real held-out photos and rejects most of those (docs/generator.md). This is the detector the evaluation's face
-  rate counts with, so face rate is NOT an independent judge of the filter: it is what the filter
-  promises. (dlib's CNN detector would be independent but costs ~180 ms a face here, 10x the HOG.)
-  The judges that decide whether the filter helps are the ones it never sees: FD_face (dlib's
-  identity network), SWD, the fresh classifier and diversity;
-- its 68 landmarks (a predictor the evaluation does not use) sit where a face's landmarks sit: two eyes of like size, roughly level, a
-  plausible distance apart, the nose between and below them, the mouth below the nose, all inside
-  the image. Broken GAN faces (a melted eye, a second mouth, half a head) fail one of these.
+  margin keeps 92% of real held-out photos and rejects most of those (docs/generator.md). This is
+  the detector the evaluation's face rate counts with, so face rate is NOT an independent judge of
+  the filter: it is what the filter promises. (dlib's CNN detector would be independent but costs
+  ~180 ms a face here, 10x the HOG.) The judges that decide whether the filter helps are the ones
+  it never sees: FD_face (dlib's identity network), SWD, the fresh classifier and diversity;
+- its 68 landmarks (a predictor the evaluation does not use) sit where a face's landmarks sit: two
+  eyes of like size, roughly level, a plausible distance apart, the nose between and below them,
+  the mouth below the nose, all inside the image. Broken GAN faces (a melted eye, a second mouth,
+  half a head) fail one of these.
 
 Deterministic: the same pixels always give the same answer. About 10-30 ms a face on one core.
 """

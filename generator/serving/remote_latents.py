@@ -36,7 +36,6 @@ class RemoteLatents:
         self.timeout = timeout
         self.image_format = image_format
         self._version = model_version  # what the async client last heard from the server
-        self.w_dim: int | None = None
 
     @property
     def model_version(self) -> str:
@@ -50,8 +49,7 @@ class RemoteLatents:
             body = self._post("/latents", json.dumps({"seeds": seeds[start:start + MAX_ROWS], "psi": psi}).encode(),
                               "application/json")
             try:
-                self.w_dim = int(body["w_dim"])
-                rows.append(np.frombuffer(base64.b64decode(body["w"]), dtype="<f4").reshape(-1, self.w_dim))
+                rows.append(np.frombuffer(base64.b64decode(body["w"]), dtype="<f4").reshape(-1, int(body["w_dim"])))
             except (KeyError, TypeError, ValueError) as error:
                 raise GeneratorUnavailable(f"{UNAVAILABLE} (a malformed answer)") from error
         return torch.from_numpy(np.concatenate(rows).astype(np.float32))
