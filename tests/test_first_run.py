@@ -85,6 +85,8 @@ async def test_without_a_folder_the_page_says_how_to_import(tmp_path: Path) -> N
         await starter.start()
         assert starter.state is State.NO_FOLDER
         assert "figment photos import" in starter.text() and "FIGMENT_STARTER_PHOTOS" in starter.text()
+        in_russian = starter.text(texts.lang("ru"))  # each playground tab reads it in its own language
+        assert in_russian != starter.text() and "figment photos import" in in_russian
         missing = StarterPhotos(make_settings(tmp_path, starter_photos=tmp_path / "nowhere"), app.db)
         await missing.start()
         assert missing.state is State.MISSING and "nowhere, which is not here" in missing.text()

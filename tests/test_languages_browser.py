@@ -60,6 +60,8 @@ async def test_the_playground_in_the_browsers_language(url: str, lang: str, acce
             await playwright_api.expect(page.locator("#send")).to_have_text(t.PAGE_SEND)
             assert await page.locator("#text").get_attribute("placeholder") == t.PAGE_PLACEHOLDER
             assert await page.locator("#language").input_value() == lang
+            # the bot's welcome, posted to the shared room at start, reads in this tab's language
+            await contains(page.locator(".msg.kind-bot .text").first, t.START_HELLO)
             await page.fill("#name", "Ada")
             await page.press("#name", "Tab")
             await page.fill("#text", "/help")

@@ -93,19 +93,19 @@ class StarterPhotos:
         if self._task is not None:
             await asyncio.gather(self._task, return_exceptions=True)
 
-    def text(self) -> str:
-        """What the page says about the photos now ('' when there is nothing to say)."""
+    def text(self, t: texts.Texts = texts.EN) -> str:
+        """What the page says about the photos now, in t's language ('' when there is nothing to say)."""
         folder = str(self.folder)
         if self.state is State.NO_FOLDER:
-            return texts.starter_no_folder()
+            return t.starter_no_folder()
         if self.state is State.MISSING:
-            return texts.starter_missing(folder)
+            return t.starter_missing(folder)
         if self.state is State.IMPORTING:
-            return texts.starter_importing(folder, self.settings.starter_sample, self.done, self.total, self.imported)
+            return t.starter_importing(folder, self.settings.starter_sample, self.done, self.total, self.imported)
         if self.state is State.READY:
-            return texts.starter_ready(folder, self.imported)
+            return t.starter_ready(folder, self.imported)
         if self.state is State.FAILED:
-            return texts.starter_failed(self.error)
+            return t.starter_failed(self.error)
         return ""
 
     async def _counts(self) -> tuple[int, int]:

@@ -42,6 +42,9 @@ class Message:
     answered: list[str] = field(default_factory=list)  # names of players who answered this round
     download: str | None = None  # after a fake round's reveal: URL of its face with credentials
     daily: str | None = None  # a daily round's key (bot.daily_keys): its buttons answer /api/daily
+    # The bot's own words in every language (language code -> text), where nobody's reply decides
+    # one: each tab shows its page's language, and `text` (English) where it has none.
+    texts: dict[str, str] = field(default_factory=dict)
 
     def event(self) -> dict[str, Any]:
         return {"type": "message", "message": asdict(self)}
@@ -70,7 +73,8 @@ class Room:
 
     # -- messages --
     def post(self, kind: str, text: str, *, name: str = "", image: PostedImage | None = None,
-             round_id: int | None = None, buttons: list[Button] | None = None) -> Message:
+             round_id: int | None = None, buttons: list[Button] | None = None,
+             texts: dict[str, str] | None = None) -> Message:
         message_id = f"m{next(self._ids)}"
         url = None
         if image is not None:
@@ -78,7 +82,7 @@ class Room:
             self._images[token] = image
             self._image_of[message_id] = token
             url = f"/api/images/{token}"
-        message = Message(message_id, kind, text, name, url, round_id, list(buttons or []))
+        message = Message(message_id, kind, text, name, url, round_id, list(buttons or []), texts=dict(texts or {}))
         self._messages[message_id] = message
         while len(self._messages) > MAX_MESSAGES:
             old_id, _ = self._messages.popitem(last=False)

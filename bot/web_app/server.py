@@ -19,7 +19,7 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
-from bot import texts
+from bot import i18n, texts
 from bot.app import Figment
 from bot.ops.starter_photos import StarterPhotos
 from bot.web_app.inputs import MAX_MESSAGE_CHARS
@@ -203,6 +203,11 @@ def _sse(event: dict[str, Any]) -> bytes:
     return f"data: {json.dumps(event, separators=(',', ':'))}\n\n".encode()
 
 
+def in_every_language(say: Callable[[texts.Texts], str]) -> dict[str, str]:
+    """A text of the bot's own, said in each language the bot has (a tab shows its page's)."""
+    return {lang.replace("_", "-"): say(texts.lang(lang)) for lang in i18n.available()}  # keyed as <html lang>
+
+
 def show_starter_status(room: Room, starter: StarterPhotos) -> None:
     """One message in the room tells what the first-run import is doing, edited as it goes."""
     shown: list[Message] = []
@@ -211,10 +216,11 @@ def show_starter_status(room: Room, starter: StarterPhotos) -> None:
         text = starter.text()
         if not text:
             return
+        said = in_every_language(starter.text)
         if not shown:
-            shown.append(room.post("bot", text))
+            shown.append(room.post("bot", text, texts=said))
         elif shown[0].text != text:
-            shown[0].text = text
+            shown[0].text, shown[0].texts = text, said
             room.changed(shown[0])
 
     starter.on_change(update)
@@ -233,7 +239,7 @@ def build_app(figment: Figment, *, title: str = "Playground", starter: StarterPh
 
     async def on_startup(app: web.Application) -> None:
         await presenter.refresh_board()
-        room.post("bot", texts.START)
+        room.post("bot", texts.START, texts=in_every_language(lambda t: t.START))
         if starter is not None:
             show_starter_status(room, starter)
             await starter.start()

@@ -92,7 +92,7 @@ function render(m) {
     place(item, Number(item.dataset.n));
   }
   item.querySelector(".who").textContent = m.kind === "user" ? m.name : "Figment";
-  item.querySelector(".text").textContent = m.text;
+  item.querySelector(".text").textContent = (m.texts && m.texts[pageLang]) || m.text; // the bot's own words in this page's language
   item.querySelector(".answered").textContent = m.answered && m.answered.length
     ? `${T.ANSWERED} ${m.answered.join(", ")}` : "";
   if (!m.buttons || !m.buttons.length) item.querySelector(".buttons").replaceChildren(); // revealed
