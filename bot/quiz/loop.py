@@ -99,7 +99,7 @@ class GameLoop:
             while number <= total and not running.stop_requested:
                 await self._pause(running)  # a fixed gap after the start or the last reveal
                 if ahead is not None:
-                    await ahead
+                    await self._image_or_stop(running, ahead)
                 if running.stop_requested:
                     break
                 opened = await self._open_round(running, number, total, seconds, images.take(self.choose_real()))
@@ -152,6 +152,18 @@ class GameLoop:
             await asyncio.wait_for(running.wake.wait(), timeout=self.settings.round_gap_seconds)
         except asyncio.TimeoutError:
             pass
+
+    @staticmethod
+    async def _image_or_stop(running: RunningGame, ahead: asyncio.Task[None]) -> None:
+        """Wait for the next round's image, unless a stop comes first: a /stop right after /quiz
+        ends the game at once instead of after the image (best-of-K picking takes seconds)."""
+        stop = asyncio.ensure_future(running.wake.wait())
+        try:
+            await asyncio.wait({ahead, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if ahead.done() and not running.stop_requested:
+            ahead.result()  # its failure (the generator busy or down) ends the game as before
 
     async def _wait_and_reveal(self, running: RunningGame, round_id: int, closes_at: datetime,
                                message_ref: str | None) -> None:
