@@ -821,6 +821,11 @@ MORPH_RUNNING = N_("Your last morph is still being made. Wait for it, then ask f
 MORPH_TOO_BIG = N_("That morph came out too big to upload here. Try two other seeds.")
 EDITS_UNAVAILABLE = N_("Edits and morphs need Figment's own generator, in this bot or on its generator server; "
                        "this one cannot make them. Plain /face works.")
+def too_slow_here(seconds: float, *, tr: Texts = EN) -> str:
+    return tr._("That would keep this bot's processor busy for about %(seconds)d seconds with its generator, "
+                "so it is not made here. Plain /face works.", seconds=round(seconds))
+
+
 EDIT_NO_DIRECTIONS = N_("This generator has no attribute directions yet, so faces cannot be edited. Plain /face works.")
 EDIT_USAGE = N_("Edit a face like this: /face 42 older, /face 42 younger, /face 42 smile, /face 42 serious, "
                 "/face 42 age 70, or add strip for five steps: /face 42 older strip.")

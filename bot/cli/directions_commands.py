@@ -31,7 +31,7 @@ def _model():  # type: ignore[no-untyped-def]
     except Exception as error:
         fail(f"cannot load the face model: {error}")
     if model is None:
-        fail("these weights have no Figment mapping and synthesis networks: directions need Figment's own generator")
+        fail("these weights have no W space: directions need a StyleGAN generator (Figment's own or imported weights)")
     return model
 
 

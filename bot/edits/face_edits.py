@@ -17,7 +17,7 @@ import torch
 from bot import texts
 from bot.errors import UserError
 from bot.imaging import PostedImage, face_png, faces_sheet_png, to_posted_size
-from bot.edits.morphs import generator_errors, source_latents, usable
+from bot.edits.morphs import affordable, generator_errors, source_latents, usable
 from bot.parsing import parse_psi, parse_seed
 from bot.provenance import watermark
 from bot.provenance.credentials import FaceFacts
@@ -199,6 +199,7 @@ class EditService:
         """`/face SEED [PSI] EDIT... [strip]`: UserError on bad input, rate limit, or no edits here."""
         request = parse_edit(words)
         latents, directions = self.ready()
+        affordable(latents, STRIP if request.strip else 1)
         await self.limiter.admit((player.platform, player.user_id))  # the /face limit: one face's cost
         with generator_errors():
             return await asyncio.to_thread(self.make, latents, directions, request)

@@ -25,7 +25,7 @@ from bot.provenance import watermark
 from bot.ratelimits import RateLimiter, SharedBusy, SharedRateLimiter
 from bot.refs import PlayerRef
 from db.database import Database
-from generator.editing.latents import Latents, latent_model
+from generator.editing.latents import RENDER_BUDGET_SECONDS, Latents, latent_model, render_seconds
 from generator.editing.morph import morph_frames
 from generator.interface import GeneratorBusy, GeneratorError, InvalidRequest, check_seed
 
@@ -82,6 +82,14 @@ def usable(latents: Latents | None) -> Latents:
     return latents
 
 
+def affordable(latents: Latents, faces: int) -> None:
+    """Refuse (UserError) an edit or morph whose `faces` renders would hold the CPU too long (a
+    large imported model on a CPU); anything else passes."""
+    seconds = render_seconds(latents, faces)
+    if seconds is not None and seconds > RENDER_BUDGET_SECONDS:
+        raise UserError(texts.later.too_slow_here(seconds))
+
+
 @contextmanager
 def generator_errors() -> Iterator[None]:
     """A shared generator's refusals, said in chat: busy, down, or without a W space."""
@@ -128,6 +136,7 @@ class MorphService:
         if key in self._making:
             raise UserError(texts.MORPH_RUNNING)
         model = self.latents()
+        affordable(model, self.frames + 2)  # the frames and the two seeds' w
         self._making.add(key)  # before the first await: a second request sees it at once
         taken = False
         try:

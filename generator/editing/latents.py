@@ -1,8 +1,12 @@
 """Seeds to W and W to pixels: what edits and morphs need beyond FaceModel.generate.
 
-Only Figment's own generator (StyleGANFaceModel) exposes its mapping and synthesis here; for any
-other FaceModel (an imported official StyleGAN2, a test double) `latent_model` answers None and
-the bot says edits are not available with this generator.
+Figment's own generator (StyleGANFaceModel) gets its W side from LatentModel here; an imported
+official StyleGAN2 (ImportedFaceModel) is its own (w_of, render). For any other FaceModel (a test
+double) `latent_model` answers None and the bot says edits are not available with this generator.
+
+On a CPU a large imported model makes a face in seconds (14 s at 1024 px), so a morph's dozens of
+frames would hold the bot's CPU for minutes: `render_seconds` estimates the cost first and the bot
+refuses what is over RENDER_BUDGET_SECONDS.
 """
 from __future__ import annotations
 
@@ -25,6 +29,24 @@ class Latents(Protocol):
     def w_of(self, seeds: Sequence[int], psi: float) -> torch.Tensor: ...
 
     def render(self, w: torch.Tensor) -> list[Image.Image]: ...
+
+
+class LocalLatents(Latents, Protocol):
+    """Latents of a model held in this process, which knows the width of its w."""
+
+    @property
+    def w_dim(self) -> int: ...
+
+
+# Seconds of CPU an edit or morph may cost (Figment's own model: a 36-frame morph takes about 7 s).
+RENDER_BUDGET_SECONDS = 30.0
+
+
+def render_seconds(latents: object, faces: int) -> float | None:
+    """Estimated seconds to render `faces` faces with these latents; None where a face is cheap
+    (Figment's own model, a GPU) or the cost is not known here (a shared server's)."""
+    per_face = getattr(latents, "cpu_seconds_per_face", None)
+    return per_face * faces if per_face else None
 
 
 class LatentModel:
@@ -61,8 +83,11 @@ class LatentModel:
         return to_pil(torch.cat(out)) if out else []
 
 
-def latent_model(face_model: object) -> LatentModel | None:
-    """A LatentModel over face_model, or None when it has no Figment mapping and synthesis."""
+def latent_model(face_model: object) -> LocalLatents | None:
+    """The W side of face_model: itself where it has one (an imported StyleGAN2), a LatentModel
+    over Figment's mapping and synthesis, or None when it has neither."""
+    if all(callable(getattr(face_model, name, None)) for name in ("w_of", "render")):
+        return face_model  # type: ignore[return-value]
     G = getattr(face_model, "G", None)
     if G is None or not hasattr(G, "mapping") or not hasattr(G, "synthesis") or not hasattr(G, "cfg"):
         return None

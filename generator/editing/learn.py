@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from generator.editing.attributes import AgeModel, FaceReader, labelled_photos
-from generator.editing.latents import LatentModel
+from generator.editing.latents import Latents
 
 Progress = Callable[[str], None]
 
@@ -68,7 +68,7 @@ def age_metrics(model: AgeModel, embeddings: np.ndarray, ages: np.ndarray) -> di
             "young_vs_old_accuracy": float(right.mean()), "young_vs_old_count": float(both.sum())}
 
 
-def sample_shard(model: LatentModel, start: int, count: int, psi: float, progress: Progress = print,
+def sample_shard(model: Latents, start: int, count: int, psi: float, progress: Progress = print,
                  batch: int = 16) -> dict[str, np.ndarray]:
     """Faces of seeds start .. start+count-1: w, embedding, smile, detected."""
     reader = FaceReader()

@@ -17,7 +17,7 @@ import torch
 
 from generator.editing.attributes import AgeModel, FaceReader
 from generator.editing.directions import Directions
-from generator.editing.latents import LatentModel
+from generator.editing.latents import Latents
 from generator.evaluation.frechet import frechet_distance
 
 AGE_STEP, SMILE_SPREADS = 15.0, 2.0  # what /face older|younger|smile|serious do (bot.edits)
@@ -34,14 +34,14 @@ def edits(directions: Directions) -> dict[str, Callable[[torch.Tensor], torch.Te
     }
 
 
-def read_all(model: LatentModel, reader: FaceReader, w: torch.Tensor, age_model: AgeModel
+def read_all(model: Latents, reader: FaceReader, w: torch.Tensor, age_model: AgeModel
              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     readings = [reader.read(image) for image in model.render(w)]
     embeddings = np.stack([r.embedding for r in readings])
     return embeddings, age_model.predict(embeddings), np.array([r.smile for r in readings])
 
 
-def measure(model: LatentModel, directions: Directions, age_model: AgeModel, seeds: list[int], psi: float,
+def measure(model: Latents, directions: Directions, age_model: AgeModel, seeds: list[int], psi: float,
             progress: Callable[[str], None] = print) -> dict[str, dict[str, float]]:
     reader = FaceReader()
     w = model.w_of(seeds, psi)

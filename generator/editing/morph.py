@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from PIL import Image
 
-from generator.editing.latents import LatentModel
+from generator.editing.latents import Latents
 
 MIN_FRAMES, MAX_FRAMES = 24, 60
 
@@ -24,7 +24,7 @@ def morph_weights(frames: int) -> torch.Tensor:
     return t * t * (3 - 2 * t)  # smoothstep
 
 
-def morph_frames(model: LatentModel, seed_a: int, seed_b: int, psi: float, frames: int) -> list[Image.Image]:
+def morph_frames(model: Latents, seed_a: int, seed_b: int, psi: float, frames: int) -> list[Image.Image]:
     """The morph's frames at the generator's resolution."""
     w = model.w_of([seed_a, seed_b], psi)
     weights = morph_weights(frames).reshape(-1, 1)

@@ -40,7 +40,7 @@ from aiohttp import web
 from PIL import Image
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
-from generator.editing.latents import LatentModel, latent_model
+from generator.editing.latents import LocalLatents, latent_model
 from generator.interface import (
     DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, MAX_SEED, check_request,
 )
@@ -58,7 +58,7 @@ INLINE_ENCODE_PIXELS = 256 * 256  # images up to this size are encoded on the ev
 
 MAX_W_ROWS = 64  # a morph's 60 frames fit in one /render
 MAX_W_ABS = 1000.0  # far beyond any w the mapping makes or an edit reaches: anything bigger is garbage
-NO_W_SPACE = "this generator has no W space: edits and morphs need Figment's own weights"
+NO_W_SPACE = "this generator has no W space: edits and morphs need a StyleGAN generator (Figment's own or imported weights)"
 
 SERVICE = web.AppKey("service", GeneratorService)
 TOKEN = web.AppKey("token", str)
@@ -252,7 +252,7 @@ async def _generate(request: web.Request) -> web.Response:
     }, headers={"Cache-Control": "no-store"})
 
 
-def _latents_of(request: web.Request) -> LatentModel:
+def _latents_of(request: web.Request) -> LocalLatents:
     """The W side of the model the service holds now (it may reload one), or InvalidRequest."""
     model = request.app[SERVICE].model
     held = request.app[LATENTS]

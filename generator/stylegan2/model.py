@@ -93,6 +93,33 @@ class ImportedFaceModel:
             return self.G.mapping(z, None, ones).float().cpu()
 
     @property
+    def cpu_seconds_per_face(self) -> float | None:
+        """What one face costs on this machine's CPU: measured by precision.py for the setting it
+        runs, else the table above; None on a GPU or for a small model (cheap)."""
+        if self.device.type == "cuda" or self.resolution < 256:
+            return None
+        if self.precision_report is not None:
+            for measured in self.precision_report.measurements:
+                if measured.setting == self.setting:
+                    return measured.seconds_per_face
+        return CPU_SECONDS_PER_FACE.get(self.resolution)
+
+    # ---- the W side, for edits and morphs (generator/editing/latents.py) ----
+    @property
+    def w_dim(self) -> int:
+        return self.G.cfg.w_dim
+
+    def w_of(self, seeds: Sequence[int], psi: float | Sequence[float]) -> torch.Tensor:
+        """Truncated w (N x w_dim, fp32, CPU) of seeds: render(w_of(seeds, psi)) is generate(seeds, psi)."""
+        seeds, psis = check_request(seeds, psi)
+        z = official_latents(seeds, self.G.cfg.z_dim).to(self.device)
+        with torch.inference_mode(), autocast_for(self.device, self.setting.bf16):  # as generate maps them
+            return self.G.mapping(z, None, torch.tensor(psis, dtype=torch.float32, device=self.device)).float().cpu()
+
+    def render(self, w: torch.Tensor) -> list[Image.Image]:
+        return self.synthesize_w(w)
+
+    @property
     def w_avg(self) -> torch.Tensor:
         return self.G.mapping.w_avg.detach().float().cpu()
 
