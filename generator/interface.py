@@ -32,6 +32,15 @@ class InvalidRequest(GeneratorError, ValueError):
     """A seed or truncation outside the allowed range."""
 
 
+class TooCostly(InvalidRequest):
+    """Edits or a morph that would hold this machine's CPU too long (a large model on a CPU)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"that would take about {seconds:.0f} s of this machine's CPU, "
+                         "more than an edit or a morph may")
+        self.seconds = seconds
+
+
 def check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
         raise InvalidRequest(f"seed must be a whole number from 0 to {MAX_SEED}")

@@ -4,10 +4,12 @@ The 64 px reference snapshot is imported with `figment weights import` (tests/te
 W of a seed rendered again is the seed's face; `/morph 42 7` on the fake Bot API (the real PTB
 client) is an H.264 animation from face 42 to face 7 and back; edits say the import has no
 directions yet; and on a CPU where a large import makes a face in seconds, a morph or a strip of
-edits is refused with the reason instead of holding the bot's processor for minutes.
+edits is refused with the reason instead of holding the bot's processor for minutes, by the bot
+and by a shared `figment generator serve` alike.
 """
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
@@ -21,13 +23,16 @@ from bot.edits.morphs import MorphService, affordable
 from bot.errors import UserError
 from bot.refs import PlayerRef
 from generator.editing.latents import RENDER_BUDGET_SECONDS, latent_model, render_seconds
+from generator.interface import TooCostly
 from generator.loading import load_face_model
+from generator.serving.client import HttpFaceSource
 from generator.serving.direct import DirectSource
 from generator.stylegan2.model import CPU_SECONDS_PER_FACE, ImportedFaceModel
 from tests.conftest import make_settings
 from tests.telegram_fake import FakeBotApi
 from tests.telegram_fake.harness import start_bot
 from tests.telegram_fake.limits import ANIMATION_BYTES, FloodControl
+from tests.test_remote_edits import TOKEN, serve
 from tests.test_stylegan2_frontends import imported, version  # noqa: F401 (fixtures)
 
 FRAMES = 24
@@ -99,6 +104,24 @@ async def test_a_large_import_on_a_cpu_refuses_morphs_and_strips(model: Imported
     service = MorphService(DirectSource(model), frames=FRAMES, per_minute=100)
     with pytest.raises(UserError) as refused:
         await service.morph(ANN, 42, 7)
-    assert refused.value.message == texts.too_slow_here((FRAMES + 2) * per_face)
+    assert refused.value.message == texts.too_slow_here(FRAMES * per_face)
     assert "seconds" in refused.value.message and "/face" in refused.value.message
     assert not service.busy(ANN)  # refused before anything was started
+
+
+async def test_a_shared_server_with_a_large_import_refuses_costly_renders(model: ImportedFaceModel,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(model, "resolution", 1024)
+    per_face = CPU_SECONDS_PER_FACE[1024]
+    async for url, _ in serve(model):
+        async with HttpFaceSource(url, token=TOKEN) as client:
+            latents = client.remote_latents()
+            w = await asyncio.to_thread(latents.w_of, [42, 7], 0.5)  # two rows of w: cheap, answered
+            [face] = await asyncio.to_thread(latents.render, w[:1])  # one face: what a /face costs
+            assert face.size == (64, 64)
+            with pytest.raises(TooCostly) as refused:
+                await asyncio.to_thread(latents.render, w[[0, 1, 0]])
+            assert refused.value.seconds == pytest.approx(3 * per_face)
+            with pytest.raises(UserError) as said:  # the bot's reply: the server's estimate, in words
+                await MorphService(client, frames=FRAMES, per_minute=100).morph(ANN, 42, 7)
+            assert said.value.message == texts.too_slow_here(FRAMES * per_face)

@@ -25,9 +25,9 @@ from bot.provenance import watermark
 from bot.ratelimits import RateLimiter, SharedBusy, SharedRateLimiter
 from bot.refs import PlayerRef
 from db.database import Database
-from generator.editing.latents import RENDER_BUDGET_SECONDS, Latents, latent_model, render_seconds
+from generator.editing.latents import Latents, check_render_cost, latent_model
 from generator.editing.morph import morph_frames
-from generator.interface import GeneratorBusy, GeneratorError, InvalidRequest, check_seed
+from generator.interface import GeneratorBusy, GeneratorError, InvalidRequest, TooCostly, check_seed
 
 
 @dataclass(frozen=True)
@@ -84,10 +84,9 @@ def usable(latents: Latents | None) -> Latents:
 
 def affordable(latents: Latents, faces: int) -> None:
     """Refuse (UserError) an edit or morph whose `faces` renders would hold the CPU too long (a
-    large imported model on a CPU); anything else passes."""
-    seconds = render_seconds(latents, faces)
-    if seconds is not None and seconds > RENDER_BUDGET_SECONDS:
-        raise UserError(texts.later.too_slow_here(seconds))
+    large imported model on a CPU); anything else passes. A shared server checks its own."""
+    with generator_errors():
+        check_render_cost(latents, faces)
 
 
 @contextmanager
@@ -95,6 +94,8 @@ def generator_errors() -> Iterator[None]:
     """A shared generator's refusals, said in chat: busy, down, or without a W space."""
     try:
         yield
+    except TooCostly as error:  # before InvalidRequest, which it is
+        raise UserError(texts.later.too_slow_here(error.seconds)) from None
     except GeneratorBusy:
         raise UserError(texts.GENERATOR_BUSY) from None
     except InvalidRequest:  # the request was checked here: the server cannot make edits at all
@@ -136,7 +137,7 @@ class MorphService:
         if key in self._making:
             raise UserError(texts.MORPH_RUNNING)
         model = self.latents()
-        affordable(model, self.frames + 2)  # the frames and the two seeds' w
+        affordable(model, self.frames)  # each frame is a face rendered
         self._making.add(key)  # before the first await: a second request sees it at once
         taken = False
         try:

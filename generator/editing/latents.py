@@ -16,7 +16,7 @@ from typing import Protocol, Sequence
 import torch
 from PIL import Image
 
-from generator.interface import check_request
+from generator.interface import TooCostly, check_request
 from generator.model.sampling import autocast_for, seed_latents, to_pil
 
 
@@ -44,9 +44,16 @@ RENDER_BUDGET_SECONDS = 30.0
 
 def render_seconds(latents: object, faces: int) -> float | None:
     """Estimated seconds to render `faces` faces with these latents; None where a face is cheap
-    (Figment's own model, a GPU) or the cost is not known here (a shared server's)."""
+    (Figment's own model, a GPU) or the cost is not known here (a shared server's: it checks)."""
     per_face = getattr(latents, "cpu_seconds_per_face", None)
     return per_face * faces if per_face else None
+
+
+def check_render_cost(latents: object, faces: int) -> None:
+    """TooCostly where rendering `faces` faces would take more than RENDER_BUDGET_SECONDS."""
+    seconds = render_seconds(latents, faces)
+    if seconds is not None and seconds > RENDER_BUDGET_SECONDS:
+        raise TooCostly(seconds)
 
 
 class LatentModel:

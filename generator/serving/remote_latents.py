@@ -6,7 +6,8 @@ steps (POST /latents, POST /render) and does the W arithmetic itself (an edit's 
 direction, a morph's blend), exactly as with the model in process.
 
 Blocking calls (urllib): edits and morphs run in a worker thread already, off the event loop.
-Errors as the async client's: InvalidRequest (400: e.g. a server whose generator has no W space),
+Errors as the async client's: InvalidRequest (400: e.g. a server whose generator has no W space;
+TooCostly when its CPU would take too long to render them),
 GeneratorBusy (429), GeneratorUnavailable (down, refused token, no answer in time, a malformed answer).
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import urllib.error
 import urllib.request
 from typing import Any, Callable, Sequence
@@ -22,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from generator.interface import GeneratorBusy, GeneratorUnavailable, InvalidRequest, check_request
+from generator.interface import GeneratorBusy, GeneratorUnavailable, InvalidRequest, TooCostly, check_request
 
 UNAVAILABLE = "the face generator is unavailable right now"
 MAX_ROWS = 64  # the server's cap on one /render
@@ -74,7 +76,10 @@ class RemoteLatents:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 body = json.loads(response.read())
         except urllib.error.HTTPError as error:
-            message = _message(error)
+            answer = _answer(error)
+            message = str(answer.get("message", ""))
+            if error.code == 400 and answer.get("error") == "too_costly":
+                raise TooCostly(_seconds(answer.get("seconds"))) from None
             if error.code == 400:
                 raise InvalidRequest(message or "invalid request") from None
             if error.code == 429:
@@ -87,12 +92,22 @@ class RemoteLatents:
         return body
 
 
-def _message(error: urllib.error.HTTPError) -> str:
+def _answer(error: urllib.error.HTTPError) -> dict[str, Any]:
+    """The JSON object of an error answer ({} when it has none)."""
     try:
         body = json.loads(error.read())
-        return str(body.get("message", "")) if isinstance(body, dict) else ""
+        return body if isinstance(body, dict) else {}
     except (ValueError, OSError):
-        return ""
+        return {}
+
+
+def _seconds(value: Any) -> float:
+    """A too_costly answer's estimate (0 when malformed: the refusal stands all the same)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
 
 
 def _decode(data: bytes) -> Image.Image:

@@ -40,9 +40,10 @@ from aiohttp import web
 from PIL import Image
 from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
 
-from generator.editing.latents import LocalLatents, latent_model
+from generator.editing.latents import LocalLatents, check_render_cost, latent_model
 from generator.interface import (
-    DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, MAX_SEED, check_request,
+    DEFAULT_PSI, GeneratedFace, GeneratorBusy, GeneratorUnavailable, InvalidRequest, MAX_SEED, TooCostly,
+    check_request,
 )
 from generator.serving.prometheus import CONTENT_TYPE, LATENCY_BUCKETS, exposition
 from generator.serving.service import GeneratorService
@@ -306,7 +307,10 @@ async def _render(request: web.Request) -> web.Response:
             raise InvalidRequest("the only parameter is format: png, jpeg or ppm")
         latents = _latents_of(request)
         w = parse_w_rows(await request.read(), latents.w_dim)
+        check_render_cost(latents, len(w))  # a large model on this CPU would hold it for minutes
         images = await asyncio.to_thread(latents.render, torch.from_numpy(w))
+    except TooCostly as error:
+        return web.json_response({"error": "too_costly", "message": str(error), "seconds": error.seconds}, status=400)
     except InvalidRequest as error:
         return _error(400, "invalid", str(error))
     fmt = "jpeg" if fmt == "jpg" else fmt
