@@ -819,8 +819,8 @@ MORPH_USAGE = N_("Give two seeds, for example /morph 42 7: an animation of face 
 MORPH_SAME = N_("Those are the same face. Give two different seeds, for example /morph 42 7.")
 MORPH_RUNNING = N_("Your last morph is still being made. Wait for it, then ask for another.")
 MORPH_TOO_BIG = N_("That morph came out too big to upload here. Try two other seeds.")
-EDITS_UNAVAILABLE = N_("Edits and morphs need Figment's own generator, in this bot or on its generator server; "
-                       "this one cannot make them. Plain /face works.")
+EDITS_UNAVAILABLE = N_("Edits and morphs need a StyleGAN generator (Figment's own or imported weights), in this bot "
+                       "or on its generator server; this one cannot make them. Plain /face works.")
 def too_slow_here(seconds: float, *, tr: Texts = EN) -> str:
     return tr._("That would keep this bot's processor busy for about %(seconds)d seconds with its generator, "
                 "so it is not made here. Plain /face works.", seconds=round(seconds))
