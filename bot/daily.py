@@ -235,25 +235,17 @@ class DailyService:
         return await asyncio.to_thread(quiz_image, pixels, self.settings.posted_size,
                                        self.settings.quiz_detail)
 
-    async def _fake(self, psi: float) -> tuple[GeneratedFace, PostedImage]:
-        """A fake round's face as the quiz picks its fakes (the face bank's top, else the best 1 of
-        K), not a plain sample, and its round image."""
-        face = await self._face(None, psi)
-        return face, await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size,
-                                             self.settings.quiz_detail)
-
-    async def _face_image(self, seed: int, psi: float) -> PostedImage:
-        face = await self._face(seed, psi)
-        return await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size,
-                                       self.settings.quiz_detail)
-
-    async def _face(self, seed: int | None, psi: float) -> GeneratedFace:
+    async def _fake(self, psi: float, seed: int | None = None) -> tuple[GeneratedFace, PostedImage]:
+        """A fake round's face and its round image. Without a seed, picked as the quiz picks its
+        fakes (the face bank's top, else the best 1 of K), not a plain sample."""
         try:
-            return await self.source.face(seed, psi)
+            face = await self.source.face(seed, psi)
         except GeneratorBusy:
             raise UserError(texts.GENERATOR_BUSY) from None
         except GeneratorError:
             raise UserError(texts.GENERATOR_UNAVAILABLE) from None
+        return face, await asyncio.to_thread(quiz_image, face.image, self.settings.posted_size,
+                                             self.settings.quiz_detail)
 
     async def _round(self, day: date, number: int, plan: list[dict[str, Any]], lang: str | None = None) -> DailyRound:
         image = await self._image(day, number, plan[number - 1])
@@ -276,7 +268,8 @@ class DailyService:
             if image is None:
                 raise UserError(texts.ERROR)  # the photo was removed since: the round cannot be shown truthfully
             return image
-        return await self._face_image(int(entry["seed"]), float(entry["psi"]))
+        _, image = await self._fake(float(entry["psi"]), int(entry["seed"]))
+        return image
 
 
 def _pack(data: bytes) -> str:

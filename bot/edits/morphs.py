@@ -64,8 +64,8 @@ def parse_morph_seeds(first: str | int | None, second: str | int | None) -> tupl
 
 def source_latents(source: object) -> Latents | None:
     """The W side of a face source: the model's own when the source holds it in this process (the
-    generator service, DirectSource), the server's for a shared generator over HTTP; None for a
-    model without W (a test double; an imported official StyleGAN2)."""
+    generator service, DirectSource: Figment's own or an imported StyleGAN2), the server's for a
+    shared generator over HTTP; None for a model without W (a test double)."""
     model = getattr(source, "model", None)
     if model is not None:
         return latent_model(model)

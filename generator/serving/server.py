@@ -17,7 +17,8 @@ Routes
 - POST /render   body: little-endian float32 rows of w (1 to 64 rows of w_dim, finite), query format as
                   /generate: JSON {"model_version", "faces": [{"content_type", "data": base64}]}. With
                   /latents, what edits and morphs need (generator/serving/remote_latents.py); a generator
-                  without a W space (an imported official StyleGAN2) answers both with 400.
+                  without a W space answers both with 400, and a render that would hold this CPU
+                  too long (a large imported model) with 400 {"error": "too_costly", "seconds"}.
 Errors are JSON {"error": kind, "message": text}: 400 invalid, 401 unauthorized (when a token is
 configured, every route but /health needs `Authorization: Bearer TOKEN`), 429 busy (with
 Retry-After), 503 unavailable.
@@ -81,8 +82,9 @@ class _HttpMetrics:
 HTTP_METRICS = web.AppKey("http_metrics", _HttpMetrics)
 
 
-def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
-    return web.json_response({"error": kind, "message": message}, status=status, headers=headers)
+def _error(status: int, kind: str, message: str, headers: Mapping[str, str] | None = None,
+           **extra: Any) -> web.Response:
+    return web.json_response({"error": kind, "message": message, **extra}, status=status, headers=headers)
 
 
 def _parse_int(value: Any, name: str, low: int, high: int) -> int:
@@ -310,7 +312,7 @@ async def _render(request: web.Request) -> web.Response:
         check_render_cost(latents, len(w))  # a large model on this CPU would hold it for minutes
         images = await asyncio.to_thread(latents.render, torch.from_numpy(w))
     except TooCostly as error:
-        return web.json_response({"error": "too_costly", "message": str(error), "seconds": error.seconds}, status=400)
+        return _error(400, "too_costly", str(error), seconds=error.seconds)
     except InvalidRequest as error:
         return _error(400, "invalid", str(error))
     fmt = "jpeg" if fmt == "jpg" else fmt
